@@ -20,7 +20,12 @@ from seqfcn.errors import SequenceError
 
 SeqLike = Union[str, bytes, bytearray, memoryview, np.ndarray]
 
-_CHUNK = 1 << 15
+_CHUNK = 1 << 16
+
+try:  # the C kernel built by setup.py; numpy gives the same result without it
+    from seqfcn import _onehot as _kernel
+except ImportError:  # pragma: no cover - depends on the build
+    _kernel = None
 _LOWER_ACGT = np.frombuffer(b"acgt", dtype=np.uint8)
 _TABLES: dict[tuple[EncodingPolicy, bool], tuple[np.ndarray, np.ndarray]] = {}
 
@@ -62,31 +67,56 @@ def _is_integer(dtype: np.dtype) -> bool:
     return np.dtype(dtype).kind in "biu"
 
 
+def _kernel_source(seq: SeqLike, name: str | None) -> str | np.ndarray:
+    """What the encoder reads: an ASCII ``str`` as it is (the C kernel reads it in
+    place, no copy), anything else as a ``(L,)`` uint8 array."""
+    if _kernel is not None and isinstance(seq, str) and seq.isascii():
+        return seq
+    return as_byte_array(seq, name)
+
+
+def _chunk_bytes(source: str | np.ndarray, start: int, stop: int) -> np.ndarray:
+    if isinstance(source, str):
+        return np.frombuffer(source[start:stop].encode("ascii"), dtype=np.uint8)
+    return source[start:stop]
+
+
+def _split_rows(source: str | np.ndarray, start: int, rows: np.ndarray) -> int:
+    """Write 0/1 A/C/G/T rows for ``source[start:start+n]`` into ``rows`` ``(4, n)`` uint8.
+
+    Returns the number of positions that are none of A/C/G/T (either case).
+    """
+    if _kernel is not None:
+        return _kernel.acgt_rows(source, start, rows[0], rows[1], rows[2], rows[3])
+    lower = np.bitwise_or(_chunk_bytes(source, start, start + rows.shape[1]), 0x20)
+    found = 0
+    for c in range(4):
+        dest = rows[c].view(np.bool_)
+        np.equal(lower, _LOWER_ACGT[c], out=dest)
+        found += np.count_nonzero(dest)
+    return rows.shape[1] - found
+
+
 def _encode_into(
-    arr: np.ndarray, out: np.ndarray, policy: EncodingPolicy, name: str | None, scratch: np.ndarray
+    source: str | np.ndarray, out: np.ndarray, policy: EncodingPolicy, name: str | None, scratch: np.ndarray
 ) -> None:
-    """Fill ``out`` ``(C, L)`` with the encoding of ``arr`` ``(L,)`` uint8."""
-    length = arr.shape[0]
-    direct = out.dtype == np.uint8 or out.dtype == np.int8 or out.dtype == np.bool_
-    rows = out.view(np.bool_) if direct else None
-    lower = scratch[4]
+    """Fill ``out`` ``(C, L)`` with the encoding of ``source`` (see :func:`_kernel_source`).
+
+    Byte-sized outputs whose rows are contiguous are written in place; other
+    dtypes go through the ``(4, chunk)`` uint8 ``scratch`` and are cast.
+    """
+    length = len(source)
+    direct = out.dtype in (np.uint8, np.int8, np.bool_) and out.strides[-1] == 1
     for start in range(0, length, _CHUNK):
         stop = min(start + _CHUNK, length)
-        n = stop - start
-        chunk = arr[start:stop]
-        np.bitwise_or(chunk, 0x20, out=lower[:n])
-        found = 0
-        for c in range(4):
-            dest = rows[c, start:stop] if direct else scratch[c, :n].view(np.bool_)
-            np.equal(lower[:n], _LOWER_ACGT[c], out=dest)
-            found += np.count_nonzero(dest)
+        rows = out[:4, start:stop].view(np.uint8) if direct else scratch[:, : stop - start]
+        missing = _split_rows(source, start, rows)
         if not direct:
-            out[:4, start:stop] = scratch[:4, :n]
-        if found != n:
-            _encode_rare(chunk, out[:4, start:stop], policy, name, start)
+            out[:4, start:stop] = rows
+        if missing:
+            _encode_rare(_chunk_bytes(source, start, stop), out[:4, start:stop], policy, name, start)
         if policy.soft_mask_channel:
-            np.greater_equal(chunk, ord("a"), out=lower[:n].view(np.bool_))
-            out[4, start:stop] = lower[:n]
+            out[4, start:stop] = _chunk_bytes(source, start, stop) >= ord("a")
 
 
 def _encode_rare(chunk: np.ndarray, out: np.ndarray, policy: EncodingPolicy, name: str | None, offset: int) -> None:
@@ -112,6 +142,7 @@ def one_hot(
     dtype: np.dtype | type = np.float32,
     name: str | None = None,
     as_torch: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray | torch.Tensor:
     """One-hot encode one sequence.
 
@@ -121,6 +152,8 @@ def one_hot(
         dtype: output dtype; integer dtypes hold compatibility indicators for ambiguous codes.
         name: record name, used in error messages.
         as_torch: return a ``torch.Tensor`` (sharing memory with the numpy result).
+        out: an existing ``(C, L)`` array to fill (its dtype wins over ``dtype``);
+            reusing one buffer avoids the page faults of a fresh allocation.
 
     Returns:
         ``(C, L)`` array, ``C = policy.channels`` (4, or 5 with the soft-mask channel).
@@ -128,9 +161,13 @@ def one_hot(
     Raises:
         SequenceError: a character the policy does not accept, with its 0-based position.
     """
-    arr = as_byte_array(seq, name)
-    out = np.empty((policy.channels, arr.shape[0]), dtype=dtype)
-    _encode_into(arr, out, policy, name, np.empty((5, min(_CHUNK, max(arr.shape[0], 1))), np.uint8))
+    source = _kernel_source(seq, name)
+    shape = (policy.channels, len(source))
+    if out is None:
+        out = np.empty(shape, dtype=dtype)
+    elif out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, expected {shape}")
+    _encode_into(source, out, policy, name, np.empty((4, min(_CHUNK, max(len(source), 1))), np.uint8))
     return torch.from_numpy(out) if as_torch else out
 
 
@@ -148,8 +185,8 @@ def one_hot_batch(
     With ``length`` given, shorter sequences are padded on the right with all-zero
     columns (longer ones are an error); without it all lengths must be equal.
     """
-    arrays = [as_byte_array(s, None if names is None else names[i]) for i, s in enumerate(seqs)]
-    lengths = {a.shape[0] for a in arrays}
+    arrays = [_kernel_source(s, None if names is None else names[i]) for i, s in enumerate(seqs)]
+    lengths = {len(a) for a in arrays}
     if length is None:
         if len(lengths) > 1:
             raise ValueError(f"sequences differ in length ({sorted(lengths)[:5]}...); pass length= to pad")
@@ -157,9 +194,9 @@ def one_hot_batch(
     elif lengths and max(lengths) > length:
         raise ValueError(f"a sequence of length {max(lengths)} does not fit length={length}")
     out = np.zeros((len(arrays), policy.channels, length), dtype=dtype)
-    scratch = np.empty((5, min(_CHUNK, max(length, 1))), np.uint8)
+    scratch = np.empty((4, min(_CHUNK, max(length, 1))), np.uint8)
     for i, arr in enumerate(arrays):
-        _encode_into(arr, out[i, :, : arr.shape[0]], policy, None if names is None else names[i], scratch)
+        _encode_into(arr, out[i, :, : len(arr)], policy, None if names is None else names[i], scratch)
     return torch.from_numpy(out) if as_torch else out
 
 
