@@ -1,0 +1,807 @@
+"""Read streams: FASTQ/FASTA (plain or gzip) and SAM/BAM/CRAM in, FASTQ/FASTA/SAM/BAM out.
+
+:func:`read_reads` yields :class:`Read` objects in file order. Formats are read
+with pysam (``pysam.FastxFile`` and ``pysam.AlignmentFile``); the format is taken
+from the file's first bytes (``fmt=`` forces one), so ``-`` (stdin) works too.
+
+Orientation: reads from alignment files keep the SAM convention — ``sequence``,
+``qualities``, ``ref_bases`` and ``ref_positions`` are in reference orientation
+(a reverse-strand read is stored reverse-complemented; see :attr:`Read.is_reverse`).
+The FASTQ writer restores the sequencing orientation, like ``samtools fastq``.
+
+Writers are atomic: they write a temporary file in the output's directory and
+rename it over the output on a successful close; on an exception inside
+``with`` the temporary file is removed and no output appears. ``-`` writes to
+stdout (no rename).
+"""
+from __future__ import annotations
+
+import array
+import copy
+import gzip
+import os
+import re
+import sys
+import tempfile
+import threading
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Iterator
+
+import numpy as np
+import pysam
+
+from seqfcn.encode import reverse_complement
+from seqfcn.errors import InputFormatError, SeqfcnError, SequenceError
+from seqfcn.io.fasta import Genome
+
+READ_FORMATS = ("fastq", "fasta", "sam", "bam", "cram")
+"""Formats :func:`read_reads` understands (``fmt=`` values)."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_HEAD_BYTES = 1 << 16
+_REF_BLOCK = 1 << 16  # reference bases fetched at a time (sorted input reuses a block; unsorted stays cheap)
+_SAM_HEADER = re.compile(rb"^@(HD|SQ|RG|PG|CO)\t")
+# CIGAR operations: M I D N S H P = X
+_CONSUMES_QUERY_AND_REF = (0, 7, 8)
+_INSERTION, _SOFT_CLIP, _DELETION, _SKIP = 1, 4, 2, 3
+
+
+@dataclass
+class Read:
+    """One sequencing read.
+
+    Attributes:
+        name: read name (FASTQ header up to the first space; SAM QNAME).
+        sequence: the bases, ``L`` characters (as stored: reverse-strand alignments are
+            reverse-complemented, see :attr:`is_reverse`).
+        qualities: ``(L,)`` uint8 Phred scores, or None (FASTA reads, SAM QUAL ``*``).
+        comment: the FASTQ/FASTA header after the first space ("" for alignments).
+        ref_bases: aligned reads only: ``L`` characters, the upper-case reference base
+            under each read base, ``-`` where the read base is an insertion, ``.`` where it
+            is soft-clipped. None for unmapped reads or when no reference is known.
+        ref_positions: aligned reads only: ``(L,)`` int64 0-based reference position of
+            each read base, -1 for insertions and soft clips. None for unmapped reads.
+        reference_name: the chromosome a mapped read aligns to, else None.
+        segment: the original ``pysam.AlignedSegment`` (alignment files only), so that
+            writers keep flags, tags and mate information.
+    """
+
+    name: str
+    sequence: str
+    qualities: np.ndarray | None = None
+    comment: str = ""
+    ref_bases: str | None = None
+    ref_positions: np.ndarray | None = None
+    reference_name: str | None = None
+    segment: pysam.AlignedSegment | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_reverse(self) -> bool:
+        """True for an alignment on the reverse strand (stored reverse-complemented)."""
+        return self.segment is not None and self.segment.is_reverse
+
+
+# --------------------------------------------------------------------------- format detection
+def _inflate_head(head: bytes, label: str) -> bytes:
+    """Decompress the start of gzip data (as much as ``head`` holds)."""
+    try:
+        return zlib.decompressobj(31).decompress(head, _HEAD_BYTES)
+    except zlib.error as exc:
+        raise InputFormatError(f"corrupt gzip data at the start of the file ({exc})", path=label) from None
+
+
+def _sniff(head: bytes, label: str) -> str:
+    """The read format of a file from its first bytes (one of :data:`READ_FORMATS`)."""
+    if head.startswith(b"CRAM"):
+        return "cram"
+    if head[:2] == _GZIP_MAGIC:
+        head = _inflate_head(head, label)
+        if head.startswith(b"BAM\x01"):
+            return "bam"
+    text = head.lstrip(b"\r\n")
+    if not text:
+        return "fastq"  # empty: no reads
+    first = text.split(b"\n", 1)[0]
+    if _SAM_HEADER.match(first) or first.count(b"\t") >= 10:
+        return "sam"
+    if text[:1] == b"@":
+        return "fastq"
+    if text[:1] == b">":
+        return "fasta"
+    shown = first[:20].decode("ascii", "replace")
+    raise InputFormatError(f"not a FASTQ, FASTA, SAM, BAM or CRAM file (starts with {shown!r})", path=label)
+
+
+def _check_fmt(fmt: str | None) -> str | None:
+    if fmt is None:
+        return None
+    low = fmt.lower()
+    if low not in READ_FORMATS:
+        raise SeqfcnError(f"unknown read format {fmt!r} (expected one of {', '.join(READ_FORMATS)})")
+    return low
+
+
+class _StdinPipe:
+    """Stdin, with its first bytes peeked for format detection and the whole stream
+    re-offered to htslib through a pipe (``/dev/fd/N``) fed by a thread."""
+
+    def __init__(self) -> None:
+        fd = sys.stdin.fileno()
+        chunks, size = [], 0
+        while size < _HEAD_BYTES:
+            chunk = os.read(fd, _HEAD_BYTES - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        self.head = b"".join(chunks)
+        self._read_fd, write_fd = os.pipe()
+        self._thread = threading.Thread(target=self._pump, args=(fd, write_fd), daemon=True)
+        self._thread.start()
+
+    def _pump(self, src: int, dest: int) -> None:
+        try:
+            data = self.head
+            while data:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(dest, view) :]
+                data = os.read(src, 1 << 16)
+        except OSError:  # the reader closed the pipe early (BrokenPipeError) or stdin failed
+            pass
+        finally:
+            os.close(dest)
+
+    @property
+    def path(self) -> str:
+        return f"/dev/fd/{self._read_fd}"
+
+    def close(self) -> None:
+        if self._read_fd >= 0:
+            os.close(self._read_fd)
+            self._read_fd = -1
+
+
+# --------------------------------------------------------------------------- FASTQ / FASTA
+def _diagnose_fastx(path: str, fmt: str, good: int, last: str | None, exc: Exception) -> InputFormatError:
+    """Explain why pysam stopped parsing: re-read the file with Biopython to name the record."""
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+    from Bio.SeqIO.QualityIO import FastqGeneralIterator
+
+    where = f"record #{good + 1}" + (f" (after {last!r})" if last else "")
+    if path.startswith("/dev/fd/"):  # stdin cannot be read again
+        detail = str(exc).replace(f" in {path}", "")
+        if "unknown problem" in detail:
+            detail = "cannot parse (truncated or corrupt data)"
+        return InputFormatError(f"{where}: {detail}", path="-")
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == _GZIP_MAGIC
+    parser = FastqGeneralIterator if fmt == "fastq" else SimpleFastaParser
+    count, name = 0, None
+    try:
+        with (gzip.open(path, "rt") if gz else open(path)) as handle:
+            for title, *_ in parser(handle):
+                count += 1
+                name = title.split(None, 1)[0] if title else title
+                if count > good + 100:  # well past where pysam stopped: Biopython sees no problem
+                    break
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        after = f" (last {name!r})" if name else ""
+        return InputFormatError(
+            f"truncated or corrupt gzip data after {count} complete records{after}: {err}", path=path
+        )
+    except ValueError as err:
+        named = re.search(r"\bfor (\S+) \(\d+ and \d+\)", str(err))
+        return InputFormatError(f"record #{count + 1}: {err}", path=path, record=named and named.group(1))
+    except UnicodeDecodeError as err:
+        return InputFormatError(f"{where}: non-text byte {err.object[err.start:err.start + 1]!r}", path=path)
+    return InputFormatError(f"{where}: {exc}", path=path)
+
+
+def _iter_fastx(source: str, label: str, fmt: str) -> Iterator[Read]:
+    good, last = 0, None
+    try:
+        with pysam.FastxFile(source, persist=False) as fh:
+            for entry in fh:
+                name, seq, qual = entry.name, entry.sequence, entry.quality
+                good += 1
+                qualities = None
+                if qual is not None:
+                    qualities = np.frombuffer(qual.encode("ascii", "replace"), dtype=np.uint8) - np.uint8(33)
+                    if len(qual) != len(seq):
+                        raise InputFormatError(
+                            f"quality length {len(qual)} differs from sequence length {len(seq)} (record #{good})",
+                            path=label,
+                            record=name,
+                        )
+                    if qual and min(qual) < "!":
+                        raise InputFormatError(f"quality character below '!' (record #{good})", path=label, record=name)
+                elif fmt == "fastq":
+                    raise InputFormatError(f"FASTA record in a FASTQ file (record #{good})", path=label, record=name)
+                last = name
+                yield Read(name=name, sequence=seq, qualities=qualities, comment=entry.comment or "")
+    except (OSError, ValueError) as exc:
+        raise _diagnose_fastx(source, fmt, good, last, exc) from None
+
+
+# --------------------------------------------------------------------------- SAM / BAM / CRAM
+class _ReferenceWindow:
+    """Upper-case reference bases for reads, fetched from a Genome in blocks of 64 kb."""
+
+    def __init__(self, genome: Genome) -> None:
+        self.genome = genome
+        self._sizes = genome.chrom_sizes
+        self._chrom: str | None = None
+        self._start = self._end = 0
+        self._raw = b""
+        self._bases = np.empty(0, dtype=np.uint8)
+
+    def __contains__(self, chrom: str) -> bool:
+        return chrom in self._sizes
+
+    def size(self, chrom: str) -> int:
+        return self._sizes[chrom]
+
+    def _load(self, chrom: str, start: int, end: int) -> None:
+        if chrom != self._chrom or start < self._start or end > self._end:
+            block_end = min(self._sizes[chrom], max(end, start + _REF_BLOCK))
+            self._raw = self.genome.fetch(chrom, start, block_end).upper().encode("ascii")
+            self._bases = np.frombuffer(self._raw, dtype=np.uint8)
+            self._chrom, self._start, self._end = chrom, start, block_end
+
+    def bases(self, chrom: str, start: int, end: int) -> np.ndarray:
+        """``(end - start,)`` uint8 upper-case reference bases of ``chrom[start:end]``."""
+        self._load(chrom, start, end)
+        return self._bases[start - self._start : end - self._start]
+
+    def text(self, chrom: str, start: int, end: int) -> str:
+        """Upper-case reference text of ``chrom[start:end]``."""
+        self._load(chrom, start, end)
+        return self._raw[start - self._start : end - self._start].decode("ascii")
+
+
+def _cigar_layout(segment: pysam.AlignedSegment, length: int, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(ref_positions, codes)``: ``(L,)`` int64 positions (-1 off-reference) and ``(L,)`` uint8
+    characters pre-filled with ``-`` (insertion) and ``.`` (soft clip)."""
+    positions = np.full(length, -1, dtype=np.int64)
+    codes = np.full(length, ord("-"), dtype=np.uint8)
+    q, r = 0, segment.reference_start
+    for op, n in segment.cigartuples:
+        if op in _CONSUMES_QUERY_AND_REF:
+            positions[q : q + n] = np.arange(r, r + n)
+            q += n
+            r += n
+        elif op == _INSERTION:
+            q += n
+        elif op == _SOFT_CLIP:
+            codes[q : q + n] = ord(".")
+            q += n
+        elif op in (_DELETION, _SKIP):
+            r += n
+    if q != length:
+        raise InputFormatError(
+            f"CIGAR {segment.cigarstring} covers {q} bases but the read has {length}",
+            path=label,
+            record=segment.query_name,
+        )
+    return positions, codes
+
+
+def _reference_window(
+    window: _ReferenceWindow, read: Read, chrom: str, start: int, end: int, label: str
+) -> _ReferenceWindow:
+    """Check that ``chrom[start:end]`` lies in the reference (errors name the read)."""
+    if chrom not in window:
+        raise InputFormatError(
+            f"aligned to {chrom!r}, which is not in the reference {window.genome.path}", path=label, record=read.name
+        )
+    if end > window.size(chrom):
+        raise InputFormatError(
+            f"aligned to {chrom}:{start}-{end}, past the end of {chrom} in {window.genome.path}",
+            path=label,
+            record=read.name,
+        )
+    return window
+
+
+def _from_segment(segment: pysam.AlignedSegment, window: _ReferenceWindow | None, label: str) -> Read:
+    seq = segment.query_sequence or ""
+    quals = segment.query_qualities
+    # copy: pysam caches the array, and in-place edits must not leak into the record
+    qualities = None if quals is None or not seq else np.array(quals, dtype=np.uint8)
+    read = Read(name=segment.query_name or "", sequence=seq, qualities=qualities, segment=segment)
+    cigar = segment.cigartuples
+    if segment.is_unmapped or not cigar or not seq:
+        return read
+    chrom, start, length = segment.reference_name, segment.reference_start, len(seq)
+    read.reference_name = chrom
+    if len(cigar) == 1 and cigar[0][0] in _CONSUMES_QUERY_AND_REF and cigar[0][1] == length:
+        # the common case, a gapless alignment: no per-base work
+        read.ref_positions = np.arange(start, start + length, dtype=np.int64)
+        if window is not None:
+            _reference_window(window, read, chrom, start, start + length, label)
+            read.ref_bases = window.text(chrom, start, start + length)
+            return read
+        if not segment.has_tag("MD"):
+            return read
+    positions, codes = _cigar_layout(segment, length, label)
+    read.ref_positions = positions
+    aligned = positions >= 0
+    if window is not None:
+        end = segment.reference_end
+        ref = _reference_window(window, read, chrom, start, end, label).bases(chrom, start, end)
+        codes[aligned] = ref[positions[aligned] - start]
+    elif segment.has_tag("MD"):
+        try:
+            pairs = segment.get_aligned_pairs(matches_only=True, with_seq=True)
+        except (ValueError, AssertionError) as exc:
+            raise InputFormatError(f"bad MD tag: {exc}", path=label, record=read.name) from None
+        qpos = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+        text = "".join(p[2] for p in pairs).upper()
+        codes[qpos] = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    else:
+        return read
+    read.ref_bases = codes.tobytes().decode("ascii")
+    return read
+
+
+def _check_reference(header: pysam.AlignmentHeader, genome: Genome, label: str) -> None:
+    """Chromosomes named in both the header and the reference must have the same length."""
+    sizes = genome.chrom_sizes
+    for name, length in zip(header.references, header.lengths):
+        if name in sizes and sizes[name] != length:
+            raise InputFormatError(
+                f"reference {genome.path} does not match the header: {name} is {sizes[name]} bp there, "
+                f"{length} bp in the header",
+                path=label,
+            )
+
+
+def _iter_alignments(
+    source: str, label: str, fmt: str, reference: str | os.PathLike | None, primary_only: bool
+) -> Iterator[Read]:
+    if fmt == "cram" and reference is None:
+        raise SeqfcnError("reading CRAM needs the reference FASTA (reference=...)", path=label)
+    genome = Genome(reference) if reference is not None else None
+    mode = {"sam": "r", "bam": "rb", "cram": "rc"}[fmt]
+    try:
+        try:
+            handle = pysam.AlignmentFile(
+                source,
+                mode,
+                check_sq=False,
+                reference_filename=str(reference) if fmt == "cram" else None,
+            )
+        except (OSError, ValueError) as exc:
+            raise InputFormatError(f"cannot open as {fmt.upper()}: {exc}", path=label) from None
+        finished = False
+        try:
+            window = None
+            if genome is not None:
+                _check_reference(handle.header, genome, label)
+                window = _ReferenceWindow(genome)
+            good, last = 0, None
+            records = handle.fetch(until_eof=True)
+            while True:
+                try:
+                    segment = next(records)
+                except StopIteration:
+                    break
+                except (OSError, ValueError) as exc:
+                    where = f"record #{good + 1}" + (f" (after {last!r})" if last else "")
+                    raise InputFormatError(f"{where}: {exc}", path=label) from None
+                good += 1
+                last = segment.query_name
+                if primary_only and (segment.is_secondary or segment.is_supplementary):
+                    continue
+                yield _from_segment(segment, window, label)
+            finished = True
+        finally:
+            try:
+                handle.close()
+            except OSError as exc:  # only worth reporting when nothing else went wrong
+                if finished:
+                    raise InputFormatError(f"error at the end of the file: {exc}", path=label) from None
+    finally:
+        if genome is not None:
+            genome.close()
+
+
+def read_reads(
+    path: str | os.PathLike,
+    *,
+    reference: str | os.PathLike | None = None,
+    fmt: str | None = None,
+    primary_only: bool = False,
+) -> Iterator[Read]:
+    """Stream the reads of a FASTQ/FASTA (plain or gzip) or SAM/BAM/CRAM file in file order.
+
+    Args:
+        path: the file, or ``"-"`` for stdin.
+        reference: FASTA of the reference: needed for CRAM, and gives
+            :attr:`Read.ref_bases` for alignments. Without it ``ref_bases`` comes from
+            the MD tag when the record has one, else it is None.
+        fmt: force a format (one of :data:`READ_FORMATS`); default: detected from the
+            first bytes of the data.
+        primary_only: for alignment files, skip secondary and supplementary records
+            (unmapped reads are always kept).
+
+    Returns:
+        An iterator of :class:`Read` objects: every record, unmapped ones included, in
+        file order. The file is checked and its format detected at the call; records
+        are parsed lazily.
+
+    Raises:
+        InputFormatError: not a read file, a truncated/corrupt file, or a malformed
+            record (named with its number and, when known, its read name).
+    """
+    fmt = _check_fmt(fmt)
+    label = str(path)
+    if label != "-":
+        if not os.path.exists(label):
+            raise SeqfcnError("no such file", path=label)
+        if os.path.isdir(label):
+            raise SeqfcnError("is a directory, expected a read file", path=label)
+        with open(label, "rb") as fh:
+            fmt = fmt or _sniff(fh.read(_HEAD_BYTES), label)
+        if fmt == "cram" and reference is None:
+            raise SeqfcnError("reading CRAM needs the reference FASTA (reference=...)", path=label)
+    if reference is not None and not os.path.exists(reference):
+        raise SeqfcnError("no such file (reference FASTA)", path=reference)
+    return _stream(label, reference, fmt, primary_only)
+
+
+def _stream(label: str, reference: str | os.PathLike | None, fmt: str | None, primary_only: bool) -> Iterator[Read]:
+    """The generator behind :func:`read_reads` (stdin is opened on the first ``next``)."""
+    stdin = None
+    source = label
+    try:
+        if label == "-":
+            stdin = _StdinPipe()
+            source = stdin.path
+            fmt = fmt or _sniff(stdin.head, label)
+        if fmt in ("fastq", "fasta"):
+            yield from _iter_fastx(source, label, fmt)
+        else:
+            yield from _iter_alignments(source, label, fmt, reference, primary_only)
+    finally:
+        if stdin is not None:
+            stdin.close()
+
+
+# --------------------------------------------------------------------------- writers
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class _AtomicFile:
+    """A temporary path in the output's directory, renamed over the output on commit."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.final = Path(path)
+        parent = self.final.parent
+        if not parent.is_dir():
+            raise SeqfcnError("output directory does not exist", path=parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.final.name}.", suffix=".part", dir=parent)
+        except OSError as exc:
+            raise SeqfcnError(f"cannot write here: {exc.strerror}", path=self.final) from None
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> None:
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.final)
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+def _name_format(path: str | os.PathLike) -> str | None:
+    """Output format from a file name's extension, or None when it says nothing."""
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for ext, fmt in ((".fastq", "fastq"), (".fq", "fastq"), (".fasta", "fasta"), (".fa", "fasta"),
+                     (".fna", "fasta"), (".bam", "bam"), (".sam", "sam"), (".cram", "cram")):
+        if name.endswith(ext):
+            return fmt
+    return None
+
+
+class FastqWriter:
+    """Write reads as FASTQ (Phred+33), or FASTA when ``fmt="fasta"`` / the name ends .fa/.fasta/.fna.
+
+    gzip-compressed when the path ends ``.gz``; ``-`` writes plain text to stdout.
+    Reverse-strand alignments are written in sequencing orientation
+    (reverse-complemented back, qualities reversed), like ``samtools fastq``.
+    Use as a context manager; the file appears only on a successful close.
+    """
+
+    _FLUSH = 1 << 20
+
+    def __init__(self, path: str | os.PathLike, *, fmt: str | None = None) -> None:
+        self.path = str(path)
+        fmt = _check_fmt(fmt) or _name_format(path) or "fastq"
+        if fmt not in ("fastq", "fasta"):
+            raise SeqfcnError(f"FastqWriter writes FASTQ or FASTA, not {fmt}", path=self.path)
+        self.fasta = fmt == "fasta"
+        self._atomic = None if self.path == "-" else _AtomicFile(path)
+        if self._atomic is None:
+            self._raw = sys.stdout.buffer
+            self._stream = self._raw
+        else:
+            self._raw = open(self._atomic.tmp, "wb")
+            gz = self.path.lower().endswith(".gz")
+            self._stream = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6, mtime=0) if gz else self._raw
+        self._buffer = bytearray()
+        self.count = 0
+        self._closed = False
+
+    def write(self, read: Read) -> None:
+        """Append one read (its ``name``, ``comment``, ``sequence`` and ``qualities``)."""
+        seq, qual = read.sequence, read.qualities
+        if read.is_reverse:
+            seq = reverse_complement(seq)
+            qual = None if qual is None else qual[::-1]
+        header = f"{read.name} {read.comment}" if read.comment else read.name
+        if self.fasta:
+            self._buffer += f">{header}\n{seq}\n".encode("ascii")
+        else:
+            if qual is None:
+                raise SequenceError(
+                    "read has no qualities; write FASTA (.fa) instead of FASTQ", path=self.path, record=read.name
+                )
+            if len(qual) != len(seq):
+                raise SequenceError(
+                    f"quality length {len(qual)} differs from sequence length {len(seq)}",
+                    path=self.path,
+                    record=read.name,
+                )
+            phred = (np.minimum(np.asarray(qual), 93).astype(np.uint8) + np.uint8(33)).tobytes()
+            self._buffer += f"@{header}\n{seq}\n+\n".encode("ascii") + phred + b"\n"
+        self.count += 1
+        if len(self._buffer) >= self._FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._stream.write(self._buffer)
+        self._buffer.clear()
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        if self._closed:
+            return
+        self._closed = True
+        self._flush()
+        if self._atomic is None:
+            self._stream.flush()
+            return
+        if self._stream is not self._raw:
+            self._stream.close()
+        self._raw.close()
+        self._atomic.commit()
+
+    def abort(self) -> None:
+        """Drop everything written; no output file appears."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._atomic is None:
+            return
+        try:
+            if self._stream is not self._raw:
+                self._stream.close()
+            self._raw.close()
+        finally:
+            self._atomic.discard()
+
+    def __enter__(self) -> FastqWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _header_dict(template: object) -> dict:
+    """A SAM header as a dict from an AlignmentFile, AlignmentHeader, dict or alignment file path."""
+    if isinstance(template, pysam.AlignmentFile):
+        return template.header.to_dict()
+    if isinstance(template, pysam.AlignmentHeader):
+        return template.to_dict()
+    if isinstance(template, dict):
+        return copy.deepcopy(template)
+    if isinstance(template, (str, os.PathLike)):
+        label = str(template)
+        if not os.path.exists(label):
+            raise SeqfcnError("no such file (header template)", path=label)
+        try:
+            with pysam.AlignmentFile(label, check_sq=False) as fh:
+                return fh.header.to_dict()
+        except (OSError, ValueError) as exc:
+            raise InputFormatError(f"cannot read a SAM/BAM header: {exc}", path=label) from None
+    raise TypeError(f"cannot take a SAM header from {type(template).__name__}")
+
+
+def _add_pg(header: dict, pg: dict) -> None:
+    """Append an @PG line; a clashing ID gets a ``.N`` suffix, PP chains to the last @PG."""
+    lines = header.setdefault("PG", [])
+    entry = {k: str(v) for k, v in pg.items()}
+    base = entry.get("ID") or entry.get("PN") or "seqfcn"
+    taken = {line.get("ID") for line in lines}
+    new_id, n = base, 0
+    while new_id in taken:
+        n += 1
+        new_id = f"{base}.{n}"
+    entry["ID"] = new_id
+    if lines and "PP" not in entry and lines[-1].get("ID"):
+        entry["PP"] = lines[-1]["ID"]
+    lines.append(entry)
+
+
+class BamWriter:
+    """Write alignment records as BAM (default) or SAM (``.sam`` name or ``fmt="sam"``).
+
+    Args:
+        path: output file, or ``-`` for stdout.
+        template_or_header: the input's ``pysam.AlignmentFile``, its ``AlignmentHeader``,
+            a header dict, or the path of an alignment file whose header is copied.
+        pg: fields of an @PG line to add (e.g. ``{"ID": "seqfcn", "PN": "seqfcn",
+            "VN": "0.1", "CL": "seqfcn correct ..."}``).
+        fmt: ``"bam"`` or ``"sam"``; default from the name (``-``: BAM).
+
+    :meth:`write` writes the read's ``segment`` (modified in place) with the read's
+    current sequence and qualities, so flags, tags and mate fields are kept; reads
+    without a segment (from FASTQ) become unmapped records.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        template_or_header: object,
+        *,
+        pg: dict | None = None,
+        fmt: str | None = None,
+    ) -> None:
+        self.path = str(path)
+        fmt = _check_fmt(fmt) or _name_format(path) or "bam"
+        if fmt not in ("bam", "sam"):
+            raise SeqfcnError(f"BamWriter writes BAM or SAM, not {fmt}", path=self.path)
+        header = _header_dict(template_or_header)
+        if pg:
+            _add_pg(header, pg)
+        self._atomic = None if self.path == "-" else _AtomicFile(path)
+        target = "-" if self._atomic is None else str(self._atomic.tmp)
+        try:
+            self._file = pysam.AlignmentFile(target, "wb" if fmt == "bam" else "wh", header=header)
+        except (OSError, ValueError) as exc:
+            if self._atomic is not None:
+                self._atomic.discard()
+            raise SeqfcnError(f"cannot write {fmt.upper()}: {exc}", path=self.path) from None
+        self.count = 0
+        self._closed = False
+
+    @property
+    def header(self) -> pysam.AlignmentHeader:
+        """The header written (with the added @PG line)."""
+        return self._file.header
+
+    def _unmapped(self, read: Read) -> pysam.AlignedSegment:
+        segment = pysam.AlignedSegment(self._file.header)
+        segment.query_name = read.name
+        segment.flag = 4
+        segment.reference_id = -1
+        segment.reference_start = -1
+        segment.next_reference_id = -1
+        segment.next_reference_start = -1
+        return segment
+
+    def write(self, read: Read) -> None:
+        """Write one read: its ``segment`` with the read's sequence and qualities."""
+        segment = read.segment if read.segment is not None else self._unmapped(read)
+        old_qual = segment.query_qualities
+        new_qual = None if read.qualities is None else np.asarray(read.qualities, dtype=np.uint8)
+        same_seq = (segment.query_sequence or "") == read.sequence
+        same_qual = (old_qual is None and new_qual is None) or (
+            old_qual is not None and new_qual is not None and bytes(old_qual) == new_qual.tobytes()
+        )
+        if not (same_seq and same_qual):
+            if new_qual is not None and len(new_qual) != len(read.sequence):
+                raise SequenceError(
+                    f"quality length {len(new_qual)} differs from sequence length {len(read.sequence)}",
+                    path=self.path,
+                    record=read.name,
+                )
+            if read.segment is not None and segment.cigartuples and len(read.sequence) != segment.query_length:
+                raise SequenceError(
+                    f"new sequence length {len(read.sequence)} does not fit CIGAR {segment.cigarstring}",
+                    path=self.path,
+                    record=read.name,
+                )
+            segment.query_sequence = read.sequence or None  # resets the qualities
+            if new_qual is not None:
+                segment.query_qualities = array.array("B", new_qual.tobytes())
+        self._file.write(segment)
+        self.count += 1
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        if self._closed:
+            return
+        self._closed = True
+        self._file.close()
+        if self._atomic is not None:
+            self._atomic.commit()
+
+    def abort(self) -> None:
+        """Drop everything written; no output file appears."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._file.close()
+        finally:
+            if self._atomic is not None:
+                self._atomic.discard()
+
+    def __enter__(self) -> BamWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def open_read_writer(
+    path: str | os.PathLike,
+    like: str | os.PathLike | pysam.AlignmentHeader | dict,
+    fmt: str | None = None,
+    *,
+    pg: dict | None = None,
+) -> FastqWriter | BamWriter:
+    """A writer for ``path``: FASTQ/FASTA or SAM/BAM.
+
+    The format is ``fmt`` if given, else from ``path``'s extension (``.fq``, ``.fastq``,
+    ``.fa``, ``.fasta``, ``.fna`` with optional ``.gz``; ``.bam``; ``.sam``), else (``-``
+    or another name) the format of ``like``, the input reads (CRAM input → BAM).
+    SAM/BAM output copies ``like``'s header (an alignment file path, an
+    ``AlignmentHeader`` or a header dict; a FASTQ/FASTA ``like`` gives a minimal
+    header for unmapped reads) and adds the ``pg`` @PG line.
+    """
+    like_is_file = isinstance(like, (str, os.PathLike)) and str(like) != "-"
+    like_fmt = None
+    if like_is_file:
+        if not os.path.exists(like):
+            raise SeqfcnError("no such file", path=like)
+        with open(like, "rb") as fh:
+            like_fmt = _sniff(fh.read(_HEAD_BYTES), str(like))
+    elif isinstance(like, (pysam.AlignmentHeader, dict)):
+        like_fmt = "bam"
+    out_fmt = _check_fmt(fmt) or _name_format(path) or like_fmt or "fastq"
+    if out_fmt == "cram":
+        if fmt is not None or _name_format(path) == "cram":
+            raise SeqfcnError("writing CRAM is not supported; write BAM (.bam) or SAM (.sam)", path=path)
+        out_fmt = "bam"
+    if out_fmt in ("fastq", "fasta"):
+        return FastqWriter(path, fmt=out_fmt)
+    if like_fmt in ("fastq", "fasta"):
+        template: object = {"HD": {"VN": "1.6", "SO": "unknown"}}
+    elif like_fmt is None:
+        raise SeqfcnError("SAM/BAM output needs a header: pass the input alignment file or its header", path=path)
+    else:
+        template = like
+    return BamWriter(path, template, pg=pg, fmt=out_fmt)
