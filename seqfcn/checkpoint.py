@@ -1,0 +1,299 @@
+"""Model files: safetensors weights + a JSON config. Never pickle.
+
+A model directory holds two files:
+
+* ``model.safetensors``: the ``state_dict`` tensors (CPU, contiguous). Its
+  safetensors header metadata repeats the JSON document below (without the
+  checksum), so a lone ``.safetensors`` file still describes itself.
+* ``config.json``::
+
+    {"format": "seqfcn-model", "format_version": 1, "seqfcn_version": "0.1.0",
+     "architecture": {"name": "unet1d", ...},      # model.config
+     "input_channels": ["A", "C", "G", "T"], "alphabet": "ACGT",
+     "n_outputs": 4, "receptive_field": 116, "parameter_count": 3958,
+     "weights_file": "model.safetensors", "weights_sha256": "...",
+     "metadata": {...}}                             # training metadata
+
+:func:`load_model` rebuilds the architecture from the registry (only
+registered names), then checks every tensor name and shape and the checksum;
+anything that does not fit raises :class:`~seqfcn.errors.ModelFileError`
+naming the file and the tensor.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqfcn.errors import ModelFileError
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT = "seqfcn-model"
+FORMAT_VERSION = 1
+_HEADER_KEY = "seqfcn_config"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (Path, PathLike)):
+        return os.fspath(value)
+    raise TypeError(f"metadata value of type {type(value).__name__} is not JSON-serialisable")
+
+
+def _document(model: nn.Module, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    from seqfcn import __version__
+    from seqfcn.nn.models import count_parameters, model_from_config
+
+    config = getattr(model, "config", None)
+    if not isinstance(config, dict) or "name" not in config:
+        raise TypeError("save_model needs a registered seqfcn model (with a .config dict)")
+    config = json.loads(json.dumps(config))
+    model_from_config(config)  # only registered, rebuildable architectures are saved
+    channels = list(getattr(model, "input_channels", []))
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "seqfcn_version": __version__,
+        "architecture": config,
+        "input_channels": channels,
+        "alphabet": "ACGT",
+        "n_outputs": int(config.get("n_outputs", 0)),
+        "receptive_field": int(getattr(model, "receptive_field", 0)),
+        "parameter_count": count_parameters(model),
+        "weights_file": WEIGHTS_NAME,
+        "metadata": json.loads(json.dumps(metadata or {}, default=_json_default)),
+    }
+
+
+def save_model(model: nn.Module, directory: str | PathLike, *, metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``directory/model.safetensors`` and ``directory/config.json``, each atomically.
+
+    Args:
+        model: a registered seqfcn model (``model.config["name"]`` in ``list_models()``).
+        directory: created if needed; existing model files in it are replaced.
+        metadata: JSON-serialisable training metadata (numpy scalars/arrays and
+            paths are converted).
+
+    Returns:
+        The directory.
+    """
+    from safetensors.torch import save
+
+    directory = Path(directory)
+    document = _document(model, metadata)
+    directory.mkdir(parents=True, exist_ok=True)
+    # clone: safetensors refuses tensors that share storage
+    state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+    blob = save(state, metadata={_HEADER_KEY: json.dumps(document, sort_keys=True)})
+    document["weights_sha256"] = hashlib.sha256(blob).hexdigest()
+    _atomic_write(directory / WEIGHTS_NAME, blob)
+    _atomic_write(directory / CONFIG_NAME, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
+    return directory
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelFileError("model config file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"cannot read the model config: {exc}", path=path) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", path=path) from None
+    return _check_document(document, path)
+
+
+def _check_document(document: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError(f"not a seqfcn model config (no \"format\": \"{FORMAT}\")", path=path)
+    if not isinstance(document.get("architecture"), dict):
+        raise ModelFileError("the config has no \"architecture\" object", path=path)
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(f"unsupported model format version {version!r} (this seqfcn reads <= {FORMAT_VERSION})",
+                             path=path)
+    return document
+
+
+def _resolve(path: Path) -> tuple[Path | None, Path]:
+    """``(config path or None for the embedded header, weights path)`` for a directory, .json or .safetensors."""
+    if path.is_dir():
+        return path / CONFIG_NAME, path / WEIGHTS_NAME
+    if path.suffix == ".json":
+        document = _read_json(path)
+        name = document.get("weights_file", WEIGHTS_NAME)
+        if not isinstance(name, str) or os.path.basename(name) != name:
+            raise ModelFileError(f"invalid weights_file {name!r}", path=path)
+        return path, path.parent / name
+    if path.suffix == ".safetensors":
+        for candidate in (path.with_suffix(".json"), path.parent / CONFIG_NAME):
+            if candidate.is_file():
+                try:
+                    document = json.loads(candidate.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                if isinstance(document, dict) and document.get("weights_file") == path.name:
+                    return candidate, path
+        return None, path
+    if not path.exists():
+        raise ModelFileError("no such model file or directory", path=path)
+    raise ModelFileError("expected a model directory, a .json config or a .safetensors file", path=path)
+
+
+def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str], bytes]:
+    from safetensors.torch import load
+
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError("model weights file not found", path=path) from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read the model weights: {exc}", path=path) from None
+    try:
+        tensors = load(blob)
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise ModelFileError(f"not a valid safetensors file: {exc}", path=path) from None
+    return tensors, header, blob
+
+
+def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Load a model saved by :func:`save_model`; returns ``(model in eval mode, info)``.
+
+    Args:
+        path: the model directory, its ``config.json`` or its ``.safetensors``
+            file (a lone ``.safetensors`` file uses its embedded config).
+        device: where to put the model.
+
+    Returns:
+        ``info``: the config document (``architecture``, ``input_channels``,
+        ``seqfcn_version``, ``metadata``, ...) plus ``config_path`` and
+        ``weights_path``.
+
+    Raises:
+        ModelFileError: missing file, bad JSON, unknown model name, invalid
+            options, missing / unexpected tensors, a shape mismatch or a
+            checksum mismatch; the message names the file and the tensor.
+    """
+    from seqfcn.nn.models import model_from_config
+
+    path = Path(path)
+    config_path, weights_path = _resolve(path)
+    if config_path is not None:
+        document = _read_json(config_path)
+    tensors, header, blob = _read_weights(weights_path)
+    if config_path is None:
+        if _HEADER_KEY not in header:
+            raise ModelFileError(
+                f"no {CONFIG_NAME} beside the weights and no embedded seqfcn config", path=weights_path
+            )
+        try:
+            document = _check_document(json.loads(header[_HEADER_KEY]), weights_path)
+        except json.JSONDecodeError as exc:
+            raise ModelFileError(f"invalid embedded config: {exc.msg}", path=weights_path) from None
+    described = config_path or weights_path
+    try:
+        model = model_from_config(document["architecture"])
+    except ModelFileError as exc:
+        raise ModelFileError(exc.message, path=described) from None
+    _check_tensors(model, tensors, weights_path, described)
+    expected = document.get("weights_sha256")
+    if expected is not None and hashlib.sha256(blob).hexdigest() != expected:
+        raise ModelFileError(f"the weights' sha256 differs from the one recorded in {described.name} "
+                             "(config and weights come from different saves)", path=weights_path)
+    model.load_state_dict(tensors, strict=True)
+    model.to(device).eval()
+    info = dict(document)
+    info["config_path"] = None if config_path is None else str(config_path)
+    info["weights_path"] = str(weights_path)
+    return model, info
+
+
+def _check_tensors(model: nn.Module, tensors: dict[str, torch.Tensor], weights: Path, config: Path) -> None:
+    state = model.state_dict()
+    missing = sorted(set(state) - set(tensors))
+    if missing:
+        raise ModelFileError(
+            f"tensor {missing[0]!r} required by the architecture in {config.name} is missing"
+            + (f" ({len(missing)} tensors missing)" if len(missing) > 1 else ""),
+            path=weights,
+        )
+    unexpected = sorted(set(tensors) - set(state))
+    if unexpected:
+        raise ModelFileError(
+            f"unexpected tensor {unexpected[0]!r}: not part of the architecture in {config.name}"
+            + (f" ({len(unexpected)} unexpected tensors)" if len(unexpected) > 1 else ""),
+            path=weights,
+        )
+    for key, value in state.items():
+        if tuple(tensors[key].shape) != tuple(value.shape):
+            raise ModelFileError(
+                f"tensor {key!r} has shape {tuple(tensors[key].shape)} but the architecture in "
+                f"{config.name} needs {tuple(value.shape)}",
+                path=weights,
+            )
+
+
+def describe_model(path: str | PathLike) -> str:
+    """A human-readable summary of a saved model (for ``seqfcn info MODEL``).
+
+    Lists the model name, its architecture options, input channels, outputs,
+    parameter count, receptive field (and margins), seqfcn version and the
+    training metadata.
+    """
+    from seqfcn.nn.models import count_parameters
+
+    model, info = load_model(path)
+    config = info["architecture"]
+    left, right = model.receptive_margins
+    period = int(getattr(model, "rf_period", 1))
+    options = ", ".join(f"{k}={json.dumps(v)}" for k, v in config.items() if k != "name")
+    lines = [
+        f"model:            {path}",
+        f"name:             {config['name']} ({type(model).__name__})",
+        f"architecture:     {options}",
+        f"input channels:   {', '.join(info.get('input_channels') or model.input_channels)}",
+        f"outputs:          {model.n_outputs} per base",
+        f"parameters:       {count_parameters(model):,}",
+        f"receptive field:  {model.receptive_field:,} bases (left {left:,}, right {right:,}"
+        + (f"; varies with position modulo {period})" if period > 1 else ")"),
+        f"seqfcn version:   {info.get('seqfcn_version', 'unknown')}",
+    ]
+    metadata = info.get("metadata") or {}
+    if metadata:
+        lines.append("metadata:")
+        lines += [f"  {k}: {json.dumps(v, default=str)}" for k, v in metadata.items()]
+    else:
+        lines.append("metadata:         none")
+    return "\n".join(lines)

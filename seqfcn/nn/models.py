@@ -1,0 +1,441 @@
+"""Named architectures built from a plain config dict, and their registry.
+
+Every model maps ``(batch, in_channels, L) -> (batch, n_outputs, L)`` for any
+``L``, has ``.config`` (a JSON-serialisable dict whose ``"name"`` is a
+registered name, so ``model_from_config(model.config)`` rebuilds the same
+architecture) and knows its analytic receptive field (``.receptive_field``).
+
+Registered names (``list_models()``): ``motif_scanner``, ``dilated_fcn``,
+``dilated_fcn_32k`` (receptive field 32,769 bases at base resolution),
+``read_corrector``, ``unet1d`` and ``fcn1d``. Only registered names are
+built; a config never names a class.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from seqfcn.alphabet import BASES
+from seqfcn.errors import ModelFileError
+from seqfcn.nn.blocks import (
+    ASPP1d,
+    ConvBlock,
+    DilatedStack,
+    Downsample,
+    ScoreFusion,
+    Upsample,
+    concat_skip,
+    pad_to_multiple,
+    union,
+)
+from seqfcn.nn.layers import MotifConv, PerBaseHead, make_activation
+from seqfcn.nn.receptive import Span, analytic_receptive_field, module_span, receptive_margins
+
+
+class SeqModel(nn.Module):
+    """Base class: config, receptive field, channel names. Subclasses set ``arch``."""
+
+    arch: str = ""
+    rf_period: int = 1
+
+    def _record(self, name: str | None, params: dict[str, Any]) -> None:
+        self.config: dict[str, Any] = {"name": name or self.arch, **params}
+
+    @property
+    def receptive_field(self) -> int:
+        """Analytic theoretical receptive field (total width in bases; largest over one period)."""
+        return analytic_receptive_field(self)
+
+    @property
+    def receptive_margins(self) -> Span:
+        """``(left, right)``: output ``i`` depends on at most inputs ``[i - left, i + right]``."""
+        return receptive_margins(self)
+
+    @property
+    def input_channels(self) -> list[str]:
+        """Names of the input channels: A, C, G, T, then extras (``extra1``, ...)."""
+        n = int(self.config["in_channels"])
+        return list(BASES[:n]) + [f"extra{i}" for i in range(1, n - 3)]
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.config["n_outputs"])
+
+
+class MotifScanner(SeqModel):
+    """MotifConv → activation → 1×1 → small dilated stack → per-base motif logits.
+
+    ``(batch, in_channels, L) -> (batch, n_outputs, L)``; ``n_outputs``
+    defaults to ``n_motifs`` (one motif-present logit per motif and base,
+    ``head_task="multilabel"``). The motif layer (:class:`MotifConv`, strand
+    mode ``strand``, anchor ``anchor``) can be initialised from PWMs with
+    ``model.motif_conv.load_motifs(...)``.
+    """
+
+    arch = "motif_scanner"
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        in_channels: int = 4,
+        n_motifs: int = 16,
+        motif_width: int = 15,
+        strand: str = "both_max",
+        anchor: str = "center",
+        channels: int = 32,
+        n_layers: int = 3,
+        kernel_size: int = 3,
+        n_outputs: int | None = None,
+        head_task: str = "multilabel",
+        norm: str | None = None,
+        dropout: float = 0.0,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        n_outputs = n_motifs if n_outputs is None else n_outputs
+        self._record(name, dict(
+            in_channels=in_channels, n_motifs=n_motifs, motif_width=motif_width, strand=strand, anchor=anchor,
+            channels=channels, n_layers=n_layers, kernel_size=kernel_size, n_outputs=n_outputs,
+            head_task=head_task, norm=norm, dropout=dropout, activation=activation,
+        ))
+        self.motif_conv = MotifConv(in_channels, n_motifs, motif_width, strand=strand, anchor=anchor)
+        self.act = make_activation(activation)
+        self.mix = nn.Conv1d(self.motif_conv.n_outputs, channels, 1)
+        self.stack = DilatedStack(channels, n_layers, kernel_size, norm=norm, dropout=dropout, activation=activation)
+        self.head = PerBaseHead(channels, n_outputs, task=head_task)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, in_channels, L) -> (batch, n_outputs, L)``."""
+        return self.head(self.stack(self.mix(self.act(self.motif_conv(x)))))
+
+    def span(self, lo: int, hi: int) -> Span:
+        for part in (self.head, self.stack, self.mix, self.motif_conv):
+            lo, hi = module_span(part, lo, hi)
+        return lo, hi
+
+
+class DilatedFCN(SeqModel):
+    """Long-range dilated FCN: stem conv → :class:`DilatedStack` → per-base head.
+
+    Receptive field ``stem_kernel + sum((kernel_size - 1) * d)`` with
+    dilations ``2**i`` (or ``dilations`` / ``cycle``). The ``dilated_fcn_32k``
+    preset (14 layers, kernel 3, stem 3, 16 channels) reaches 32,769 bases.
+    ``gradient_checkpointing`` trades compute for memory on long inputs.
+    """
+
+    arch = "dilated_fcn"
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        in_channels: int = 4,
+        channels: int = 32,
+        n_layers: int = 8,
+        kernel_size: int = 3,
+        stem_kernel: int = 9,
+        dilations: list[int] | None = None,
+        cycle: int | None = None,
+        n_outputs: int = 1,
+        head_task: str = "regression",
+        norm: str | None = None,
+        dropout: float = 0.0,
+        activation: str = "relu",
+        gradient_checkpointing: bool = False,
+    ) -> None:
+        super().__init__()
+        if stem_kernel % 2 == 0:
+            raise ValueError(f"stem_kernel must be odd, got {stem_kernel}")
+        self._record(name, dict(
+            in_channels=in_channels, channels=channels, n_layers=n_layers, kernel_size=kernel_size,
+            stem_kernel=stem_kernel, dilations=None if dilations is None else [int(d) for d in dilations],
+            cycle=cycle, n_outputs=n_outputs, head_task=head_task, norm=norm, dropout=dropout,
+            activation=activation, gradient_checkpointing=gradient_checkpointing,
+        ))
+        self.stem = nn.Conv1d(in_channels, channels, stem_kernel, padding=stem_kernel // 2)
+        self.act = make_activation(activation)
+        self.stack = DilatedStack(
+            channels, n_layers, kernel_size, dilations=dilations, cycle=cycle, norm=norm, dropout=dropout,
+            activation=activation, gradient_checkpointing=gradient_checkpointing,
+        )
+        self.head = PerBaseHead(channels, n_outputs, task=head_task)
+
+    def set_gradient_checkpointing(self, enabled: bool = True) -> None:
+        """Switch gradient checkpointing of the dilated stack on or off."""
+        self.stack.gradient_checkpointing = enabled
+        self.config["gradient_checkpointing"] = enabled
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, in_channels, L) -> (batch, n_outputs, L)``."""
+        return self.head(self.stack(self.act(self.stem(x))))
+
+    def span(self, lo: int, hi: int) -> Span:
+        for part in (self.head, self.stack, self.stem):
+            lo, hi = module_span(part, lo, hi)
+        return lo, hi
+
+
+class ReadCorrector(DilatedFCN):
+    """Per-base base logits for reads: one-hot + quality ``(batch, 5, L) -> (batch, n_outputs, L)``.
+
+    A :class:`DilatedFCN` whose input channels are A, C, G, T and the quality
+    channel (``seqfcn.encode.encode_read``), with a classification head of 4
+    bases (``n_outputs=5`` adds a gap class at index 4).
+    """
+
+    arch = "read_corrector"
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        in_channels: int = 5,
+        channels: int = 32,
+        n_layers: int = 4,
+        kernel_size: int = 3,
+        stem_kernel: int = 5,
+        dilations: list[int] | None = None,
+        cycle: int | None = None,
+        n_outputs: int = 4,
+        head_task: str = "classification",
+        norm: str | None = None,
+        dropout: float = 0.0,
+        activation: str = "relu",
+        gradient_checkpointing: bool = False,
+    ) -> None:
+        super().__init__(
+            name=name or self.arch, in_channels=in_channels, channels=channels, n_layers=n_layers,
+            kernel_size=kernel_size, stem_kernel=stem_kernel, dilations=dilations, cycle=cycle,
+            n_outputs=n_outputs, head_task=head_task, norm=norm, dropout=dropout, activation=activation,
+            gradient_checkpointing=gradient_checkpointing,
+        )
+
+    @property
+    def input_channels(self) -> list[str]:
+        n = int(self.config["in_channels"])
+        if n <= 4:
+            return list(BASES[:n])
+        return list(BASES) + ["quality"] + [f"extra{i}" for i in range(1, n - 4)]
+
+
+class _UNetLevel(nn.Module):
+    """One U-Net level: encode, (down → deeper level → up, concat skip, decode)."""
+
+    def __init__(self, in_channels: int, channels: int, level: int, depth: int, cfg: dict[str, Any]) -> None:
+        super().__init__()
+        k, norm, act = cfg["kernel_size"], cfg["norm"], cfg["activation"]
+        self.bottom = level == depth
+        self.enc = ConvBlock(in_channels, channels, k, norm=norm, activation=act)
+        if self.bottom and cfg["aspp_dilations"]:
+            self.enc = nn.Sequential(
+                self.enc, ASPP1d(channels, channels, cfg["aspp_dilations"], kernel_size=k, norm=norm, activation=act)
+            )
+        if not self.bottom:
+            factor = cfg["factor"]
+            self.down = Downsample(channels, 2 * channels, factor, mode=cfg["down_mode"])
+            self.inner = _UNetLevel(2 * channels, 2 * channels, level + 1, depth, cfg)
+            self.up = Upsample(2 * channels, channels, factor, kernel_size=cfg["up_kernel"], init=cfg["up_init"])
+            self.dec = ConvBlock(2 * channels, channels, k, norm=norm, activation=act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.enc(x)
+        if self.bottom:
+            return skip
+        deep = self.up(self.inner(self.down(skip)))
+        return self.dec(concat_skip(deep, skip))
+
+    def span(self, lo: int, hi: int) -> Span:
+        if self.bottom:
+            return module_span(self.enc, lo, hi)
+        at_concat = self.dec.span(lo, hi)
+        deep = self.down.span(*self.inner.span(*self.up.span(*at_concat)))
+        return module_span(self.enc, *union(at_concat, deep))
+
+
+class UNet1d(SeqModel):
+    """1-D U-Net: ``depth`` levels of (ConvBlock, downsample by ``factor``), a bottom
+    ConvBlock, then (transposed-conv upsample, skip concatenation, ConvBlock) back up,
+    and a per-base head. Channels double at each level from ``base_channels``.
+    With ``aspp_dilations`` the bottom ConvBlock is followed by an :class:`ASPP1d`
+    with those dilations (wider context at the coarsest resolution).
+
+    Any length in, the same length out: the input is zero-padded on the right
+    to a multiple of ``factor ** depth`` and the output cropped back. The
+    receptive field depends on the output position modulo ``factor ** depth``
+    (``rf_period``); ``receptive_field`` is the largest.
+    """
+
+    arch = "unet1d"
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        in_channels: int = 4,
+        base_channels: int = 16,
+        depth: int = 3,
+        factor: int = 2,
+        kernel_size: int = 3,
+        down_mode: str = "conv",
+        up_kernel: int | None = None,
+        up_init: str = "bilinear",
+        aspp_dilations: list[int] | None = None,
+        n_outputs: int = 4,
+        head_task: str = "classification",
+        norm: str | None = None,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        if depth < 0 or factor < 1:
+            raise ValueError("depth must be >= 0 and factor >= 1")
+        self._record(name, dict(
+            in_channels=in_channels, base_channels=base_channels, depth=depth, factor=factor,
+            kernel_size=kernel_size, down_mode=down_mode, up_kernel=up_kernel, up_init=up_init,
+            aspp_dilations=None if aspp_dilations is None else [int(d) for d in aspp_dilations],
+            n_outputs=n_outputs, head_task=head_task, norm=norm, activation=activation,
+        ))
+        self.rf_period = factor**depth
+        self.levels = _UNetLevel(in_channels, base_channels, 0, depth, self.config)
+        self.head = PerBaseHead(base_channels, n_outputs, task=head_task)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, in_channels, L) -> (batch, n_outputs, L)``."""
+        length = x.shape[-1]
+        return self.head(self.levels(pad_to_multiple(x, self.rf_period)))[..., :length]
+
+    def span(self, lo: int, hi: int) -> Span:
+        return self.levels.span(*self.head.span(lo, hi))
+
+
+class FCN1d(SeqModel):
+    """FCN-8s-style 1-D network: a downsampling encoder whose coarsest class scores
+    are upsampled and fused additively (:class:`ScoreFusion`) with scores of each
+    finer stage, down to base resolution.
+
+    Stages: ConvBlock at stride 1, then ``depth`` × (downsample by ``factor``,
+    ConvBlock); 1×1 scores at the coarsest stage. Any length in, the same
+    length out (right zero-padding to a multiple of ``factor ** depth``).
+    """
+
+    arch = "fcn1d"
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        in_channels: int = 4,
+        base_channels: int = 16,
+        depth: int = 3,
+        factor: int = 2,
+        kernel_size: int = 3,
+        down_mode: str = "maxpool",
+        n_outputs: int = 4,
+        head_task: str = "classification",
+        norm: str | None = None,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        if depth < 1 or factor < 1:
+            raise ValueError("depth and factor must be >= 1")
+        self._record(name, dict(
+            in_channels=in_channels, base_channels=base_channels, depth=depth, factor=factor,
+            kernel_size=kernel_size, down_mode=down_mode, n_outputs=n_outputs, head_task=head_task,
+            norm=norm, activation=activation,
+        ))
+        self.rf_period = factor**depth
+        widths = [base_channels * 2**i for i in range(depth + 1)]
+        self.stem = ConvBlock(in_channels, widths[0], kernel_size, norm=norm, activation=activation)
+        self.downs = nn.ModuleList(Downsample(widths[i], widths[i + 1], factor, mode=down_mode) for i in range(depth))
+        self.stages = nn.ModuleList(
+            ConvBlock(widths[i + 1], widths[i + 1], kernel_size, norm=norm, activation=activation) for i in range(depth)
+        )
+        self.score = nn.Conv1d(widths[-1], n_outputs, 1)
+        self.fusions = nn.ModuleList(ScoreFusion(widths[i], n_outputs, factor) for i in range(depth))
+        self.head_task = head_task
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, in_channels, L) -> (batch, n_outputs, L)``."""
+        length = x.shape[-1]
+        features = [self.stem(pad_to_multiple(x, self.rf_period))]
+        for down, stage in zip(self.downs, self.stages):
+            features.append(stage(down(features[-1])))
+        scores = self.score(features[-1])
+        for i in reversed(range(len(self.fusions))):
+            scores = self.fusions[i](scores, features[i])
+        return scores[..., :length]
+
+    def _fused_span(self, i: int, lo: int, hi: int) -> Span:
+        """Span in stage-``i`` feature coordinates of the fused scores ``lo..hi`` at stage ``i``."""
+        if i == len(self.fusions):
+            return module_span(self.score, lo, hi)
+        coarse, own = self.fusions[i].spans(lo, hi)
+        deep = self._fused_span(i + 1, *coarse)
+        deep = self.downs[i].span(*self.stages[i].span(*deep))
+        return union(own, deep)
+
+    def span(self, lo: int, hi: int) -> Span:
+        return self.stem.span(*self._fused_span(0, lo, hi))
+
+
+# ---------------------------------------------------------------- registry
+_REGISTRY: dict[str, tuple[Callable[..., SeqModel], dict[str, Any]]] = {}
+
+
+def register_model(name: str, builder: Callable[..., SeqModel], **defaults: Any) -> None:
+    """Register ``name`` → ``builder(**defaults)`` (builder is a :class:`SeqModel` subclass)."""
+    _REGISTRY[name] = (builder, defaults)
+
+
+register_model("motif_scanner", MotifScanner)
+register_model("dilated_fcn", DilatedFCN)
+register_model("dilated_fcn_32k", DilatedFCN, channels=16, n_layers=14, kernel_size=3, stem_kernel=3)
+register_model("read_corrector", ReadCorrector)
+register_model("unet1d", UNet1d)
+register_model("fcn1d", FCN1d)
+
+
+def list_models() -> list[str]:
+    """Registered model names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def create_model(name: str, **overrides: Any) -> SeqModel:
+    """Build the registered model ``name`` with its preset defaults updated by ``overrides``.
+
+    Raises:
+        ModelFileError: unknown name, unknown option or an invalid value.
+    """
+    return model_from_config({"name": name, **overrides})
+
+
+def model_from_config(config: dict[str, Any]) -> SeqModel:
+    """Build a model from a plain config dict ``{"name": registered name, option: value, ...}``.
+
+    Only registered names are built. ``model_from_config(model.config)``
+    rebuilds the same architecture (fresh weights).
+
+    Raises:
+        ModelFileError: no/unknown ``name``, unknown option or an invalid value.
+    """
+    if not isinstance(config, dict):
+        raise ModelFileError(f"a model config must be a JSON object, got {type(config).__name__}")
+    name = config.get("name")
+    if name not in _REGISTRY:
+        raise ModelFileError(f"unknown model name {name!r}; registered: {', '.join(list_models())}")
+    builder, defaults = _REGISTRY[name]
+    params = {**copy.deepcopy(defaults), **{k: v for k, v in config.items() if k != "name"}}
+    try:
+        return builder(name=name, **params)
+    except TypeError as exc:
+        raise ModelFileError(f"invalid options for model {name!r}: {exc}") from None
+    except ValueError as exc:
+        raise ModelFileError(f"invalid config for model {name!r}: {exc}") from None
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
+    """Number of parameters (elements) of ``model`` (only those that require grad with ``trainable_only``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
