@@ -55,8 +55,234 @@ def _run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- evaluate
+def _add_evaluate(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        parents=[common],
+        help="evaluate a read correction: TP/FP/FN, gain, error rates before/after",
+        description="Evaluate corrected reads against simulated true reads (matched by name) or by "
+        "aligning original and corrected reads to a reference. Prints a table; --json writes the metrics.",
+    )
+    p.add_argument("what", choices=["correction"], help="what to evaluate")
+    p.add_argument("--original", required=True, help="reads before correction (FASTQ/FASTA/BAM)")
+    p.add_argument("--corrected", required=True, help="reads after correction (same names)")
+    truth = p.add_mutually_exclusive_group(required=True)
+    truth.add_argument("--truth", help="true reads by name: FASTA/FASTQ, or SAM/BAM such as art_illumina -ef output")
+    truth.add_argument("--reference", help="reference FASTA to align original and corrected reads to")
+    p.add_argument("--aligner", choices=["auto", "bwa", "minimap2"], default="auto",
+                   help="with --reference: bwa mem (short reads) or minimap2 (default auto: by read length)")
+    p.add_argument("--json", dest="json_path", help="also write the metrics as JSON here")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from seqfcn.evaluate import evaluate_correction, format_metrics
+
+    metrics = evaluate_correction(
+        args.original,
+        args.corrected,
+        truth=args.truth,
+        reference=args.reference,
+        aligner=args.aligner,
+        threads=args.threads or 1,
+        json_path=args.json_path,
+    )
+    print(format_metrics(metrics))
+    return 0
+
+# --------------------------------------------------------------------------- scan
+def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "scan",
+        parents=[common],
+        help="scan a genome with PWMs (MEME/JASPAR/TRANSFAC) on both strands → BED6+ hits",
+        description="Scan every chromosome (or --regions) with motifs on both strands; write hits with "
+        "exact p-values (FIMO's score-distribution DP) and Benjamini-Hochberg q-values as BED6+: "
+        "chrom, start, end, motif, score, strand, p, q, sequence, motif_id.",
+    )
+    p.add_argument("genome", help="genome FASTA (plain or bgzip; indexed on first use)")
+    p.add_argument("--motifs", required=True, help="motif file: MEME, JASPAR (.jaspar/.pfm) or TRANSFAC")
+    p.add_argument("-o", "--output", default="-", help="output BED (default - = stdout; .gz compresses)")
+    p.add_argument("--thresh", type=float, default=1e-4, help="report hits with p-value < THRESH (default 1e-4)")
+    p.add_argument("--motif", dest="motif_names", action="extend", nargs="+", metavar="NAME",
+                   help="scan only these motifs (name or id; repeatable)")
+    p.add_argument("--max-hits", type=int, default=None, help="keep only the N hits with the smallest p-values")
+    p.add_argument("--background", default="uniform",
+                   help="uniform (default), genome (base frequencies of the scanned sequence) or A,C,G,T probabilities")
+    p.add_argument("--pseudocount", type=float, default=0.1, help="FIMO's --motif-pseudo (default 0.1)")
+    p.add_argument("--regions", help="BED file: scan only inside these intervals")
+    p.add_argument("--batch-size", default="auto", help="bases scored per tile (default auto = 1000000)")
+    p.add_argument("--shard", help="i/n: scan only the i-th (1-based) of n equal shares of the tiles")
+    p.add_argument("--method", choices=["auto", "conv", "table"], default="auto",
+                   help="scoring kernel: conv (batched conv1d, CPU/CUDA), table (5-mer lookups, CPU); "
+                   "auto = table on CPU, conv on CUDA")
+    p.add_argument("--q-tests", choices=["tested", "hits"], default="tested",
+                   help="BH q-values over all scored windows (default) or over the reported hits (FIMO)")
+    p.set_defaults(func=_run_scan)
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    from seqfcn.errors import SeqfcnError
+    from seqfcn.scan import scan_pwm, write_hits_bed
+    from seqfcn.tiling import parse_shard
+
+    if args.batch_size == "auto":
+        tile = 1_000_000
+    else:
+        try:
+            tile = int(args.batch_size)
+        except ValueError:
+            raise SeqfcnError(f"--batch-size must be auto or a number of bases, got {args.batch_size!r}") from None
+    background: str | list[float] = args.background
+    if background not in ("uniform", "genome"):
+        try:
+            background = [float(x) for x in background.split(",")]
+        except ValueError:
+            raise SeqfcnError(f"--background must be uniform, genome or A,C,G,T, got {args.background!r}") from None
+        if len(background) != 4 or min(background) <= 0 or abs(sum(background) - 1) > 1e-3:
+            raise SeqfcnError(f"--background needs 4 positive probabilities summing to 1, got {args.background!r}")
+        background = [x / sum(background) for x in background]
+    hits = scan_pwm(
+        args.genome,
+        args.motifs,
+        thresh=args.thresh,
+        motif_names=args.motif_names,
+        background=background,
+        pseudocount=args.pseudocount,
+        regions=args.regions,
+        max_hits=args.max_hits,
+        device=args.device,
+        method=args.method,
+        tile_size=tile,
+        shard=parse_shard(args.shard) if args.shard else None,
+        q_tests=args.q_tests,
+        threads=args.threads,
+        progress=not args.quiet,
+    )
+    write_hits_bed(hits, args.output)
+    log.info("%d hits (%d windows tested)", len(hits), hits.attrs.get("tested", 0))
+    return 0
+
+
+# --------------------------------------------------------------------------- correct
+def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "correct",
+        parents=[common],
+        help="correct sequencing errors in reads with a per-base model (FASTQ/BAM out)",
+        description="Correct reads (FASTQ(.gz), FASTA, SAM/BAM/CRAM; - for stdin) with a read-correction "
+        "model, or with --self-train a model trained on the reads themselves. Every read in gives exactly "
+        "one read out, in order, with its name, comment, flags and tags; BAM output keeps the original "
+        "qualities in OQ and the original sequence in xo.",
+    )
+    p.add_argument("reads", help="FASTQ(.gz)/FASTA/SAM/BAM/CRAM, or - for stdin")
+    p.add_argument("--model", help="model directory (e.g. data/models/ex1_illumina); not with --self-train")
+    p.add_argument("-o", "--output", default="-", help="output .fastq[.gz]/.fq/.fa/.bam/.sam, - for stdout (default)")
+    p.add_argument("--output-format", choices=("fastq", "fasta", "bam", "sam"), help="override the extension")
+    p.add_argument("--min-confidence", type=float, default=0.9,
+                   help="change a base only when the model's posterior exceeds this (default 0.9; 1 = never)")
+    p.add_argument("--batch-size", default="auto", help="reads per batch, or auto (halved on out-of-memory)")
+    p.add_argument("--stats", help="write the summary as JSON here")
+    p.add_argument("--reference", help="reference FASTA (CRAM input; updates NM of records without MD)")
+    p.add_argument("--recalibrate", choices=("changed", "all", "none"), default="changed",
+                   help="which qualities come from the model's posterior (default changed)")
+    p.add_argument("--single-strand", action="store_true",
+                   help="do not average each read's posterior with its reverse complement's (2x faster)")
+    p.add_argument("--self-train", action="store_true", help="train the model on these reads first (no reference)")
+    p.add_argument("--self-train-steps", type=int, default=1500, help="training steps for --self-train")
+    p.add_argument("--save-model", help="with --self-train: save the trained model to this directory")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_correct)
+
+
+def _run_correct(args: argparse.Namespace) -> int:
+    from seqfcn.correct import correct_reads, self_train
+
+    if args.self_train == (args.model is not None):
+        raise SeqfcnError("give exactly one of --model DIR or --self-train")
+    progress = not (args.no_progress or args.quiet)
+    model = args.model
+    if args.self_train:
+        if args.reads == "-":
+            raise SeqfcnError("--self-train reads the input twice; give a file, not stdin")
+        model = self_train(args.reads, steps=args.self_train_steps, device=args.device, seed=args.seed,
+                           reference=args.reference, progress=progress)
+        if args.save_model:
+            from seqfcn.checkpoint import save_model
+
+            save_model(model, args.save_model, metadata={"task": "correct", "self_train": model.self_train_info})
+    pg = {"ID": "seqfcn", "PN": "seqfcn", "VN": __version__, "CL": " ".join(["seqfcn", *sys.argv[1:]])}
+    correct_reads(
+        args.reads, model, args.output, output_format=args.output_format, min_confidence=args.min_confidence,
+        batch_size=args.batch_size, device=args.device, stats_path=args.stats, reference=args.reference,
+        progress=progress, recalibrate=args.recalibrate, both_strands=not args.single_strand, pg=pg,
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- train
+def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a model: read correction, motif sites or signal profiles",
+        description="Train a per-base model on a genome; the model files go to OUT/model/ "
+        "(safetensors + JSON), with metrics.csv and training_curve.png beside them. "
+        "SIGINT/SIGTERM write a checkpoint; --resume continues exactly.",
+    )
+    p.add_argument("--task", required=True, choices=("correct", "motif", "profile"))
+    p.add_argument("--genome", required=True, help="reference FASTA (plain or bgzip)")
+    p.add_argument("--labels", help="motif/profile labels: BED/narrowPeak, bedGraph or bigWig")
+    p.add_argument("--reads", help="correct: a BAM aligned to --genome; the error model is fitted to it")
+    p.add_argument("--error-model", help="correct: illumina, ont, mask (with key=value options) or fitted:BAM")
+    p.add_argument("--config", help='JSON {"model": {...}, "train": {...}, "data": {...}} over the task defaults')
+    p.add_argument("--steps", type=int, help="optimiser steps (overrides the config)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last/ if present")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import json
+
+    from seqfcn.tasks import train_task
+
+    config: dict = {}
+    if args.config:
+        try:
+            with open(args.config) as fh:
+                config = json.load(fh)
+        except OSError as exc:
+            raise SeqfcnError(f"cannot read config: {exc.strerror}", path=args.config) from None
+        except json.JSONDecodeError as exc:
+            raise SeqfcnError(f"not JSON: {exc.msg} (line {exc.lineno})", path=args.config) from None
+        if not isinstance(config, dict):
+            raise SeqfcnError("config must be a JSON object", path=args.config)
+    if args.steps is not None:
+        config.setdefault("train", {})["steps"] = args.steps
+    if args.quiet:
+        config.setdefault("train", {})["progress"] = False
+    if args.error_model:
+        config.setdefault("data", {})["error_model"] = args.error_model
+    result = train_task(args.task, args.genome, args.out, config=config, labels=args.labels, reads=args.reads,
+                        device=args.device, seed=args.seed, resume=args.resume)
+    summary = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
+    print(json.dumps(summary, default=float))
+    reason = str(result.get("stop_reason", ""))
+    if reason.startswith("signal:"):
+        import signal
+
+        return 128 + int(getattr(signal, reason.split(":", 1)[1], signal.SIGTERM))
+    return 0
+
+
 _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None], ...] = (
     _add_info,
+    _add_evaluate,
+    _add_scan,
+    _add_correct,
+    _add_train,
 )
 
 

@@ -1,0 +1,468 @@
+"""Position weight matrices: log-odds, exact score distributions, p- and q-values.
+
+Conventions follow FIMO (MEME suite):
+
+* **Pseudocount.** FIMO's ``--motif-pseudo`` (default 0.1) is added to the
+  motif's *counts*, spread by the background: with ``n`` sites (``nsites``; the
+  MEME format's default is 20 when a file gives none) a probability ``f`` becomes
+  ``(f * n + pseudocount * bg) / (n + pseudocount)``. :func:`log_odds` does the same.
+* **Score.** The log-odds score of a site is the sum over its columns of
+  ``log2(f' / bg)`` (bits).
+* **p-value.** ``P(score >= s)`` for a random site drawn from the 0-order
+  background. As in FIMO, the log-odds matrix is first scaled and rounded to
+  integers (here ``scale`` units per bit, default 100, i.e. 0.01-bit bins) and
+  the exact distribution of the integer score is computed by dynamic programming
+  over the columns. The p-value is exact for the rounded matrix (a brute-force
+  enumeration of all ``4**w`` sites gives the same numbers); the reported score is
+  the unrounded float64 sum.
+* **q-value.** Benjamini–Hochberg over the p-values given (see :func:`bh_qvalues`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+import torch
+
+DEFAULT_PSEUDOCOUNT = 0.1
+"""FIMO's default ``--motif-pseudo``."""
+DEFAULT_NSITES = 20
+"""Sites assumed when a motif does not say (the MEME motif format's default)."""
+DEFAULT_SCALE = 100
+"""Integer score units per bit used for the exact p-value DP (0.01-bit resolution)."""
+
+UNIFORM = np.full(4, 0.25)
+
+
+def check_background(background: Sequence[float] | np.ndarray | None) -> np.ndarray:
+    """A ``(4,)`` float64 background (A, C, G, T), uniform when ``None``; must be positive and sum to 1."""
+    if background is None:
+        return UNIFORM.copy()
+    bg = np.asarray(background, dtype=np.float64).reshape(-1)
+    if bg.shape != (4,) or not np.isfinite(bg).all() or (bg <= 0).any():
+        raise ValueError(f"background must be 4 positive probabilities (A, C, G, T), got {background!r}")
+    if abs(bg.sum() - 1.0) > 1e-6:
+        raise ValueError(f"background must sum to 1, sums to {bg.sum():.6g}")
+    return bg / bg.sum()
+
+
+def background_from_counts(counts: Sequence[float] | np.ndarray, both_strands: bool = True) -> np.ndarray:
+    """A ``(4,)`` background from base counts ``(A, C, G, T)``.
+
+    With ``both_strands`` (the default, as for a two-strand scan) A/T and C/G are
+    averaged so the background is its own reverse complement.
+    """
+    c = np.asarray(counts, dtype=np.float64).reshape(4)
+    if both_strands:
+        c = (c + c[::-1]) / 2.0
+    if c.sum() <= 0:
+        return UNIFORM.copy()
+    # one pseudo-observation per base keeps every probability positive
+    c = c + 1.0
+    return c / c.sum()
+
+
+def log_odds(
+    pfm: np.ndarray,
+    background: Sequence[float] | np.ndarray | None = None,
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    nsites: int | None = None,
+) -> np.ndarray:
+    """Log-odds matrix ``log2(f' / bg)`` of a probability matrix, FIMO-style.
+
+    Args:
+        pfm: ``(4, w)`` probabilities, rows A, C, G, T (columns are renormalised).
+        background: ``(4,)`` base probabilities; uniform when ``None``.
+        pseudocount: FIMO's ``--motif-pseudo`` (default 0.1), added to the counts
+            ``f * nsites`` in proportion to the background.
+        nsites: sites behind the matrix (default :data:`DEFAULT_NSITES` = 20).
+
+    Returns:
+        ``(4, w)`` float64 log-odds in bits.
+    """
+    f = np.asarray(pfm, dtype=np.float64)
+    if f.ndim != 2 or f.shape[0] != 4 or f.shape[1] == 0:
+        raise ValueError(f"pfm must have shape (4, w), got {f.shape}")
+    if pseudocount < 0:
+        raise ValueError(f"pseudocount must be >= 0, got {pseudocount}")
+    bg = check_background(background)
+    f = f / f.sum(axis=0, keepdims=True)
+    n = float(DEFAULT_NSITES if nsites is None else nsites)
+    if n <= 0 and pseudocount == 0:
+        raise ValueError("nsites must be positive")
+    smoothed = (f * n + pseudocount * bg[:, None]) / (n + pseudocount)
+    with np.errstate(divide="ignore"):
+        return np.log2(smoothed / bg[:, None])
+
+
+def reverse_complement_matrix(matrix: np.ndarray) -> np.ndarray:
+    """The ``(4, w)`` matrix of the opposite strand: rows A↔T, C↔G and columns reversed."""
+    return np.ascontiguousarray(np.asarray(matrix)[::-1, ::-1])
+
+
+def scale_matrix(lo: np.ndarray, scale: float = DEFAULT_SCALE) -> np.ndarray:
+    """Round a ``(4, w)`` log-odds matrix to ``(4, w)`` int64 units of ``1/scale`` bit.
+
+    ``-inf`` entries (zero probability without pseudocount) are not allowed.
+    """
+    lo = np.asarray(lo, dtype=np.float64)
+    if not np.isfinite(lo).all():
+        raise ValueError("log-odds matrix has infinite entries; use a pseudocount > 0")
+    return np.rint(lo * scale).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ScoreDistribution:
+    """The exact null distribution of an integer-scaled PWM score.
+
+    Attributes:
+        min_score: the lowest reachable integer score.
+        pmf: ``(n,)`` float64, ``pmf[k] = P(score == min_score + k)``.
+        sf: ``(n,)`` float64, ``sf[k] = P(score >= min_score + k)`` (the p-value).
+    """
+
+    min_score: int
+    pmf: np.ndarray
+    sf: np.ndarray
+
+    @property
+    def max_score(self) -> int:
+        """The highest reachable integer score."""
+        return self.min_score + len(self.pmf) - 1
+
+    def pvalue(self, scores: np.ndarray | int) -> np.ndarray:
+        """p-values ``P(S >= s)`` of integer scores (1 below the range, 0 above)."""
+        s = np.asarray(scores, dtype=np.int64)
+        k = s - self.min_score
+        out = np.where(k <= 0, 1.0, 0.0)
+        inside = (k > 0) & (k < len(self.sf))
+        out[inside] = self.sf[k[inside]]
+        return out
+
+    def threshold(self, p: float) -> int:
+        """The smallest integer score whose p-value is ``< p`` (``max_score + 1`` when none is)."""
+        # sf is non-increasing: the first index with sf < p
+        below = np.flatnonzero(self.sf < p)
+        return self.min_score + (int(below[0]) if below.size else len(self.sf))
+
+
+def score_distribution(int_matrix: np.ndarray, background: Sequence[float] | np.ndarray | None = None) -> ScoreDistribution:
+    """Exact distribution of the score of an integer ``(4, w)`` matrix under a 0-order background.
+
+    Dynamic programming over the columns: after column ``j`` the array holds the
+    probability of every reachable partial score; each column shifts and adds it
+    four times (once per base, weighted by the background). Cost
+    ``O(w * range)`` with ``range`` the integer span of the total score.
+    """
+    m = np.asarray(int_matrix, dtype=np.int64)
+    if m.ndim != 2 or m.shape[0] != 4:
+        raise ValueError(f"matrix must have shape (4, w), got {m.shape}")
+    bg = check_background(background)
+    mins = m.min(axis=0)
+    spans = m.max(axis=0) - mins
+    dist = np.zeros(int(spans.sum()) + 1, dtype=np.float64)
+    dist[0] = 1.0
+    length = 1
+    for j in range(m.shape[1]):
+        new = np.zeros(length + int(spans[j]), dtype=np.float64)
+        for b in range(4):
+            off = int(m[b, j] - mins[j])
+            new[off : off + length] += bg[b] * dist[:length]
+        dist[: len(new)] = new
+        length = len(new)
+    pmf = dist[:length]
+    # tail sums from the top keep the small p-values accurate
+    sf = np.cumsum(pmf[::-1])[::-1].copy()
+    return ScoreDistribution(int(mins.sum()), pmf, sf)
+
+
+def bh_qvalues(pvalues: np.ndarray, n_tests: int | None = None) -> np.ndarray:
+    """Benjamini–Hochberg q-values ``(n,)`` for ``(n,)`` p-values.
+
+    ``q_i = min_{j: p_j >= p_i} p_j * n_tests / rank_j``, capped at 1. ``n_tests``
+    defaults to ``len(pvalues)`` (FIMO's convention: the reported p-values only);
+    pass the number of tested positions for the stricter correction.
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    n = len(p)
+    if n == 0:
+        return p.copy()
+    m = float(n if n_tests is None else n_tests)
+    if m < n:
+        raise ValueError(f"n_tests ({n_tests}) is smaller than the number of p-values ({n})")
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * m / np.arange(1, n + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    q = np.empty(n)
+    q[order] = np.minimum(ranked, 1.0)
+    return q
+
+
+# --------------------------------------------------------------------------- compiled motif sets
+@dataclass
+class PWMSet:
+    """Motifs ready to scan both strands: ``2 * M`` integer filters and their thresholds.
+
+    Filter ``k < M`` is motif ``k`` on the ``+`` strand; filter ``M + k`` is its
+    reverse complement (hits on ``-``). All arrays index filters.
+
+    Attributes:
+        names, ids: ``M`` motif names and ids.
+        widths: ``(2M,)`` int64 filter widths.
+        int_matrices: ``(2M, 4, W)`` int64 scaled log-odds, zero past each width.
+        float_matrices: ``(2M, 4, W)`` float64 log-odds (bits), zero past each width.
+        distributions: per filter :class:`ScoreDistribution`.
+        thresholds: ``(2M,)`` int64 smallest integer score with p-value ``< thresh``.
+        thresh: the p-value threshold.
+        scale: integer units per bit.
+    """
+
+    names: list[str]
+    ids: list[str]
+    widths: np.ndarray
+    int_matrices: np.ndarray
+    float_matrices: np.ndarray
+    distributions: list[ScoreDistribution]
+    thresholds: np.ndarray
+    thresh: float
+    scale: float
+
+    @property
+    def n_motifs(self) -> int:
+        """``M``, the number of motifs (half the number of filters)."""
+        return len(self.names)
+
+    @property
+    def max_width(self) -> int:
+        """``W``, the widest motif."""
+        return int(self.widths.max())
+
+    @cached_property
+    def _sf_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All survival functions in one flat array: ``(flat, offsets, sizes, min_scores)``."""
+        sizes = np.array([len(d.sf) for d in self.distributions], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        mins = np.array([d.min_score for d in self.distributions], dtype=np.int64)
+        return np.concatenate([d.sf for d in self.distributions]), offsets, sizes, mins
+
+    def pvalues(self, filters: np.ndarray, int_scores: np.ndarray) -> np.ndarray:
+        """``(n,)`` p-values of ``(n,)`` integer scores under their filters' distributions."""
+        flat, offsets, sizes, mins = self._sf_table
+        k = np.asarray(int_scores, dtype=np.int64) - mins[filters]
+        size = sizes[filters]
+        out = flat[offsets[filters] + np.clip(k, 0, size - 1)]
+        out = np.where(k < 0, 1.0, out)
+        return np.where(k >= size, 0.0, out)
+
+    def exact_scores(self, bases: np.ndarray, starts: np.ndarray, filters: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Exact scores of windows ``bases[starts[i] : starts[i] + w]`` under ``filters[i]``.
+
+        Args:
+            bases: ``(L,)`` uint8 base codes 0-3 (A, C, G, T), 4 for anything else,
+                with at least ``W`` extra trailing entries (any value) past every start.
+            starts, filters: ``(n,)`` window starts and filter indices.
+
+        Returns:
+            ``(int_score, float_score, has_n)``: ``(n,)`` int64 scaled scores, ``(n,)``
+            float64 log-odds sums and ``(n,)`` bool, True where the window holds a non-ACGT base.
+        """
+        width = self.max_width
+        cols = np.arange(width)
+        win = bases[starts[:, None] + cols[None, :]].astype(np.int64)  # (n, W)
+        inside = cols[None, :] < self.widths[filters][:, None]
+        has_n = ((win > 3) & inside).any(axis=1)
+        win = np.minimum(win, 3)
+        ints = self.int_matrices[filters[:, None], win, cols[None, :]].sum(axis=1)
+        floats = self.float_matrices[filters[:, None], win, cols[None, :]].sum(axis=1)
+        return ints, floats, has_n
+
+
+def compile_pwms(
+    motifs: Sequence,
+    *,
+    thresh: float = 1e-4,
+    background: Sequence[float] | np.ndarray | None = None,
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    scale: float = DEFAULT_SCALE,
+) -> PWMSet:
+    """Log-odds, integer matrices, exact score distributions and thresholds for both strands.
+
+    Args:
+        motifs: :class:`~seqfcn.io.motifs.Motif` objects (``pfm`` ``(4, w)``, ``nsites``).
+        thresh: report windows with p-value ``< thresh`` (FIMO's ``--thresh``).
+        background: ``(4,)`` A, C, G, T probabilities; uniform when ``None``.
+        pseudocount: FIMO's ``--motif-pseudo``.
+        scale: integer units per bit for the p-value DP.
+    """
+    if not motifs:
+        raise ValueError("no motifs to compile")
+    if not 0 < thresh <= 1:
+        raise ValueError(f"p-value threshold must be in (0, 1], got {thresh}")
+    bg = check_background(background)
+    fwd = [log_odds(m.pfm, bg, pseudocount, m.nsites) for m in motifs]
+    mats = fwd + [reverse_complement_matrix(lo) for lo in fwd]
+    widths = np.array([lo.shape[1] for lo in mats], dtype=np.int64)
+    width = int(widths.max())
+    n = len(mats)
+    ints = np.zeros((n, 4, width), dtype=np.int64)
+    floats = np.zeros((n, 4, width), dtype=np.float64)
+    for k, lo in enumerate(mats):
+        floats[k, :, : lo.shape[1]] = lo
+        ints[k, :, : lo.shape[1]] = scale_matrix(lo, scale)
+    symmetric = np.allclose(bg, bg[::-1])
+    m = len(fwd)
+    dists = [score_distribution(ints[k, :, : widths[k]], bg) for k in range(m)]
+    if symmetric:  # the reverse complement has the same score distribution
+        dists = dists + dists
+    else:
+        dists = dists + [score_distribution(ints[k, :, : widths[k]], bg) for k in range(m, n)]
+    thresholds = np.array([d.threshold(thresh) for d in dists], dtype=np.int64)
+    return PWMSet(
+        names=[mo.name for mo in motifs],
+        ids=[mo.id for mo in motifs],
+        widths=widths,
+        int_matrices=ints,
+        float_matrices=floats,
+        distributions=dists,
+        thresholds=thresholds,
+        thresh=float(thresh),
+        scale=float(scale),
+    )
+
+
+# --------------------------------------------------------------------------- scoring kernels
+SCAN_METHODS = ("auto", "conv", "table")
+_Q = 5  # bases per lookup block of the table kernel
+
+
+class ConvScorer:
+    """Candidate windows by one batched ``conv1d`` of all ``2M`` filters over a one-hot tile.
+
+    The weights are the integer-scaled matrices as float32 ``(2M, 4, W)`` and the
+    bias is minus each threshold, so a window may pass where the output is ``>= 0``;
+    one max over the filters picks the positions worth a closer look. Integer
+    sums are exact in float32 on CPU; to stay exact under reduced-precision
+    kernels (TF32 on CUDA) candidates are taken with a tolerance below each
+    threshold and then checked exactly by :meth:`PWMSet.exact_scores`.
+    """
+
+    def __init__(self, pwms: PWMSet, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.weight = torch.from_numpy(pwms.int_matrices.astype(np.float32)).to(self.device)
+        # worst-case error of an 11-bit-mantissa product sum, plus one unit
+        tol = np.abs(pwms.int_matrices).max(axis=1).sum(axis=1) * 2.0**-10 + 1.0
+        self.bias = torch.from_numpy(-(pwms.thresholds - tol).astype(np.float32)).to(self.device)
+        self.width = pwms.max_width
+
+    def candidates(self, bases: np.ndarray, n_windows: int, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, filters)`` of windows starting in ``[0, n_windows)`` that may pass.
+
+        ``bases`` is ``(n_windows + W - 1,)`` uint8 codes (see :meth:`PWMSet.exact_scores`).
+        """
+        starts, filters = [], []
+        onehot_table = torch.zeros((5, 4), dtype=torch.float32, device=self.device)
+        onehot_table[torch.arange(4), torch.arange(4)] = 1.0
+        codes = torch.from_numpy(bases.astype(np.int64)).to(self.device)
+        with torch.no_grad(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+            for s in range(0, n_windows, chunk):
+                e = min(s + chunk, n_windows)
+                x = onehot_table[codes[s : e + self.width - 1]].T[None]  # (1, 4, n + W - 1)
+                out = torch.nn.functional.conv1d(x, self.weight, self.bias)[0]  # (2M, n): score - cut
+                cols = (out.amax(dim=0) >= 0).nonzero().squeeze(1)
+                if len(cols):
+                    f, p = (out[:, cols] >= 0).nonzero(as_tuple=True)
+                    starts.append((cols[p] + s).cpu().numpy())
+                    filters.append(f.cpu().numpy())
+        return _cat(starts), _cat(filters)
+
+
+class TableScorer:
+    """Candidate windows by q-mer lookup tables (a conv1d over the one-hot of 5-mers).
+
+    Each window is cut into blocks of :data:`_Q` = 5 bases; a block's code
+    (``4**5`` values) indexes a ``(1024, filters)`` int32 table holding that block's
+    integer score for every filter, so a window's score is a sum of
+    ``ceil(w / 5)`` lookups instead of ``4 * w`` multiply-adds. Filters are grouped
+    by block count; each threshold is subtracted in the first block's table, so
+    a window passes when its sum is ``>= 0`` and one row-wise max over the filters
+    finds the few positions worth a closer look. Sums are exact integers for
+    windows without N (N is looked up as A; :meth:`PWMSet.exact_scores` rejects
+    those windows afterwards).
+
+    The ops are small, so :func:`seqfcn.scan.scan_pwm` runs this kernel with one
+    torch thread per tile and scores several tiles in parallel threads instead.
+    """
+
+    def __init__(self, pwms: PWMSet) -> None:
+        nblocks = -(-pwms.widths // _Q)
+        codes = np.arange(4**_Q)
+        digits = np.stack([(codes >> (2 * (_Q - 1 - j))) & 3 for j in range(_Q)], axis=1)  # (1024, Q)
+        self.groups = []
+        for nb in np.unique(nblocks):
+            idx = np.flatnonzero(nblocks == nb)
+            mats = np.zeros((len(idx), 4, int(nb) * _Q), dtype=np.int64)
+            w = min(pwms.max_width, int(nb) * _Q)
+            mats[:, :, :w] = pwms.int_matrices[idx][:, :, :w]
+            tables = []
+            for k in range(int(nb)):
+                t = np.zeros((4**_Q, len(idx)), dtype=np.int64)
+                for j in range(_Q):
+                    t += mats[:, :, k * _Q + j].T[digits[:, j]]
+                if k == 0:  # the threshold is folded into the first block: a hit sums to >= 0
+                    t -= pwms.thresholds[idx][None, :]
+                tables.append(torch.from_numpy(t.astype(np.int32)))
+            self.groups.append((torch.from_numpy(idx), tables))
+        self.span = int(nblocks.max()) * _Q
+
+    def candidates(self, bases: np.ndarray, n_windows: int, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, filters)`` of windows starting in ``[0, n_windows)`` that pass (exact without N)."""
+        need = n_windows + self.span
+        b = np.zeros(need, dtype=np.int64)
+        m = min(len(bases), need)
+        b[:m] = np.minimum(bases[:m], 4)
+        b[b == 4] = 0
+        bt = torch.from_numpy(b)
+        code = torch.zeros(need - _Q + 1, dtype=torch.int64)
+        for j in range(_Q):
+            code.mul_(4).add_(bt[j : j + len(code)])
+        starts, filters = [], []
+        for idx, tables in self.groups:
+            step = chunk or 8192
+            acc = torch.empty((step, len(idx)), dtype=torch.int32)
+            tmp = torch.empty_like(acc)
+            for s in range(0, n_windows, step):
+                n = min(step, n_windows - s)
+                a, t = acc[:n], tmp[:n]
+                torch.index_select(tables[0], 0, code[s : s + n], out=a)
+                for k in range(1, len(tables)):
+                    torch.index_select(tables[k], 0, code[s + k * _Q : s + k * _Q + n], out=t)
+                    a.add_(t)
+                # rows where any filter reaches its threshold, then the filters within them
+                rows = (a.amax(dim=1) >= 0).nonzero().squeeze(1)
+                if len(rows):
+                    p, f = (a[rows] >= 0).nonzero(as_tuple=True)
+                    starts.append(rows[p].numpy() + s)
+                    filters.append(idx[f].numpy())
+        return _cat(starts), _cat(filters)
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+
+def make_scorer(pwms: PWMSet, method: str = "auto", device: str = "cpu") -> ConvScorer | TableScorer:
+    """The candidate kernel: ``"conv"`` (any device), ``"table"`` (CPU) or ``"auto"``
+    (``conv`` on CUDA, ``table`` on CPU, where it is the faster of the two)."""
+    if method not in SCAN_METHODS:
+        raise ValueError(f"method must be one of {SCAN_METHODS}, got {method!r}")
+    dev = torch.device(device)
+    if method == "auto":
+        method = "table" if dev.type == "cpu" else "conv"
+    if method == "table":
+        if dev.type != "cpu":
+            raise ValueError("the table kernel runs on CPU only; use method='conv' on a GPU")
+        return TableScorer(pwms)
+    return ConvScorer(pwms, dev)
+

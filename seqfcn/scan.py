@@ -1,0 +1,407 @@
+"""Scan a genome with PWMs → a table of hits (and a BED6+ file).
+
+:func:`scan_pwm` walks whole chromosomes (or BED regions) in tiles of
+``tile_size`` bases plus ``W - 1`` bases of right context (``W`` the widest
+motif), so memory does not grow with chromosome length. A hit belongs to the tile
+whose core holds its start. In each tile all ``2M`` filters (every motif and its
+reverse complement) are scored at once (:mod:`seqfcn.pwm` kernels); candidate
+windows are re-scored exactly in integer units and kept when their exact p-value
+is ``< thresh``. Windows overlapping any base other than A/C/G/T (N, IUPAC codes)
+are never reported and are not counted as tests.
+
+Columns of the result: ``chrom, start, end, motif, score, strand, p, q, sequence,
+motif_id`` — 0-based half-open coordinates, ``score`` the float64 log-odds sum in
+bits, ``sequence`` the matched site read on the motif's strand (reverse
+complement for ``-``, case kept).
+
+q-values are Benjamini–Hochberg over all hits of all motifs. By default the
+number of tests is the number of windows scored (every N-free window × motif ×
+strand), which controls the FDR over the whole scan; ``q_tests="hits"`` uses the
+number of reported p-values instead, as FIMO does.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from seqfcn.alphabet import EncodingPolicy
+from seqfcn.encode import one_hot, reverse_complement
+from seqfcn.errors import SeqfcnError, SequenceError
+from seqfcn.io.fasta import Genome
+from seqfcn.io.intervals import read_bed, write_bed
+from seqfcn.io.motifs import Motif, read_motifs
+from seqfcn.pwm import (
+    DEFAULT_PSEUDOCOUNT,
+    DEFAULT_SCALE,
+    PWMSet,
+    TableScorer,
+    background_from_counts,
+    bh_qvalues,
+    compile_pwms,
+    make_scorer,
+)
+from seqfcn.tiling import Tile, select_shard, tile_chromosome
+
+log = logging.getLogger("seqfcn")
+
+HIT_COLUMNS = ["chrom", "start", "end", "motif", "score", "strand", "p", "q", "sequence", "motif_id"]
+_POLICY = EncodingPolicy(n="zero", iupac="zero")  # every non-ACGT base is an all-zero column
+
+
+def _base_codes(seq: str, name: str, offset: int, path: str | os.PathLike) -> np.ndarray:
+    """``(L,)`` uint8: 0-3 for A, C, G, T (either case), 4 for N and other IUPAC codes.
+
+    A character that is not IUPAC raises :class:`SequenceError` at its chromosome position.
+    """
+    try:
+        x = one_hot(seq, policy=_POLICY, dtype=np.uint8, name=name)
+    except SequenceError as exc:
+        pos = None if exc.position is None else offset + exc.position
+        raise SequenceError(exc.message, path=path, record=name, position=pos) from None
+    codes = x[1] + 2 * x[2] + 3 * x[3]
+    codes[x.sum(axis=0) == 0] = 4
+    return codes.astype(np.uint8)
+
+
+def _resolve_device(device: str | None) -> str:
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise SeqfcnError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SeqfcnError(f"device {device!r} requested but CUDA is not available")
+    return str(dev)
+
+
+def _segments(genome: Genome, regions: pd.DataFrame | None) -> list[tuple[str, int, int]]:
+    """``(chrom, start, end)`` pieces to scan: whole chromosomes, or merged regions in genome order."""
+    sizes = genome.chrom_sizes
+    if regions is None:
+        return [(c, 0, n) for c, n in sizes.items()]
+    order = {c: i for i, c in enumerate(sizes)}
+    out: list[tuple[str, int, int]] = []
+    rows = sorted(
+        ((str(c), int(s), int(e)) for c, s, e in zip(regions["chrom"], regions["start"], regions["end"])),
+        key=lambda r: (order.get(r[0], -1), r[1], r[2]),
+    )
+    for chrom, start, end in rows:
+        if chrom not in sizes:
+            raise SeqfcnError("region on a chromosome the genome lacks", path=genome.path, record=chrom)
+        end = min(end, sizes[chrom])
+        if end <= start:
+            continue
+        if out and out[-1][0] == chrom and start <= out[-1][2]:
+            out[-1] = (chrom, out[-1][1], max(out[-1][2], end))
+        else:
+            out.append((chrom, start, end))
+    return out
+
+
+def genome_background(genome: Genome, segments: Sequence[tuple[str, int, int]], chunk: int = 1 << 22) -> np.ndarray:
+    """A ``(4,)`` strand-symmetric background from the A/C/G/T counts of the scanned sequence."""
+    counts = np.zeros(4, dtype=np.float64)
+    for chrom, start, end in segments:
+        for s in range(start, end, chunk):
+            raw = np.frombuffer(genome.fetch(chrom, s, min(s + chunk, end)).encode("ascii"), np.uint8) | 0x20
+            hist = np.bincount(raw, minlength=256)
+            counts += [hist[ord(b)] for b in "acgt"]
+    return background_from_counts(counts, both_strands=True)
+
+
+def _load_motifs(motifs: str | os.PathLike | Sequence[Motif], names: Sequence[str] | None) -> list[Motif]:
+    path = None
+    if isinstance(motifs, (str, os.PathLike)):
+        path = motifs
+        motifs = read_motifs(motifs)
+    motifs = list(motifs)
+    if names:
+        wanted = list(dict.fromkeys(names))
+        motifs_sel = [m for m in motifs if m.name in wanted or m.id in wanted]
+        missing = [n for n in wanted if not any(n in (m.name, m.id) for m in motifs)]
+        if missing:
+            raise SeqfcnError(f"motif(s) not in the file: {', '.join(missing)}", path=path)
+        motifs = motifs_sel
+    if not motifs:
+        raise SeqfcnError("no motifs to scan", path=path)
+    return motifs
+
+
+def _tested_windows(codes: np.ndarray, n_starts: int, widths: np.ndarray) -> int:
+    """Number of N-free windows starting in ``[0, n_starts)`` summed over ``widths`` (one per filter)."""
+    uniq, counts = np.unique(widths, return_counts=True)
+    if not (codes > 3).any():
+        fits = np.clip(np.minimum(n_starts, len(codes) - uniq + 1), 0, None)
+        return int((fits * counts).sum())
+    bad = np.concatenate([[0], np.cumsum(codes > 3)])
+    total = 0
+    for w, c in zip(uniq, counts):
+        last = min(n_starts, len(codes) - int(w) + 1)
+        if last <= 0:
+            continue
+        s = np.arange(last)
+        total += int(c) * int(np.count_nonzero(bad[s + w] == bad[s]))
+    return total
+
+
+def scan_pwm(
+    genome: str | os.PathLike | Genome,
+    motifs: str | os.PathLike | Sequence[Motif],
+    *,
+    thresh: float = 1e-4,
+    motif_names: Sequence[str] | None = None,
+    background: str | Sequence[float] | np.ndarray | None = "uniform",
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    regions: str | os.PathLike | pd.DataFrame | None = None,
+    max_hits: int | None = None,
+    device: str | None = "auto",
+    method: str = "auto",
+    tile_size: int = 1_000_000,
+    shard: tuple[int, int] | None = None,
+    q_tests: str = "tested",
+    scale: float = DEFAULT_SCALE,
+    threads: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Find PWM hits (p-value ``< thresh``) on both strands of a genome.
+
+    Args:
+        genome: FASTA path or :class:`~seqfcn.io.fasta.Genome`.
+        motifs: MEME/JASPAR/TRANSFAC file or :class:`~seqfcn.io.motifs.Motif` list.
+        thresh: p-value threshold (FIMO's ``--thresh``, default 1e-4).
+        motif_names: scan only these motifs (matched against name or id).
+        background: ``"uniform"``, ``"genome"`` (A/C/G/T frequencies of the scanned
+            sequence, strand-symmetrised) or 4 probabilities A, C, G, T.
+        pseudocount: FIMO's ``--motif-pseudo`` (0.1).
+        regions: BED path or DataFrame (``chrom, start, end``): only hits lying
+            wholly inside a (merged) region.
+        max_hits: keep only this many hits, those with the smallest p-values
+            (FIMO's ``--max-stored-scores``); q-values then cover the kept hits.
+        device: ``auto``, ``cpu``, ``cuda``...
+        method: ``auto``, ``conv`` (batched conv1d, CPU or CUDA) or ``table`` (CPU).
+        tile_size: bases of sequence scored per step (memory bound).
+        shard: ``(index, count)``, 0-based: scan only that contiguous share of the tiles.
+        q_tests: ``"tested"`` (BH over all scored windows) or ``"hits"`` (FIMO's).
+        scale: integer units per bit for the exact p-values.
+        threads: CPU threads (default ``torch.get_num_threads()``). The ``table``
+            kernel scores that many tiles at once, each with one torch thread
+            (torch's thread count is set to 1 during the call and restored after);
+            the ``conv`` kernel uses them as torch intra-op threads.
+        progress: tqdm progress bar on stderr.
+
+    Returns:
+        DataFrame with :data:`HIT_COLUMNS`, sorted by chromosome (genome order),
+        start, end, motif, strand.
+    """
+    if q_tests not in ("tested", "hits"):
+        raise ValueError(f"q_tests must be 'tested' or 'hits', got {q_tests!r}")
+    if max_hits is not None and max_hits < 1:
+        raise SeqfcnError(f"--max-hits must be >= 1, got {max_hits}")
+    if tile_size < 1:
+        raise SeqfcnError(f"tile size must be >= 1, got {tile_size}")
+    motif_list = _load_motifs(motifs, motif_names)
+    own = not isinstance(genome, Genome)
+    g = Genome(genome) if own else genome
+    try:
+        region_df = read_bed(regions) if isinstance(regions, (str, os.PathLike)) else regions
+        segments = _segments(g, region_df)
+        if isinstance(background, str):
+            if background == "uniform":
+                bg = None
+            elif background == "genome":
+                bg = genome_background(g, segments)
+            else:
+                raise SeqfcnError(f"background must be 'uniform', 'genome' or 4 numbers, got {background!r}")
+        else:
+            bg = background
+        try:
+            pwms = compile_pwms(motif_list, thresh=thresh, background=bg, pseudocount=pseudocount, scale=scale)
+        except ValueError as exc:
+            raise SeqfcnError(str(exc)) from None
+        dev = _resolve_device(device)
+        try:
+            scorer = make_scorer(pwms, method, dev)
+        except ValueError as exc:
+            raise SeqfcnError(str(exc)) from None
+        margin = pwms.max_width - 1
+        tiles: list[tuple[Tile, int, int]] = []
+        for chrom, start, end in segments:
+            for t in tile_chromosome(chrom, end - start, tile_size, margin):
+                tiles.append((t, start, end))
+        if shard is not None:
+            keep = {id(t) for t in select_shard([t for t, _, _ in tiles], *shard)}
+            tiles = [x for x in tiles if id(x[0]) in keep]
+        if isinstance(scorer, TableScorer):
+            # tiles in parallel threads, one torch thread each (small ops gain nothing from
+            # intra-op threads, and those stall badly on a CPU shared with other jobs)
+            workers = max(1, threads or torch.get_num_threads())
+            with _torch_threads(1):
+                return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, workers)
+        if threads:
+            with _torch_threads(threads):
+                return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, 1)
+        return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, 1)
+    finally:
+        if own:
+            g.close()
+
+
+def _score_tile(
+    pwms: PWMSet, scorer, tile: Tile, seq: str, abs0: int, path: str
+) -> tuple[dict[str, np.ndarray] | None, int, int]:
+    """Hits of one tile (``seq`` = core + right context, starting at ``abs0``): ``(hits, tests, core bases)``."""
+    chrom = tile.chrom
+    codes = _base_codes(seq, chrom, abs0, path)
+    n = tile.core_length
+    padded = np.full(n + pwms.max_width + 8, 4, dtype=np.uint8)
+    padded[: len(codes)] = codes[: len(padded)]
+    starts, filters = scorer.candidates(padded, n)
+    tested = _tested_windows(codes, n, pwms.widths)
+    if not len(starts):
+        return None, tested, n
+    ints, floats, has_n = pwms.exact_scores(padded, starts, filters)
+    ok = (~has_n) & (ints >= pwms.thresholds[filters]) & (starts + pwms.widths[filters] <= len(codes))
+    starts, filters, ints, floats = starts[ok], filters[ok], ints[ok], floats[ok]
+    if not len(starts):
+        return None, tested, n
+    seqs = [seq[s : s + w] for s, w in zip(starts.tolist(), pwms.widths[filters].tolist())]
+    part = {
+        "chrom": np.full(len(starts), chrom, dtype=object),
+        "start": starts + abs0,
+        "filter": filters,
+        "int": ints,
+        "score": floats,
+        "p": pwms.pvalues(filters, ints),
+        "sequence": np.array(seqs, dtype=object),
+    }
+    return part, tested, n
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """Set torch's intra-op thread count for a block, then restore it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _scan_tiles(
+    genome: Genome,
+    pwms: PWMSet,
+    scorer,
+    tiles: list[tuple[Tile, int, int]],
+    max_hits: int | None,
+    q_tests: str,
+    progress: bool,
+    workers: int,
+) -> pd.DataFrame:
+    parts: list[dict[str, np.ndarray]] = []
+    kept = 0
+    tested = 0
+    m = pwms.n_motifs
+    pwms.pvalues(np.zeros(0, np.int64), np.zeros(0, np.int64))  # build the shared table before the workers
+    bar = tqdm(total=sum(t.core_length for t, _, _ in tiles), unit="bp", unit_scale=True,
+               desc="scan", file=sys.stderr, disable=not progress)
+    pending: deque[Future] = deque()
+
+    def collect(future: Future) -> None:
+        nonlocal kept, tested, parts
+        part, n_tested, n_bases = future.result()
+        tested += n_tested
+        if part is not None:
+            parts.append(part)
+            kept += len(part["start"])
+            if max_hits is not None and kept > 2 * max_hits:
+                parts = [_best(_concat(parts), max_hits)]
+                kept = len(parts[0]["start"])
+        bar.update(n_bases)
+
+    # the genome is read in this thread (a Genome is not thread-safe); tiles are scored by
+    # `workers` threads, at most 2 * workers tiles in flight, results collected in order
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for tile, seg_start, _ in tiles:
+            abs0 = seg_start + tile.core_start
+            seq = genome.fetch(tile.chrom, abs0, seg_start + tile.end)
+            pending.append(pool.submit(_score_tile, pwms, scorer, tile, seq, abs0, str(genome.path)))
+            while len(pending) > 2 * workers:
+                collect(pending.popleft())
+        while pending:
+            collect(pending.popleft())
+    bar.close()
+    hits = _concat(parts)
+    if max_hits is not None and len(hits["start"]) > max_hits:
+        log.warning("kept the %d best of %d hits (--max-hits); q-values cover the kept hits", max_hits,
+                    len(hits["start"]))
+        hits = _best(hits, max_hits)
+    f = hits["filter"]
+    minus = f >= m
+    motif_idx = np.where(minus, f - m, f)
+    seqs = hits["sequence"]
+    if minus.any():
+        seqs = seqs.copy()
+        seqs[minus] = [reverse_complement(s) for s in seqs[minus]]
+    df = pd.DataFrame(
+        {
+            "chrom": hits["chrom"],
+            "start": hits["start"].astype(np.int64),
+            "end": (hits["start"] + pwms.widths[f]).astype(np.int64),
+            "motif": np.array(pwms.names, dtype=object)[motif_idx] if len(f) else np.zeros(0, object),
+            "score": hits["score"],
+            "strand": np.where(minus, "-", "+").astype(object),
+            "p": hits["p"],
+            "q": bh_qvalues(hits["p"], max(tested, len(f)) if q_tests == "tested" else None),
+            "sequence": seqs,
+            "motif_id": np.array(pwms.ids, dtype=object)[motif_idx] if len(f) else np.zeros(0, object),
+        },
+        columns=HIT_COLUMNS,
+    )
+    order = {c: i for i, c in enumerate(genome.chrom_sizes)}
+    df["_c"] = df["chrom"].map(order).astype(np.int64)
+    df = df.sort_values(["_c", "start", "end", "motif", "strand"], kind="stable").drop(columns="_c")
+    df.attrs["tested"] = tested
+    return df.reset_index(drop=True)
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    keys = ["chrom", "start", "filter", "int", "score", "p", "sequence"]
+    if not parts:
+        return {k: np.zeros(0, dtype=object if k in ("chrom", "sequence") else np.float64 if k in ("score", "p") else np.int64) for k in keys}
+    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+
+
+def _best(hits: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """The ``n`` hits with the smallest p-values (ties: higher score, then scan order)."""
+    order = np.lexsort((np.arange(len(hits["p"])), -hits["score"], hits["p"]))[:n]
+    order.sort()
+    return {k: v[order] for k, v in hits.items()}
+
+
+def write_hits_bed(hits: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write hits as BED6+ (``-`` = stdout, ``.gz`` compresses), atomically.
+
+    Columns: chrom, start, end, motif, score, strand, p, q, sequence, motif_id;
+    the first line is a ``track`` line naming the seqfcn version and the columns.
+    """
+    from seqfcn import __version__
+
+    out = hits[HIT_COLUMNS].copy()
+    out["score"] = [f"{v:.4f}" for v in out["score"]]
+    out["p"] = [f"{v:.4g}" for v in out["p"]]
+    out["q"] = [f"{v:.4g}" for v in out["q"]]
+    track = (f'track name=seqfcn_scan description="seqfcn {__version__} PWM hits: '
+             + " ".join(HIT_COLUMNS) + '"')
+    write_bed(out, path, track_line=track)
