@@ -87,7 +87,7 @@ def read_fasta(path: Path) -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- tools
-def run_seqfcn(fasta: Path, threads: int):
+def run_seqfcn(fasta: Path, threads: int, method: str = "auto"):
     import torch
 
     from seqfcn.io.motifs import read_motifs
@@ -95,7 +95,15 @@ def run_seqfcn(fasta: Path, threads: int):
 
     torch.set_num_threads(threads)
     motifs = read_motifs(MOTIFS)[:N_MOTIFS]
-    return scan_pwm(fasta, motifs, thresh=THRESH)  # a DataFrame of hits
+    return scan_pwm(fasta, motifs, thresh=THRESH, method=method)  # a DataFrame of hits
+
+
+def seqfcn_kernel(method: str = "auto") -> str:
+    """The name of the scoring kernel ``method`` resolves to on this build (CScorer, TableScorer...)."""
+    from seqfcn.io.motifs import read_motifs
+    from seqfcn.pwm import compile_pwms, make_scorer
+
+    return type(make_scorer(compile_pwms(read_motifs(MOTIFS)[:1]), method, "cpu")).__name__
 
 
 def run_moods(fasta: Path, threads: int) -> list[tuple[str, str, int, str]]:
@@ -131,8 +139,10 @@ def run_fimo(fasta: Path, threads: int, bin_size: float = 0.1):
     return fimo(smoothed(motifs), str(fasta), eps=0.0, threshold=THRESH, bin_size=bin_size)  # DataFrames
 
 
-TOOLS = {"seqfcn": run_seqfcn, "seqfcn-1thread": lambda f, t: run_seqfcn(f, 1), "MOODS": run_moods, "memelite-FIMO": run_fimo,
+TOOLS = {"seqfcn": run_seqfcn, "seqfcn-1thread": lambda f, t: run_seqfcn(f, 1),
+         "seqfcn-table": lambda f, t: run_seqfcn(f, t, "table"), "MOODS": run_moods, "memelite-FIMO": run_fimo,
          "memelite-FIMO-bin0.01": lambda f, t: run_fimo(f, t, 0.01)}
+KERNELS = {"seqfcn": "auto", "seqfcn-1thread": "auto", "seqfcn-table": "table"}
 
 
 def hit_keys(result) -> list[tuple[str, str, int, str]]:
@@ -156,14 +166,16 @@ def child(tool: str, fasta: Path, warm: Path, threads: int, out: Path) -> None:
     wall = time.perf_counter() - t0
     hits = hit_keys(result)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.write_text(json.dumps({"wall": wall, "peak_mb": peak_mb, "hits": [list(h) for h in hits]}))
+    kernel = seqfcn_kernel(KERNELS[tool]) if tool in KERNELS else "-"
+    out.write_text(json.dumps({"wall": wall, "peak_mb": peak_mb, "kernel": kernel, "hits": [list(h) for h in hits]}))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mbp", type=float, default=5.0, help="megabases of sequence (default 5)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--tools", nargs="+", default=["seqfcn", "seqfcn-1thread", "MOODS", "memelite-FIMO", "memelite-FIMO-bin0.01"])
+    ap.add_argument("--tools", nargs="+",
+                    default=["seqfcn", "seqfcn-1thread", "seqfcn-table", "MOODS", "memelite-FIMO", "memelite-FIMO-bin0.01"])
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results_scan.md"))
     ap.add_argument("--tool", help=argparse.SUPPRESS)
     ap.add_argument("--fasta", help=argparse.SUPPRESS)
@@ -187,13 +199,13 @@ def main() -> None:
             res = json.loads(js.read_text())
             res["set"] = {tuple(h) for h in res.pop("hits")}
             results[tool] = res
-            print(f"{tool}: {res['wall']:.2f} s, {len(res['set'])} hits", file=sys.stderr)
+            print(f"{tool}: {res['wall']:.2f} s, {len(res['set'])} hits, kernel {res['kernel']}", file=sys.stderr)
     ref = results.get("memelite-FIMO")
     rows = []
-    header = ("| tool | wall s | Mbp/s | peak RSS MB | hits | shared with FIMO | % of tool's hits in FIMO | "
+    header = ("| tool | kernel | wall s | Mbp/s | peak RSS MB | hits | shared with FIMO | % of tool's hits in FIMO | "
               "% of FIMO's hits in tool |")
     rows.append(header)
-    rows.append("|" + "---|" * 8)
+    rows.append("|" + "---|" * 9)
     for tool, res in results.items():
         s = res["set"]
         if ref is not None:
@@ -202,10 +214,12 @@ def main() -> None:
             b = f"{100 * shared / max(len(ref['set']), 1):.2f}"
         else:
             shared, a, b = "-", "-", "-"
-        rows.append(f"| {tool} | {res['wall']:.2f} | {total / 1e6 / res['wall']:.2f} | {res['peak_mb']:.0f} | "
+        rows.append(f"| {tool} | {res['kernel']} | {res['wall']:.2f} | {total / 1e6 / res['wall']:.2f} | {res['peak_mb']:.0f} | "
                     f"{len(s)} | {shared} | {a} | {b} |")
     table = "\n".join(rows)
     print(table)
+    ours = [t for t in KERNELS if t in results]
+    same = all(results[t]["set"] == results[ours[0]]["set"] for t in ours)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     text = (f"# PWM scan benchmark ({stamp})\n\n"
             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs ({args.threads} threads given to each tool), "
@@ -219,7 +233,11 @@ def main() -> None:
             "Where seqfcn and memesuite-lite differ, a brute-force enumeration of all k-mers with the "
             "unrounded log-odds sides with seqfcn (checked in tests/test_scan.py::"
             "test_agreement_with_memelite_fimo; e.g. memesuite-lite reports the perfect CACGTG site of the "
-            "6-wide MA0004.1, whose exact p-value is 4**-6 = 2.4e-4).\n")
+            "6-wide MA0004.1, whose exact p-value is 4**-6 = 2.4e-4).\n\n"
+            "Kernels: CScorer is the compiled lookahead kernel (seqfcn/_pwmscan.c, the CPU default when "
+            "built); TableScorer the numpy/torch 5-mer table kernel used without it. Both give the same hits "
+            f"(tests/test_pwm_kernel.py); hit sets of {', '.join(ours)} in this run: "
+            f"{'identical' if same else 'DIFFERENT'}.\n")
     Path(args.out).write_text(text)
 
 

@@ -333,8 +333,14 @@ def compile_pwms(
 
 
 # --------------------------------------------------------------------------- scoring kernels
-SCAN_METHODS = ("auto", "conv", "table")
+try:  # the C kernel built by setup.py; the table/conv kernels give the same hits without it
+    from seqfcn import _pwmscan as _ckernel
+except ImportError:  # pragma: no cover - depends on the build
+    _ckernel = None
+
+SCAN_METHODS = ("auto", "c", "conv", "table")
 _Q = 5  # bases per lookup block of the table kernel
+_CQ = 5  # bases per lookup block of the C kernel (a 4**5 int32 table is 4 KB: L1-resident)
 
 
 class ConvScorer:
@@ -452,17 +458,126 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
-def make_scorer(pwms: PWMSet, method: str = "auto", device: str = "cpu") -> ConvScorer | TableScorer:
-    """The candidate kernel: ``"conv"`` (any device), ``"table"`` (CPU) or ``"auto"``
-    (``conv`` on CUDA, ``table`` on CPU, where it is the faster of the two)."""
+class CScorer:
+    """Hits by the compiled lookahead kernel (``seqfcn._pwmscan``), exact integer sums.
+
+    Each filter's columns are cut into blocks of at most :data:`_CQ` = 5 bases; a
+    block's ``4**5`` int32 table holds its integer score for every 5-mer. The first
+    (up to) three blocks are adjacent runs of 5 columns, placed where they reject
+    the most windows (uniform background) given the best score the other blocks
+    could add; the others follow, most variable first. For each of these seed
+    blocks the kernel keeps a 64-bit mask per 5-mer and per 64 filters marking the
+    filters that could still reach their threshold, so one AND of three lookups per
+    position and 64 filters leaves the few windows worth summing; those stop as soon
+    as their partial sum plus the best the remaining blocks can add falls below the
+    threshold (MOODS' lookahead). Windows holding a non-ACGT base are dropped by the
+    kernel. It releases the GIL, so :func:`seqfcn.scan.scan_pwm` scores several
+    tiles at once in threads.
+    """
+
+    q = _CQ
+
+    def __init__(self, pwms: PWMSet) -> None:
+        if _ckernel is None:
+            raise ValueError("the C scan kernel (seqfcn._pwmscan) is not built; use method='table' or 'conv'")
+        bound = int(np.abs(pwms.int_matrices).sum(axis=(1, 2)).max()) + int(np.abs(pwms.thresholds).max())
+        if bound >= 2**31 - 1:  # every partial sum and bound below stays inside int32
+            raise ValueError("integer scores too large for the C kernel; use method='table' or 'conv'")
+        q = self.q
+        codes = np.arange(4**q)
+        digits = np.stack([(codes >> (2 * (q - 1 - j))) & 3 for j in range(q)], axis=1)  # (4**q, q)
+        tables, offsets, needs, first, nblocks = [], [], [], [], []
+        for f in range(len(pwms.widths)):
+            w = int(pwms.widths[f])
+            m = pwms.int_matrices[f, :, :w]  # (4, w)
+            blocks = self._blocks(m, int(pwms.thresholds[f]), digits)
+            first.append(len(offsets))
+            nblocks.append(len(blocks))
+            rest = np.cumsum([t.max() for _, t in blocks][::-1])[::-1]  # best score of blocks k..end
+            for k, (off, t) in enumerate(blocks):
+                later = int(rest[k + 1]) if k + 1 < len(blocks) else 0
+                offsets.append(off)
+                needs.append(int(pwms.thresholds[f]) - later)
+                tables.append(t)
+        self.tables = np.ascontiguousarray(np.stack(tables), dtype=np.int32)  # (blocks, 4**q)
+        self.offsets = np.asarray(offsets, dtype=np.int32)
+        self.needs = np.asarray(needs, dtype=np.int32)
+        self.first = np.asarray(first, dtype=np.int32)
+        self.nblocks = np.asarray(nblocks, dtype=np.int32)
+        self.widths = pwms.widths.astype(np.int32)
+        self.masks = _ckernel.seed_masks(q, self.tables, self.offsets, self.needs, self.first, self.nblocks)
+        self.span = int(pwms.max_width) + 3 * q
+
+    @staticmethod
+    def _blocks(m: np.ndarray, threshold: int, digits: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """``[(offset, (4**q,) int64 table)]`` in evaluation order for one ``(4, w)`` integer matrix.
+
+        The first blocks (up to 3) are adjacent, at offsets ``o, o + q, o + 2q``: the kernel's seed.
+        """
+        q = digits.shape[1]
+        w = m.shape[1]
+
+        def table(off: int, ncols: int) -> np.ndarray:
+            t = np.zeros(len(digits), dtype=np.int64)
+            for j in range(ncols):
+                t += m[digits[:, j], off + j]
+            return t
+
+        if w <= q:
+            return [(0, table(0, w))]
+        # the score of every run of q columns at once: (4**q, w - q + 1)
+        runs = sum(m[digits[:, j]][:, j : j + w - q + 1] for j in range(q))
+        colmax = m.max(axis=0)
+        run_max = np.convolve(colmax, np.ones(q, dtype=np.int64), mode="valid")
+        need = threshold - (int(colmax.sum()) - run_max)  # per offset, what the run alone must reach
+        passing = (runs >= need[None, :]).mean(axis=0)
+        k = min(3, w // q)  # blocks in the seed: adjacent runs of q columns
+        n_off = w - k * q + 1
+        o = int(np.argmin(np.prod([passing[i * q : i * q + n_off] for i in range(k)], axis=0)))  # fewest pass
+        seed = [(o + i * q, runs[:, o + i * q].copy()) for i in range(k)]
+        others = [(s, min(q, o - s)) for s in range(0, o, q)]
+        others += [(s, min(q, w - s)) for s in range(o + k * q, w, q)]
+        rest = [(s, table(s, n)) for s, n in others]
+        # most variable first, but a block right after a short seed first of all (the kernel tests 3 adjacent blocks)
+        rest.sort(key=lambda b: (b[0] != o + k * q or k >= 3, -(int(b[1].max()) - float(b[1].mean()))))
+        return seed + rest
+
+    def hits(self, bases: np.ndarray, n_windows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(starts, filters, int_scores)``, sorted by start then filter, of the windows starting
+        in ``[0, n_windows)`` that reach their filter's threshold and hold only A/C/G/T.
+
+        ``bases`` is ``(L,)`` uint8 codes (see :meth:`PWMSet.exact_scores`); windows reaching
+        past its end are dropped.
+        """
+        b = np.ascontiguousarray(bases, dtype=np.uint8)
+        need = n_windows + self.span
+        if len(b) < need:
+            b = np.concatenate([b, np.full(need - len(b), 4, dtype=np.uint8)])
+        raw = _ckernel.scan_hits(b, int(n_windows), self.q, self.tables, self.offsets, self.needs,
+                                 self.first, self.nblocks, self.widths, self.masks)
+        starts, filters, scores = (np.frombuffer(x, dtype=np.int64) for x in raw)
+        order = np.lexsort((filters, starts))
+        return starts[order], filters[order], scores[order]
+
+    def candidates(self, bases: np.ndarray, n_windows: int, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, filters)`` of windows starting in ``[0, n_windows)`` that pass (exact, N-free)."""
+        starts, filters, _ = self.hits(bases, n_windows)
+        return starts, filters
+
+
+def make_scorer(pwms: PWMSet, method: str = "auto", device: str = "cpu") -> CScorer | ConvScorer | TableScorer:
+    """The candidate kernel: ``"c"`` (compiled, CPU), ``"conv"`` (any device), ``"table"``
+    (CPU) or ``"auto"``: ``conv`` on CUDA; on CPU ``c`` when ``seqfcn._pwmscan`` is built,
+    else ``table`` (the faster numpy/torch kernel). All give the same hits."""
     if method not in SCAN_METHODS:
         raise ValueError(f"method must be one of {SCAN_METHODS}, got {method!r}")
     dev = torch.device(device)
     if method == "auto":
-        method = "table" if dev.type == "cpu" else "conv"
+        method = ("c" if _ckernel is not None else "table") if dev.type == "cpu" else "conv"
+    if method in ("table", "c") and dev.type != "cpu":
+        raise ValueError(f"the {method} kernel runs on CPU only; use method='conv' on a GPU")
+    if method == "c":
+        return CScorer(pwms)
     if method == "table":
-        if dev.type != "cpu":
-            raise ValueError("the table kernel runs on CPU only; use method='conv' on a GPU")
         return TableScorer(pwms)
     return ConvScorer(pwms, dev)
-

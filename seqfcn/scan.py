@@ -43,6 +43,7 @@ from seqfcn.io.motifs import Motif, read_motifs
 from seqfcn.pwm import (
     DEFAULT_PSEUDOCOUNT,
     DEFAULT_SCALE,
+    CScorer,
     PWMSet,
     TableScorer,
     background_from_counts,
@@ -189,13 +190,14 @@ def scan_pwm(
         max_hits: keep only this many hits, those with the smallest p-values
             (FIMO's ``--max-stored-scores``); q-values then cover the kept hits.
         device: ``auto``, ``cpu``, ``cuda``...
-        method: ``auto``, ``conv`` (batched conv1d, CPU or CUDA) or ``table`` (CPU).
+        method: ``auto``, ``c`` (compiled lookahead kernel, CPU), ``conv`` (batched conv1d,
+            CPU or CUDA) or ``table`` (CPU); ``auto`` picks ``c`` on CPU when it is built.
         tile_size: bases of sequence scored per step (memory bound).
         shard: ``(index, count)``, 0-based: scan only that contiguous share of the tiles.
         q_tests: ``"tested"`` (BH over all scored windows) or ``"hits"`` (FIMO's).
         scale: integer units per bit for the exact p-values.
-        threads: CPU threads (default ``torch.get_num_threads()``). The ``table``
-            kernel scores that many tiles at once, each with one torch thread
+        threads: CPU threads (default ``torch.get_num_threads()``). The ``c`` and ``table``
+            kernels score that many tiles at once, each with one torch thread
             (torch's thread count is set to 1 during the call and restored after);
             the ``conv`` kernel uses them as torch intra-op threads.
         progress: tqdm progress bar on stderr.
@@ -242,7 +244,7 @@ def scan_pwm(
         if shard is not None:
             keep = {id(t) for t in select_shard([t for t, _, _ in tiles], *shard)}
             tiles = [x for x in tiles if id(x[0]) in keep]
-        if isinstance(scorer, TableScorer):
+        if isinstance(scorer, (TableScorer, CScorer)):
             # tiles in parallel threads, one torch thread each (small ops gain nothing from
             # intra-op threads, and those stall badly on a CPU shared with other jobs)
             workers = max(1, threads or torch.get_num_threads())
