@@ -113,7 +113,9 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     p.add_argument("--pseudocount", type=float, default=0.1, help="FIMO's --motif-pseudo (default 0.1)")
     p.add_argument("--regions", help="BED file: scan only inside these intervals")
     p.add_argument("--batch-size", default="auto", help="bases scored per tile (default auto = 1000000)")
-    p.add_argument("--shard", help="i/n: scan only the i-th (1-based) of n equal shares of the tiles")
+    p.add_argument("--shard", help="i/n: scan only the i-th (1-based) of n equal shares of the tiles; the file "
+                   "is a shard (full-precision p, tested count) for `seqfcn merge`. Under torchrun ranks shard "
+                   "automatically and rank 0 merges")
     p.add_argument("--method", choices=["auto", "conv", "table"], default="auto",
                    help="scoring kernel: conv (batched conv1d, CPU/CUDA), table (5-mer lookups, CPU); "
                    "auto = table on CPU, conv on CUDA")
@@ -143,25 +145,47 @@ def _run_scan(args: argparse.Namespace) -> int:
         if len(background) != 4 or min(background) <= 0 or abs(sum(background) - 1) > 1e-3:
             raise SeqfcnError(f"--background needs 4 positive probabilities summing to 1, got {args.background!r}")
         background = [x / sum(background) for x in background]
-    hits = scan_pwm(
-        args.genome,
-        args.motifs,
-        thresh=args.thresh,
-        motif_names=args.motif_names,
-        background=background,
-        pseudocount=args.pseudocount,
-        regions=args.regions,
-        max_hits=args.max_hits,
-        device=args.device,
-        method=args.method,
-        tile_size=tile,
-        shard=parse_shard(args.shard) if args.shard else None,
-        q_tests=args.q_tests,
-        threads=args.threads,
-        progress=not args.quiet,
-    )
-    write_hits_bed(hits, args.output)
-    log.info("%d hits (%d windows tested)", len(hits), hits.attrs.get("tested", 0))
+    from seqfcn.distributed_inference import rank_device, run_sharded, torchrun_rank
+    from seqfcn.merge import merge_scan_shards
+    from seqfcn.shard import scan_run_id, write_scan_shard
+
+    run_id = scan_run_id(genome=args.genome, motifs=args.motifs, motif_names=args.motif_names, thresh=args.thresh,
+                         background=background, pseudocount=args.pseudocount, regions=args.regions, tile=tile,
+                         q_tests=args.q_tests)
+    rank = torchrun_rank()
+    if args.shard and rank is not None:
+        raise SeqfcnError("--shard and torchrun both split the work; use one of them")
+    if (args.shard or rank is not None) and args.max_hits is not None:
+        raise SeqfcnError("--max-hits keeps the best hits of the whole genome; it cannot be combined with sharding")
+
+    def run(shard: tuple[int, int] | None, output: str) -> None:
+        hits = scan_pwm(
+            args.genome,
+            args.motifs,
+            thresh=args.thresh,
+            motif_names=args.motif_names,
+            background=background,
+            pseudocount=args.pseudocount,
+            regions=args.regions,
+            max_hits=args.max_hits,
+            device=rank_device(args.device, rank),
+            method=args.method,
+            tile_size=tile,
+            shard=shard,
+            q_tests=args.q_tests,
+            threads=args.threads,
+            progress=not args.quiet,
+        )
+        if shard is None:
+            write_hits_bed(hits, output)
+        else:
+            write_scan_shard(hits, output, shard, q_tests=args.q_tests, run=run_id)
+        log.info("%d hits (%d windows tested)", len(hits), hits.attrs.get("tested", 0))
+
+    if args.shard:
+        run(parse_shard(args.shard), args.output)
+    else:
+        run_sharded(args.output, run, merge_scan_shards, info=rank)
     return 0
 
 
@@ -191,6 +215,8 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                    help="do not average each read's posterior with its reverse complement's (2x faster)")
     p.add_argument("--self-train", action="store_true", help="train the model on these reads first (no reference)")
     p.add_argument("--self-train-steps", type=int, default=1500, help="training steps for --self-train")
+    p.add_argument("--self-train-error-model", default="auto",
+                   help="error model for --self-train: auto, illumina, ont, or a spec/.json (default auto)")
     p.add_argument("--save-model", help="with --self-train: save the trained model to this directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_correct)
@@ -206,7 +232,8 @@ def _run_correct(args: argparse.Namespace) -> int:
     if args.self_train:
         if args.reads == "-":
             raise SeqfcnError("--self-train reads the input twice; give a file, not stdin")
-        model = self_train(args.reads, steps=args.self_train_steps, device=args.device, seed=args.seed,
+        model = self_train(args.reads, steps=args.self_train_steps, error_model=args.self_train_error_model,
+                           device=args.device, seed=args.seed,
                            reference=args.reference, progress=progress)
         if args.save_model:
             from seqfcn.checkpoint import save_model
@@ -218,6 +245,34 @@ def _run_correct(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, device=args.device, stats_path=args.stats, reference=args.reference,
         progress=progress, recalibrate=args.recalibrate, both_strands=not args.single_strand, pg=pg,
     )
+    return 0
+
+
+# --------------------------------------------------------------------------- merge
+def _add_merge(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "merge",
+        parents=[common],
+        help="merge shard outputs (scan --shard, correct --shard) into the unsharded output",
+        description="Merge the outputs of n shard jobs into exactly what the unsharded run writes: scan shards "
+        "(any order; q-values recomputed over the whole genome), other sorted BED files (sorted merge, first "
+        "file's header), or reads (FASTQ/FASTA/SAM/BAM, given in shard order 1..n: re-interleaved round-robin, "
+        "or concatenated with --order concat).",
+    )
+    p.add_argument("shards", nargs="+", help="shard files (reads: in shard order 1..n)")
+    p.add_argument("-o", "--output", default="-", help="merged output (default - = stdout; .gz compresses)")
+    p.add_argument("--kind", choices=("auto", "scan", "bed", "reads"), default="auto",
+                   help="what the shards are (default auto: scan shard header, BED by name, else reads)")
+    p.add_argument("--order", choices=("interleave", "concat"), default="interleave",
+                   help="reads: interleave (undo --shard, default) or concat (plain chunks)")
+    p.set_defaults(func=_run_merge)
+
+
+def _run_merge(args: argparse.Namespace) -> int:
+    from seqfcn.merge import merge_shards
+
+    kind, n = merge_shards(args.shards, args.output, kind=args.kind, order=args.order)
+    log.info("merged %d %s shard(s): %d records", len(args.shards), kind, n)
     return 0
 
 
@@ -283,6 +338,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParse
     _add_scan,
     _add_correct,
     _add_train,
+    _add_merge,
 )
 
 
@@ -309,6 +365,24 @@ def _setup(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
 
 
+class _Terminated(BaseException):
+    """SIGTERM turned into an exception, so atomic writers remove their temporary files."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+def _catch_sigterm() -> Callable | int | None:
+    """Make SIGTERM unwind the stack (exit 143, no partial output); returns the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``seqfcn``; returns the exit code (0 ok, 2 user error, 1 internal error)."""
     parser = build_parser()
@@ -317,6 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     _setup(args)
+    previous = _catch_sigterm()
     try:
         return int(args.func(args) or 0)
     except SeqfcnError as exc:
@@ -328,3 +403,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"seqfcn {args.command}: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print(f"seqfcn {args.command}: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)

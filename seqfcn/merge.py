@@ -1,0 +1,294 @@
+"""Merge shard outputs back into exactly the output of the unsharded run (``seqfcn merge``).
+
+* scan shards (:func:`seqfcn.shard.write_scan_shard`): concatenated in shard order
+  (already genome order), q-values recomputed over all shards with the summed number of
+  tested windows, written by :func:`seqfcn.scan.write_hits_bed` — byte-identical to
+  ``seqfcn scan`` without ``--shard``.
+* other BED files: a sorted merge (chromosome order = first appearance over the files
+  in the order given, then ``start``, ``end``; ties keep file order), header lines
+  (``track``/``browser``/``#``) of the first file only; data lines are copied verbatim.
+* reads (FASTQ/FASTA, SAM/BAM): re-interleaved round-robin in the order the files are
+  given (shard 1, 2, ..., n; the split of :func:`seqfcn.shard.shard_reads`), or
+  concatenated with ``order="concat"``. SAM/BAM keep the first shard's header, with
+  ``--shard X`` removed from seqfcn's @PG ``CL`` so it matches the unsharded run.
+
+Every output is atomic (a hidden temporary file ``.NAME.XXXXXXXX.tmp``/``.part`` in the
+output's directory, renamed into place at the end); ``-`` writes to stdout.
+"""
+from __future__ import annotations
+
+import gzip
+import heapq
+import itertools
+import os
+from typing import Iterable, Iterator, Sequence, TypeVar
+
+import numpy as np
+import pysam
+
+from seqfcn.errors import InputFormatError, SeqfcnError
+from seqfcn.shard import read_scan_shard, strip_shard_argument
+
+T = TypeVar("T")
+
+__all__ = ["interleave", "merge_scan_shards", "merge_bed", "merge_reads", "merge_shards", "MERGE_KINDS"]
+
+MERGE_KINDS = ("auto", "scan", "bed", "reads")
+_BED_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".bedgraph")
+_HEADER_PREFIXES = ("track", "browser", "#")
+_END = object()
+
+
+def interleave(shards: Sequence[Iterable[T]], labels: Sequence[str] | None = None) -> Iterator[T]:
+    """Round-robin merge: item 1 of shard 1, item 1 of shard 2, ..., item 2 of shard 1, ...
+
+    The inverse of :func:`seqfcn.shard.shard_reads`. Checks that the shard sizes fit a
+    round-robin split (non-increasing, differing by at most one).
+
+    Raises:
+        SeqfcnError: a shard has more items than a round-robin split allows (shards given
+            out of order, or not from the same input), naming the shard.
+    """
+    labels = list(labels) if labels is not None else [f"shard {k + 1}" for k in range(len(shards))]
+    iterators = [iter(s) for s in shards]
+    while True:
+        for k, it in enumerate(iterators):
+            item = next(it, _END)
+            if item is not _END:
+                yield item
+                continue
+            # shard k ran out: the later shards must be empty now, the earlier ones one item later
+            for j in range(len(iterators)):
+                if next(iterators[j], _END) is not _END:
+                    raise SeqfcnError(
+                        f"has more records than a round-robin split allows (shard {labels[k]} ended first); "
+                        "give the shard files in order 1..n, all from the same input",
+                        path=labels[j],
+                    )
+            return
+
+
+# --------------------------------------------------------------------------- scan shards
+def merge_scan_shards(paths: Sequence[str | os.PathLike], output: str | os.PathLike) -> int:
+    """Merge the ``n`` files of a sharded ``seqfcn scan`` into the unsharded BED.
+
+    Files may be given in any order (each names its shard). Returns the number of hits.
+
+    Raises:
+        SeqfcnError: a shard missing or repeated, shards of different scans (``n``,
+            q-value mode or run fingerprint differ), or a file that is not a scan shard.
+    """
+    import pandas as pd
+
+    from seqfcn.pwm import bh_qvalues
+    from seqfcn.scan import write_hits_bed
+
+    shards = [(str(p), *read_scan_shard(p)) for p in paths]
+    count = shards[0][1].count
+    seen: dict[int, str] = {}
+    for label, info, _ in shards:
+        if info.count != count:
+            raise SeqfcnError(f"shard {info.index + 1}/{info.count} does not belong with {count} shards", path=label)
+        if info.run != shards[0][1].run:
+            raise SeqfcnError(f"comes from a different scan (seqfcn_run={info.run}, not {shards[0][1].run}: "
+                              "another genome, motif set or option)", path=label)
+        if info.q_tests != shards[0][1].q_tests:
+            raise SeqfcnError(f"q-value mode {info.q_tests} differs from {shards[0][1].q_tests}", path=label)
+        if info.index in seen:
+            raise SeqfcnError(f"shard {info.index + 1}/{count} given twice (also {seen[info.index]})", path=label)
+        seen[info.index] = label
+    missing = sorted(set(range(count)) - set(seen))
+    if missing:
+        raise SeqfcnError(f"shard(s) {', '.join(f'{i + 1}/{count}' for i in missing)} missing from the merge")
+    shards.sort(key=lambda s: s[1].index)
+    hits = pd.concat([table for _, _, table in shards], ignore_index=True)
+    tested = sum(info.tested for _, info, _ in shards)
+    p = hits["p"].to_numpy(np.float64)
+    hits["q"] = bh_qvalues(p, max(tested, len(p)) if shards[0][1].q_tests == "tested" else None)
+    hits.attrs["tested"] = tested
+    write_hits_bed(hits, output)
+    return len(hits)
+
+
+def _is_scan_shard(path: str) -> bool:
+    if path == "-" or path.endswith(".gz"):
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+    except OSError as exc:
+        raise SeqfcnError(f"cannot read: {exc.strerror}", path=path) from None
+    return first.startswith("track") and "seqfcn_shard=" in first
+
+
+# --------------------------------------------------------------------------- BED
+def _bed_lines(path: str) -> list[str]:
+    try:
+        opener = gzip.open(path, "rt") if path.endswith(".gz") else open(path)
+        with opener as fh:
+            return fh.read().splitlines()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise InputFormatError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path=path) from None
+
+
+def merge_bed(paths: Sequence[str | os.PathLike], output: str | os.PathLike) -> int:
+    """Sorted merge of BED files that are each sorted; header lines of the first file only.
+
+    Data lines are copied verbatim. Chromosome order: first appearance over the files in
+    the order given (so contiguous genome shards keep genome order), then ``start``,
+    ``end``; equal keys keep file order. Returns the number of data lines written.
+
+    Raises:
+        InputFormatError: a line without integer ``start``/``end`` (file and line number).
+    """
+    from seqfcn.io.intervals import _atomic_text
+
+    chrom_rank: dict[str, int] = {}
+    keyed: list[list[tuple[int, int, int, str]]] = []
+    header: list[str] = []
+    for n_file, path in enumerate(map(str, paths)):
+        rows = []
+        for number, line in enumerate(_bed_lines(path), 1):
+            if not line or line.startswith(_HEADER_PREFIXES):
+                if n_file == 0 and line:
+                    header.append(line)
+                continue
+            fields = line.split("\t", 3)
+            try:
+                start, end = int(fields[1]), int(fields[2])
+            except (IndexError, ValueError):
+                raise InputFormatError(f"line {number}: not BED (need chrom, start, end)", path=path) from None
+            rank = chrom_rank.setdefault(fields[0], len(chrom_rank))
+            rows.append((rank, start, end, line))
+        keyed.append(rows)
+    merged = heapq.merge(*keyed, key=lambda row: row[:3])
+    written = 0
+    with _atomic_text(output) as handle:
+        for line in header:
+            handle.write(line + "\n")
+        for row in merged:
+            handle.write(row[3] + "\n")
+            written += 1
+    return written
+
+
+# --------------------------------------------------------------------------- reads
+def _alignment_format(path: str) -> str | None:
+    """``"bam"``/``"sam"``/``"cram"`` for alignment files, None for FASTQ/FASTA."""
+    if path == "-":
+        return None
+    try:
+        with pysam.AlignmentFile(path, "r", check_sq=False) as fh:  # htslib sniffs the content
+            return "bam" if fh.is_bam else "sam" if fh.is_sam else "cram" if fh.is_cram else None
+    except (ValueError, OSError):
+        return None
+
+
+def _clean_header(header: dict) -> dict:
+    for line in header.get("PG", []):
+        if line.get("PN") == "seqfcn" and "CL" in line:
+            line["CL"] = strip_shard_argument(line["CL"])
+    return header
+
+
+def merge_reads(
+    paths: Sequence[str | os.PathLike], output: str | os.PathLike, *, order: str = "interleave"
+) -> int:
+    """Merge read shards (FASTQ/FASTA, plain or gzip, or SAM/BAM) into one file.
+
+    Args:
+        paths: shard files in shard order 1..n.
+        output: FASTQ/FASTA (``.gz`` compresses) or ``.bam``/``.sam``; ``-`` = stdout
+            in the shards' format.
+        order: ``"interleave"`` (undo :func:`seqfcn.shard.shard_reads`) or ``"concat"``.
+
+    Returns:
+        The number of reads written.
+    """
+    if order not in ("interleave", "concat"):
+        raise SeqfcnError(f"order must be interleave or concat, not {order!r}")
+    labels = [str(p) for p in paths]
+    kinds = [_alignment_format(p) for p in labels]
+    if len({k is None for k in kinds}) > 1:
+        raise SeqfcnError("mixes alignment files (SAM/BAM) and FASTQ/FASTA; merge like with like", path=labels[0])
+    if kinds[0] is None:
+        return _merge_fastx(labels, str(output), order)
+    return _merge_alignments(labels, str(output), order)
+
+
+def _combine(streams: Sequence[Iterable[T]], labels: Sequence[str], order: str) -> Iterator[T]:
+    return interleave(streams, labels) if order == "interleave" else itertools.chain.from_iterable(streams)
+
+
+def _merge_fastx(labels: Sequence[str], output: str, order: str) -> int:
+    from seqfcn.io.reads import FastqWriter, read_reads
+
+    streams = [read_reads(p) for p in labels]
+    first = [next(s, None) for s in streams]
+    fmt = "fasta" if any(r is not None and r.qualities is None for r in first) else "fastq"
+    streams = [itertools.chain([] if r is None else [r], s) for r, s in zip(first, streams)]
+    name = output.lower()
+    named = any(name.endswith(x) or name.endswith(x + ".gz") for x in (".fa", ".fasta", ".fna", ".fq", ".fastq"))
+    with FastqWriter(output, fmt=None if named else fmt) as writer:
+        for read in _combine(streams, labels, order):
+            writer.write(read)
+        return writer.count
+
+
+def _merge_alignments(labels: Sequence[str], output: str, order: str) -> int:
+    from seqfcn.io.intervals import _atomic_path
+
+    files = [pysam.AlignmentFile(p, "r", check_sq=False) for p in labels]
+    try:
+        header = _clean_header(files[0].header.to_dict())
+        fmt = "sam" if output.lower().endswith(".sam") or (output == "-" and files[0].format == "SAM") else "bam"
+        mode = "wb" if fmt == "bam" else "wh"
+        streams = [f.fetch(until_eof=True) for f in files]
+        written = 0
+        if output == "-":
+            with pysam.AlignmentFile("-", mode, header=header) as out:
+                for record in _combine(streams, labels, order):
+                    out.write(record)
+                    written += 1
+            return written
+        with _atomic_path(output) as tmp:
+            with pysam.AlignmentFile(tmp, mode, header=header) as out:
+                for record in _combine(streams, labels, order):
+                    out.write(record)
+                    written += 1
+        return written
+    finally:
+        for f in files:
+            f.close()
+
+
+# --------------------------------------------------------------------------- dispatch
+def merge_shards(
+    paths: Sequence[str | os.PathLike], output: str | os.PathLike, *, kind: str = "auto", order: str = "interleave"
+) -> tuple[str, int]:
+    """Merge shard outputs; returns ``(kind, records written)``.
+
+    ``kind`` ``auto`` picks ``scan`` for files of ``seqfcn scan --shard``, ``bed`` for
+    other ``.bed``/``.narrowPeak``/``.bedGraph`` (optionally ``.gz``) names, else ``reads``.
+    ``order`` applies to reads only.
+    """
+    if kind not in MERGE_KINDS:
+        raise SeqfcnError(f"merge kind must be one of {MERGE_KINDS}, not {kind!r}")
+    labels = [str(p) for p in paths]
+    if not labels:
+        raise SeqfcnError("nothing to merge: give the shard files")
+    for p in labels:
+        if p == "-":
+            raise SeqfcnError("merge reads shard files, not stdin")
+        if not os.path.isfile(p):
+            raise SeqfcnError("no such file", path=p)
+    if str(output) != "-" and any(os.path.abspath(p) == os.path.abspath(output) for p in labels):
+        raise SeqfcnError("the output would overwrite an input", path=output)
+    if kind == "auto":
+        bare = labels[0].lower().removesuffix(".gz")
+        kind = "scan" if _is_scan_shard(labels[0]) else "bed" if bare.endswith(_BED_SUFFIXES) else "reads"
+    if kind == "scan":
+        return kind, merge_scan_shards(labels, output)
+    if kind == "bed":
+        return kind, merge_bed(labels, output)
+    return kind, merge_reads(labels, output, order=order)

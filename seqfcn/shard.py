@@ -1,0 +1,197 @@
+"""Split one job into ``n`` independent shards whose merged outputs equal the unsharded run.
+
+Two kinds of work are sharded, each the way that keeps a merge exact:
+
+* **genome scans** (``seqfcn scan --shard i/n``) split the list of genome tiles into
+  ``n`` contiguous blocks (:func:`seqfcn.tiling.select_shard`), so shard outputs are
+  already in genome order. A scan's q-values are global (Benjamini–Hochberg over every
+  window of the genome), so a shard file is an *intermediate*: :func:`write_scan_shard`
+  writes full-precision ``score``/``p`` and the shard's number of tested windows in the
+  track line (``seqfcn_shard=i/n seqfcn_tested=N seqfcn_q_tests=... seqfcn_run=ID``;
+  ``ID`` = :func:`scan_run_id`, so shards of different scans are never merged), and
+  ``seqfcn merge`` (:func:`seqfcn.merge.merge_scan_shards`) recomputes q over all
+  shards and writes exactly the unsharded BED.
+* **reads** (``seqfcn correct --shard i/n``) are split **round-robin**:
+  read number ``k`` (0-based, in file order) belongs to shard ``k % n``
+  (:func:`shard_reads`). This needs no counting pass (stdin works), streams, and gives
+  every shard the same mix of read lengths. The merge re-interleaves: one read from
+  shard 1, one from shard 2, ..., so ``seqfcn merge`` (:func:`seqfcn.merge.interleave`)
+  restores the input order exactly. Plain ``cat`` does **not** restore it.
+
+On the command line shards are 1-based ``i/n`` (``2/8``); in Python they are 0-based
+``(index, count)`` tuples, as :func:`seqfcn.tiling.parse_shard` returns.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from itertools import islice
+from typing import Iterable, Iterator, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from seqfcn.errors import InputFormatError, SeqfcnError
+from seqfcn.tiling import parse_shard
+
+T = TypeVar("T")
+
+__all__ = [
+    "parse_shard",
+    "check_shard",
+    "shard_reads",
+    "ScanShardInfo",
+    "scan_run_id",
+    "write_scan_shard",
+    "read_scan_shard",
+    "strip_shard_argument",
+]
+
+_TRACK_KEYS = re.compile(r"\bseqfcn_(shard|tested|q_tests|run)=(\S+)")
+
+
+def check_shard(shard: tuple[int, int]) -> tuple[int, int]:
+    """Validate a 0-based ``(index, count)`` shard; returns it as ints."""
+    try:
+        index, count = (int(x) for x in shard)
+    except (TypeError, ValueError):
+        raise SeqfcnError(f"a shard is (index, count), got {shard!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise SeqfcnError(f"shard index {index} is out of range for {count} shards (0-based)")
+    return index, count
+
+
+def shard_reads(reads: Iterable[T], index: int, count: int) -> Iterator[T]:
+    """Reads of shard ``index`` (0-based) of ``count``: every item whose ordinal ``k`` has ``k % count == index``.
+
+    The ``count`` shards are disjoint, cover every read once and keep file order;
+    their sizes differ by at most one (the first ``total % count`` shards have one
+    more). Works on any iterator (a stream from stdin included); every shard still
+    reads the whole input but only processes its share. :func:`seqfcn.merge.interleave`
+    undoes the split.
+    """
+    index, count = check_shard((index, count))
+    return islice(reads, index, None, count)
+
+
+# --------------------------------------------------------------------------- scan shard files
+@dataclass(frozen=True)
+class ScanShardInfo:
+    """What a scan shard's track line records (0-based ``index``)."""
+
+    index: int
+    count: int
+    tested: int
+    q_tests: str
+    run: str = ""
+
+
+def scan_run_id(**settings: object) -> str:
+    """A short fingerprint of everything that decides a scan's tiles and hits (12 hex digits).
+
+    Shards are merged only when their fingerprints agree, so shards of different scans
+    (another genome, motif set, threshold or tile size) are refused. File arguments are
+    recorded by absolute path, size and modification time.
+    """
+    import hashlib
+    import json
+
+    def norm(value: object) -> object:
+        if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
+            st = os.stat(value)
+            return [os.path.abspath(value), st.st_size, st.st_mtime_ns]
+        if isinstance(value, (list, tuple)):
+            return [norm(v) for v in value]
+        return value if value is None or isinstance(value, (int, float, str, bool)) else repr(value)
+
+    text = json.dumps({k: norm(v) for k, v in sorted(settings.items())}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def write_scan_shard(
+    hits: pd.DataFrame,
+    path: str | os.PathLike,
+    shard: tuple[int, int],
+    *,
+    q_tests: str = "tested",
+    run: str | None = None,
+) -> None:
+    """Write one scan shard as BED6+ with everything a later exact merge needs.
+
+    Same columns as :func:`seqfcn.scan.write_hits_bed`, but ``score``, ``p`` and ``q``
+    in full precision (shortest round-trip ``repr``) and the track line extended with
+    ``seqfcn_shard=i/n seqfcn_tested=N seqfcn_q_tests=...`` (``N`` =
+    ``hits.attrs["tested"]``), plus ``seqfcn_run=ID`` when ``run`` (a
+    :func:`scan_run_id`) is given. ``q`` is the shard's own BH q-value; the merge
+    recomputes it over all shards. Atomic; ``-`` writes to stdout.
+    """
+    from seqfcn import __version__
+    from seqfcn.io.intervals import write_bed
+    from seqfcn.scan import HIT_COLUMNS
+
+    index, count = check_shard(shard)
+    if q_tests not in ("tested", "hits"):
+        raise ValueError(f"q_tests must be 'tested' or 'hits', got {q_tests!r}")
+    out = hits[HIT_COLUMNS].copy()
+    for column in ("score", "p", "q"):
+        out[column] = [repr(float(v)) for v in out[column]]
+    tested = int(hits.attrs.get("tested", 0))
+    track = (f'track name=seqfcn_scan description="seqfcn {__version__} PWM hits, shard {index + 1} of {count}: '
+             + " ".join(HIT_COLUMNS) + f'" seqfcn_shard={index + 1}/{count} seqfcn_tested={tested} '
+             f"seqfcn_q_tests={q_tests}" + (f" seqfcn_run={run}" if run else ""))
+    write_bed(out, path, track_line=track)
+
+
+def read_scan_shard(path: str | os.PathLike) -> tuple[ScanShardInfo, pd.DataFrame]:
+    """Read a file written by :func:`write_scan_shard`.
+
+    Returns:
+        The shard's :class:`ScanShardInfo` and its hits (``HIT_COLUMNS``; ``start``/``end``
+        int64, ``score``/``p``/``q`` float64, the rest strings).
+
+    Raises:
+        InputFormatError: not a scan shard (no ``seqfcn_shard=`` track line) or a
+            malformed line (named by its 1-based number).
+    """
+    from seqfcn.scan import HIT_COLUMNS
+
+    label = str(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFormatError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path=label) from None
+    if not lines or not lines[0].startswith("track"):
+        raise InputFormatError("not a seqfcn scan shard (no track line); write it with seqfcn scan --shard",
+                               path=label)
+    keys = dict(_TRACK_KEYS.findall(lines[0]))
+    if not {"shard", "tested", "q_tests"} <= set(keys):
+        raise InputFormatError("line 1: not a seqfcn scan shard track line (seqfcn_shard=, seqfcn_tested=, "
+                               "seqfcn_q_tests= missing)", path=label)
+    index, count = parse_shard(keys["shard"])
+    try:
+        tested = int(keys["tested"])
+    except ValueError:
+        raise InputFormatError(f"line 1: seqfcn_tested={keys['tested']!r} is not an integer", path=label) from None
+    info = ScanShardInfo(index, count, tested, keys["q_tests"], keys.get("run", ""))
+    rows = [line.split("\t") for line in lines[1:] if line]
+    for number, row in enumerate(rows, 2):
+        if len(row) != len(HIT_COLUMNS):
+            raise InputFormatError(f"line {number}: {len(row)} columns, a scan hit has {len(HIT_COLUMNS)}",
+                                   path=label)
+    table = pd.DataFrame(rows, columns=HIT_COLUMNS, dtype=object) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in HIT_COLUMNS})
+    try:
+        for column in ("start", "end"):
+            table[column] = table[column].astype(np.int64)
+        for column in ("score", "p", "q"):
+            table[column] = table[column].astype(np.float64)
+    except ValueError as exc:
+        raise InputFormatError(f"bad number in column {column}: {exc}", path=label) from None
+    return info, table
+
+
+def strip_shard_argument(command_line: str) -> str:
+    """A command line without its ``--shard X`` / ``--shard=X`` option (for merged @PG ``CL`` fields)."""
+    return re.sub(r"\s--shard(?:=|\s+)\S+", "", command_line)

@@ -1,0 +1,102 @@
+"""Atomic outputs: an interrupted run leaves no output file and (after SIGTERM) no temporary file.
+
+Temporary files are hidden, in the output's directory: ``.NAME.XXXXXXXX.tmp`` (BED and
+other text outputs) or ``.NAME.XXXXXXXX.part`` (reads). SIGTERM and Ctrl-C remove them;
+SIGKILL cannot be caught, so a run killed while writing may leave one behind (never
+the output itself).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import seqfcn.merge
+from seqfcn.cli import main
+from seqfcn.io.reads import FastqWriter, read_reads
+from seqfcn.shard import shard_reads
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+MOTIFS = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+FASTQ = DATA / "samtools" / "ex1.fastq"
+
+
+def _hidden(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+def test_sigterm_while_writing_removes_the_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shards = []
+    for i in range(2):
+        shards.append(tmp_path / "in" / f"s{i}.fastq")
+        shards[-1].parent.mkdir(exist_ok=True)
+        with FastqWriter(shards[-1]) as writer:
+            for read in shard_reads(read_reads(FASTQ), i, 2):
+                writer.write(read)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    seen: dict[str, list[str]] = {}
+    real = seqfcn.merge.interleave
+
+    def interrupted(streams, labels=None):
+        for n, item in enumerate(real(streams, labels)):
+            if n == 1000:  # mid-write: 1000 reads handed to the writer
+                seen["temp"] = _hidden(out_dir)
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield item
+
+    monkeypatch.setattr(seqfcn.merge, "interleave", interrupted)
+    handler = signal.getsignal(signal.SIGTERM)
+    assert main(["merge", "-q", *map(str, shards), "-o", str(out_dir / "merged.fastq")]) == 143
+    assert signal.getsignal(signal.SIGTERM) is handler  # main restores the handler
+    assert len(seen["temp"]) == 1 and seen["temp"][0].startswith(".merged.fastq.")  # it was writing
+    assert list(out_dir.iterdir()) == []  # no output, no temp file
+
+
+def _genome(path: Path, length: int) -> None:
+    rng = np.random.default_rng(0)
+    seq = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, length)].tobytes().decode()
+    path.write_text(">big\n" + "\n".join(seq[i : i + 80] for i in range(0, length, 80)) + "\n")
+
+
+def _start_scan(tmp_path: Path) -> tuple[subprocess.Popen, Path, list[bytes]]:
+    """Start `seqfcn scan` on a 4 Mb genome; return once its progress bar shows it is scanning."""
+    genome = tmp_path / "big.fa"
+    if not genome.exists():
+        _genome(genome, 4_000_000)
+    out = tmp_path / "res" / "hits.bed"
+    out.parent.mkdir(exist_ok=True)
+    ids = [line.split()[1] for line in MOTIFS.read_text().splitlines() if line.startswith("MOTIF")][:200]
+    # 200 motifs x 4 Mb with the (slowest) table kernel: ~10 s of scanning, interrupted at once
+    cmd = [sys.executable, "-m", "seqfcn", "scan", str(genome), "--motifs", str(MOTIFS), "--motif", *ids,
+           "--method", "table", "--threads", "1", "--batch-size", "100000", "-o", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    err: list[bytes] = []
+    reader = threading.Thread(target=lambda: err.extend(iter(lambda: proc.stderr.read1(256), b"")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while b"scan:" not in b"".join(err):
+        assert proc.poll() is None, b"".join(err).decode()
+        assert time.monotonic() < deadline, "scan did not start"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert proc.poll() is None, "scan finished before it could be interrupted"
+    return proc, out, err
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGKILL, -signal.SIGKILL)])
+def test_killed_scan_leaves_no_output(tmp_path: Path, sig: int, code: int) -> None:
+    proc, out, err = _start_scan(tmp_path)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == code
+    assert not out.exists()
+    if sig == signal.SIGTERM:
+        assert _hidden(out.parent) == []
+        assert b"seqfcn scan: terminated" in b"".join(err)

@@ -1,0 +1,154 @@
+"""`seqfcn merge`: shard outputs merge into exactly (byte for byte) the unsharded output."""
+from __future__ import annotations
+
+import gzip
+import logging
+from pathlib import Path
+
+import pysam
+import pytest
+
+from seqfcn.cli import main
+from seqfcn.io.reads import FastqWriter, read_reads
+from seqfcn.merge import merge_bed, merge_shards
+from seqfcn.shard import shard_reads
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+GENOME = DATA / "lambda" / "lambda_virus.fa"
+MOTIFS = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+FASTQ = DATA / "samtools" / "ex1.fastq"
+BAM = DATA / "samtools" / "ex1.bam"
+MODEL = DATA / "models" / "ex1_illumina"
+
+
+def _scan(*extra: str) -> list[str]:
+    return ["scan", "-q", str(GENOME), "--motifs", str(MOTIFS), "--motif", "MA0004.1", "MA0069.1",
+            "--thresh", "1e-3", "--batch-size", "5000", *extra]
+
+
+@pytest.mark.parametrize("q_tests,count", [("tested", 3), ("hits", 2)])
+def test_scan_shards_merge_byte_identical(tmp_path: Path, q_tests: str, count: int) -> None:
+    full = tmp_path / "full.bed"
+    assert main(_scan("--q-tests", q_tests, "-o", str(full))) == 0
+    shards = [tmp_path / f"s{i}.bed" for i in range(1, count + 1)]
+    for i, path in enumerate(shards, 1):
+        assert main(_scan("--q-tests", q_tests, "--shard", f"{i}/{count}", "-o", str(path))) == 0
+    lines = full.read_text().splitlines()
+    assert len(lines) > 100 and lines[0].startswith("track") and "seqfcn 0.1" in lines[0]
+    shard_rows = sum(len(p.read_text().splitlines()) - 1 for p in shards)
+    assert shard_rows == len(lines) - 1  # every hit in exactly one shard
+    merged = tmp_path / "merged.bed"
+    assert main(["merge", "-q", *map(str, reversed(shards)), "-o", str(merged)]) == 0  # any order
+    assert merged.read_bytes() == full.read_bytes()
+    assert main(["merge", "-q", *map(str, shards), "-o", str(tmp_path / "m.bed.gz")]) == 0
+    assert gzip.decompress((tmp_path / "m.bed.gz").read_bytes()) == full.read_bytes()
+
+
+def test_scan_merge_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for i in (1, 2):
+        assert main(_scan("--shard", f"{i}/3", "-o", str(tmp_path / f"s{i}.bed"))) == 0
+    capsys.readouterr()
+    assert main(["merge", str(tmp_path / "s1.bed"), str(tmp_path / "s2.bed"), "-o", str(tmp_path / "m.bed")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "shard(s) 3/3 missing" in err
+    assert main(["merge", str(tmp_path / "s1.bed"), str(tmp_path / "s1.bed"), "-o", str(tmp_path / "m.bed")]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert not (tmp_path / "m.bed").exists()
+    assert main(_scan("--shard", "1/2", "--max-hits", "5", "-o", str(tmp_path / "x.bed"))) == 2
+    assert "--max-hits" in capsys.readouterr().err
+    assert main(_scan("--shard", "3/2", "-o", str(tmp_path / "x.bed"))) == 2
+    assert not (tmp_path / "x.bed").exists()
+    # shard 3 of another scan (other threshold: other fingerprint) is refused
+    assert main(_scan("--shard", "3/3", "--thresh", "1e-4", "-o", str(tmp_path / "s3.bed"))) == 0
+    capsys.readouterr()
+    assert main(["merge", *(str(tmp_path / f"s{i}.bed") for i in (1, 2, 3)), "-o", str(tmp_path / "m.bed")]) == 2
+    assert "comes from a different scan" in capsys.readouterr().err
+    assert not (tmp_path / "m.bed").exists()
+
+
+def _split_fastq(source: Path, out: Path, count: int, suffix: str = ".fastq") -> list[Path]:
+    paths = [out / f"shard{i + 1}{suffix}" for i in range(count)]
+    for i, path in enumerate(paths):
+        with FastqWriter(path) as writer:
+            for read in shard_reads(read_reads(source), i, count):
+                writer.write(read)
+    return paths
+
+
+def test_fastq_shards_interleave_back(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    shards = _split_fastq(FASTQ, tmp_path, 3)
+    counts = [sum(1 for _ in read_reads(p)) for p in shards]
+    assert counts == [1103, 1102, 1102]  # 3307 reads, round-robin
+    assert main(["merge", "-q", *map(str, shards), "-o", str(tmp_path / "m.fastq")]) == 0
+    assert (tmp_path / "m.fastq").read_bytes() == FASTQ.read_bytes()
+    assert main(["merge", "-q", *map(str, shards), "-o", str(tmp_path / "m.fq.gz")]) == 0
+    assert gzip.decompress((tmp_path / "m.fq.gz").read_bytes()) == FASTQ.read_bytes()
+    # concatenation is a different order; shards out of order are refused
+    assert merge_shards(shards, tmp_path / "c.fastq", order="concat") == ("reads", 3307)
+    assert (tmp_path / "c.fastq").read_bytes() != FASTQ.read_bytes()
+    capsys.readouterr()
+    assert main(["merge", str(shards[1]), str(shards[0]), str(shards[2]), "-o", str(tmp_path / "bad.fq")]) == 2
+    assert "round-robin" in capsys.readouterr().err
+    assert not (tmp_path / "bad.fq").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+@pytest.mark.skipif(not (MODEL / "config.json").exists(), reason="default correction model not built")
+def test_corrected_shards_merge_equals_unsharded(tmp_path: Path) -> None:
+    from seqfcn.correct import correct_reads
+
+    subset = tmp_path / "reads.fastq"
+    subset.write_bytes(b"".join(FASTQ.read_bytes().splitlines(keepends=True)[: 4 * 400]))
+    correct_reads(subset, MODEL, tmp_path / "full.fastq", progress=False)
+    shards = _split_fastq(subset, tmp_path, 2, ".in.fastq")
+    outs = []
+    for path in shards:
+        outs.append(path.with_suffix(".out.fastq"))
+        correct_reads(path, MODEL, outs[-1], progress=False)
+    assert merge_shards(outs, tmp_path / "merged.fastq") == ("reads", 400)
+    assert (tmp_path / "merged.fastq").read_bytes() == (tmp_path / "full.fastq").read_bytes()
+
+
+def test_bam_shards_merge(tmp_path: Path) -> None:
+    with pysam.AlignmentFile(str(BAM)) as fh:
+        header = fh.header.to_dict()
+        segments = list(fh.fetch(until_eof=True))
+    records = [r.to_string() for r in segments]
+    assert len(records) > 3000
+    paths = []
+    for i in range(2):
+        h = {**header, "PG": [{"ID": "seqfcn", "PN": "seqfcn", "VN": "0.1.0",
+                               "CL": f"seqfcn correct ex1.bam --shard {i + 1}/2 -o out.bam"}]}
+        paths.append(tmp_path / f"s{i + 1}.bam")
+        with pysam.AlignmentFile(str(paths[-1]), "wb", header=h) as out:
+            for seg in shard_reads(segments, i, 2):
+                out.write(seg)
+    assert merge_shards(paths, tmp_path / "m.bam") == ("reads", len(records))
+    with pysam.AlignmentFile(str(tmp_path / "m.bam")) as fh:
+        assert [r.to_string() for r in fh.fetch(until_eof=True)] == records
+        assert fh.header.to_dict()["PG"] == [{"ID": "seqfcn", "PN": "seqfcn", "VN": "0.1.0",
+                                              "CL": "seqfcn correct ex1.bam -o out.bam"}]
+    assert merge_shards(paths, tmp_path / "m.sam") == ("reads", len(records))
+    assert (tmp_path / "m.sam").read_text().startswith("@HD")
+
+
+def test_plain_bed_sorted_merge(tmp_path: Path) -> None:
+    (tmp_path / "a.bed").write_text("track name=x\nchr2\t5\t9\ta\nchr2\t20\t30\tb\nchr10\t1\t2\tc\n")
+    (tmp_path / "b.bed").write_text("track name=y\n#comment\nchr2\t5\t9\td\nchr2\t7\t8\te\nchr10\t0\t5\tf\n")
+    assert merge_bed([tmp_path / "a.bed", tmp_path / "b.bed"], tmp_path / "m.bed") == 6
+    assert (tmp_path / "m.bed").read_text() == (
+        "track name=x\nchr2\t5\t9\ta\nchr2\t5\t9\td\nchr2\t7\t8\te\nchr2\t20\t30\tb\nchr10\t0\t5\tf\nchr10\t1\t2\tc\n")
+    assert merge_shards([tmp_path / "a.bed"], tmp_path / "one.bed")[0] == "bed"
+
+
+def test_stdout_carries_data_only(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                  caplog: pytest.LogCaptureFixture) -> None:
+    assert main([*_scan("--shard", "1/1", "-o", str(tmp_path / "s.bed"))]) == 0
+    capsys.readouterr()
+    caplog.set_level(logging.INFO, logger="seqfcn")
+    assert main(["merge", str(tmp_path / "s.bed")]) == 0  # -o - is the default
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("track name=seqfcn_scan") and "seqfcn_shard" not in lines[0]
+    assert len(lines) > 100 and all(line.count("\t") == 9 for line in lines[1:])
+    assert "merged 1 scan shard(s): " in caplog.text  # the log goes to logging (stderr), not stdout

@@ -1,0 +1,116 @@
+"""seqfcn as a workflow step: the Snakemake example end to end, and torchrun rank sharding (gloo, 2 CPU ranks)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from seqfcn.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+GENOME = DATA / "lambda" / "lambda_virus.fa"
+MOTIFS = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+FASTQ = DATA / "samtools" / "ex1.fastq"
+MODEL = DATA / "models" / "ex1_illumina"
+SNAKEFILE = ROOT / "examples" / "snakemake" / "Snakefile"
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    """This interpreter's bin directory first on PATH (the `seqfcn` script), caches in tmp."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    env.pop("WORLD_SIZE", None)
+    return env
+
+
+def _correct_has_shard() -> bool:
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return any("--shard" in action.option_strings for action in sub.choices["correct"]._actions)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("snakemake") is None, reason="snakemake is not installed")
+@pytest.mark.skipif(not (MODEL / "config.json").exists(), reason="default correction model not built")
+def test_snakemake_example_end_to_end(tmp_path: Path) -> None:
+    reads = tmp_path / "reads.fastq"
+    reads.write_bytes(b"".join(FASTQ.read_bytes().splitlines(keepends=True)[: 4 * 300]))
+    correct_shards = 2 if _correct_has_shard() else 1
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--cores", "2", "--directory", str(run),
+           "--config", f"reads={reads}", f"correct_shards={correct_shards}", "--quiet"]
+    done = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    # the merged scan equals one unsharded scan, byte for byte
+    expected = tmp_path / "expected.bed"
+    assert main(["scan", "-q", str(GENOME), "--motifs", str(MOTIFS), "--motif", "MA0004.1", "MA0069.1",
+                 "MA0071.1", "--thresh", "1e-4", "-o", str(expected)]) == 0
+    hits = (run / "scan" / "hits.bed").read_bytes()
+    assert hits == expected.read_bytes() and hits.count(b"\n") > 10
+    assert not (run / "scan" / "shard1.bed").exists()  # temp() shard outputs removed
+
+    from seqfcn.correct import correct_reads
+
+    correct_reads(reads, MODEL, tmp_path / "expected.fastq", progress=False)
+    assert (run / "correct" / "corrected.fastq").read_bytes() == (tmp_path / "expected.fastq").read_bytes()
+    assert (run / "logs" / "scan_merge.log").exists()
+
+
+def test_torchrun_two_ranks_scan_equals_single_process(tmp_path: Path) -> None:
+    out = tmp_path / "res" / "hits.bed"
+    out.parent.mkdir()
+    args = ["scan", str(GENOME), "--motifs", str(MOTIFS), "--motif", "MA0004.1", "MA0069.1",
+            "--thresh", "1e-3", "--batch-size", "5000", "--threads", "1", "-q"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "seqfcn", *args, "-o", str(out)]
+    env = _env(tmp_path)
+    env["OMP_NUM_THREADS"] = "1"
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = tmp_path / "expected.bed"
+    assert main([*args, "-o", str(expected)]) == 0
+    assert out.read_bytes() == expected.read_bytes()
+    assert os.listdir(out.parent) == ["hits.bed"]  # the rank part files are gone
+
+
+def _rank_main(rank: int, port: int, out: str, report: str) -> None:
+    """One spawned rank: shard 2 fails, so no rank may leave an output or a part file."""
+    from seqfcn.distributed_inference import run_sharded, torchrun_rank
+    from seqfcn.errors import SeqfcnError
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
+                      LOCAL_RANK=str(rank))
+
+    def part(shard: tuple[int, int] | None, path: str) -> None:
+        Path(path).write_text(f"shard {shard}\n")
+        if shard == (1, 2):
+            raise SeqfcnError("bad input in shard 2")
+
+    try:
+        run_sharded(out, part, lambda parts, output: Path(output).write_text("merged\n"), info=torchrun_rank(),
+                    timeout_s=60)
+        message = "ok"
+    except SeqfcnError as exc:
+        message = str(exc)
+    Path(report, f"rank{rank}").write_text(message)
+
+
+def test_run_sharded_a_failing_rank_leaves_nothing(tmp_path: Path) -> None:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "res" / "out.txt"
+    out.parent.mkdir()
+    mp.spawn(_rank_main, args=(port, str(out), str(tmp_path)), nprocs=2, join=True)
+    assert (tmp_path / "rank0").read_text() == "another rank failed (see its message); rank 0 wrote nothing"
+    assert (tmp_path / "rank1").read_text() == "bad input in shard 2"
+    assert os.listdir(out.parent) == []  # no output, no part files
