@@ -295,6 +295,18 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--steps", type=int, help="optimiser steps (overrides the config)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last/ if present")
+    ev = p.add_argument_group("read correction with k-mer evidence (--task correct)")
+    ev.add_argument("--evidence", choices=("none", "reads", "reference"), default="none",
+                    help="k-mer evidence channels: reads (the spectrum of the reads being corrected; "
+                    "genome-agnostic, recommended), reference (this genome's k-mers, stored with the model) "
+                    "or none (the model learns the genome in its weights; default)")
+    ev.add_argument("--kmer", type=int, help="k-mer length, odd (default 21 for reads, 15 for reference)")
+    ev.add_argument("--edits", choices=("auto", "sub", "indel"), default="auto",
+                    help="sub (substitutions) or indel (+ deletion/insertion classes); auto: indel for an ONT "
+                    "error model")
+    ev.add_argument("--coverages", default="10,20,40,80",
+                    help="simulated samples, one per coverage (default 10,20,40,80)")
+    ev.add_argument("--read-length", type=int, help="simulated read length (default 150; ONT 400)")
     p.set_defaults(func=_run_train)
 
 
@@ -320,6 +332,8 @@ def _run_train(args: argparse.Namespace) -> int:
         config.setdefault("train", {})["progress"] = False
     if args.error_model:
         config.setdefault("data", {})["error_model"] = args.error_model
+    if args.evidence != "none":
+        return _train_kmer(args, config)
     result = train_task(args.task, args.genome, args.out, config=config, labels=args.labels, reads=args.reads,
                         device=args.device, seed=args.seed, resume=args.resume)
     summary = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
@@ -329,6 +343,45 @@ def _run_train(args: argparse.Namespace) -> int:
         import signal
 
         return 128 + int(getattr(signal, reason.split(":", 1)[1], signal.SIGTERM))
+    return 0
+
+
+def _train_kmer(args: argparse.Namespace, config: dict) -> int:
+    """``seqfcn train --task correct --evidence ...``: a k-mer-evidence corrector."""
+    import json
+    import os
+
+    from seqfcn.corrupt import OntErrorModel, make_error_model
+    from seqfcn.kmer_corrector import save_kmer_corrector, train_kmer_corrector
+
+    if args.task != "correct":
+        raise SeqfcnError("--evidence is for --task correct")
+    if args.resume:
+        raise SeqfcnError("--resume is not available with --evidence (training takes minutes; start again)")
+    spec = f"fitted:{args.reads}" if args.reads else config.get("data", {}).get("error_model", "illumina")
+    em = make_error_model(spec, reference=args.genome)
+    edits = ("indel" if isinstance(em, OntErrorModel) else "sub") if args.edits == "auto" else args.edits
+    k = args.kmer or (21 if args.evidence == "reads" else 15)
+    try:
+        coverages = [float(c) for c in args.coverages.split(",") if c.strip()]
+    except ValueError:
+        raise SeqfcnError(f"--coverages needs comma-separated numbers, not {args.coverages!r}") from None
+    if not coverages or min(coverages) <= 0:
+        raise SeqfcnError(f"--coverages needs positive numbers, not {args.coverages!r}")
+    length = args.read_length or (400 if isinstance(em, OntErrorModel) else 150)
+    train = config.get("train", {})
+    model = train_kmer_corrector(
+        args.genome, error_model=em, k=k, edits=edits, source=args.evidence, coverages=coverages,
+        read_length=length, window=int(train.get("window", length if edits == "sub" else 128)),
+        model_config={kk: v for kk, v in config.get("model", {}).items() if kk != "name"},
+        steps=int(train.get("steps", 1500)), batch_size=int(train.get("batch_size", 64)),
+        lr=float(train.get("lr", 1e-2)), device=args.device, seed=args.seed, progress=not args.quiet,
+    )
+    out = save_kmer_corrector(model, os.path.join(args.out, "model"),
+                              metadata={"genome": os.path.basename(args.genome), "mode": f"kmer-{args.evidence}",
+                                        "train": model.train_info})
+    print(json.dumps({"model": str(out), "train_loss": model.train_info["train_loss"], "k": k, "edits": edits,
+                      "evidence": args.evidence}, default=float))
     return 0
 
 

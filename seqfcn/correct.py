@@ -79,6 +79,7 @@ from torch.utils.data import Dataset
 from seqfcn.corrupt import MAX_Q, N_CODE, IlluminaErrorModel, OntErrorModel, make_error_model, to_codes
 from seqfcn.errors import ModelFileError, SeqfcnError
 from seqfcn.io.reads import BamWriter, Read, open_read_writer, read_reads
+from seqfcn.kmer_corrector import INSERT_BASE, KmerEvidence, evidence_from_info, model_inputs, n_outputs
 
 log = logging.getLogger("seqfcn.correct")
 
@@ -151,15 +152,18 @@ def _masked_forward(model: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> to
             h.remove()
 
 
-def _check_corrector(model: nn.Module, label: str) -> int:
-    """The number of output classes (4 or 5) of a read-corrector model."""
+def _check_corrector(model: nn.Module, label: str, evidence: Any = None) -> int:
+    """The number of output classes (4, 5 or 9) of a read-corrector model."""
     config = getattr(model, "config", {}) or {}
     k = int(config.get("n_outputs", 0))
     c = int(config.get("in_channels", 0))
-    if c != 5 or k not in (4, 5):
+    want = 5 + (0 if evidence is None else evidence.channels)
+    outputs = (4, 5) if evidence is None else (n_outputs(evidence.edits),)
+    if c != want or k not in outputs:
+        what = "A, C, G, T, quality" + ("" if evidence is None else f" + {evidence.channels} k-mer evidence")
         raise ModelFileError(
-            f"not a read-correction model: needs 5 input channels (A, C, G, T, quality) and 4 or 5 outputs, "
-            f"has {c} and {k}",
+            f"not a read-correction model: needs {want} input channels ({what}) and "
+            f"{' or '.join(map(str, outputs))} outputs, has {c} and {k}",
             path=label,
         )
     return k
@@ -204,12 +208,16 @@ def posterior_quality(p: torch.Tensor | np.ndarray, max_quality: int = MAX_QUALI
 @dataclass
 class _Decision:
     """Per read: ``base`` (L,) uint8 best base 0-3, ``substitute`` / ``delete`` (L,) bool,
-    ``quality`` (L,) uint8 posterior quality of the emitted base."""
+    ``quality`` (L,) uint8 posterior quality of the emitted base; ``insert`` (L,) int8
+    base code 0-3 to add after the base (-1: none) and ``insert_quality`` its quality
+    (9-class models only)."""
 
     base: np.ndarray
     substitute: np.ndarray
     delete: np.ndarray
     quality: np.ndarray
+    insert: np.ndarray | None = None
+    insert_quality: np.ndarray | None = None
 
 
 def _strand_average(probs: torch.Tensor, rc_probs: torch.Tensor) -> torch.Tensor:
@@ -243,13 +251,14 @@ class CorrectionStats:
     bases_substituted: int = 0
     n_replaced: int = 0
     bases_deleted: int = 0
+    bases_inserted: int = 0
     batches: int = 0
     oom_retries: int = 0
     final_batch_limit: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready counts: ``bases_changed = bases_substituted + bases_deleted``
+        """JSON-ready counts: ``bases_changed = bases_substituted + bases_deleted + bases_inserted``
         (``n_replaced``: substitutions of an ``N``)."""
         d = {k: v for k, v in self.__dict__.items() if k != "extra"}
         d.update(self.extra)
@@ -265,8 +274,11 @@ class ReadCorrector:
         min_confidence: a base changes only when its posterior exceeds this.
         batch_size: ``"auto"`` (a budget of bases per batch: 2**17 on CPU, 2**22 on
             GPU) or the most reads per batch.
-        both_strands: average the posteriors of the read and its reverse complement.
+        both_strands: average the posteriors of the read and its reverse complement
+            (not for 9-class insertion models, whose classes have no mirror image).
         max_quality: cap of recalibrated qualities.
+        evidence: the model's k-mer evidence (:class:`seqfcn.kmer_corrector.KmerEvidence`,
+            with its table), for models that take evidence channels.
     """
 
     def __init__(
@@ -278,6 +290,7 @@ class ReadCorrector:
         batch_size: int | str = "auto",
         both_strands: bool = True,
         max_quality: int = MAX_QUALITY,
+        evidence: KmerEvidence | None = None,
     ) -> None:
         from seqfcn.train import resolve_device
 
@@ -285,10 +298,11 @@ class ReadCorrector:
             raise SeqfcnError(f"--min-confidence must be >= 0, not {min_confidence}")
         self.device = device if isinstance(device, torch.device) else resolve_device(str(device))
         self.model = model.to(self.device).eval()
-        self.n_classes = _check_corrector(model, getattr(model, "config", {}).get("name", "model"))
+        self.evidence = evidence
+        self.n_classes = _check_corrector(model, getattr(model, "config", {}).get("name", "model"), evidence)
         self.maskable = _maskable(self.model)
         self.min_confidence = float(min_confidence)
-        self.both_strands = both_strands
+        self.both_strands = both_strands and self.n_classes <= 5
         self.max_quality = int(max_quality)
         if batch_size == "auto":
             self.max_reads: int | None = None
@@ -326,33 +340,56 @@ class ReadCorrector:
             i += len(batch)
             yield batch
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Posterior ``(batch, K, L)`` of a padded batch ``x`` ``(batch, 5, L)`` with ``mask`` ``(batch, 1, L)``."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, codes: np.ndarray | None = None) -> torch.Tensor:
+        """Posterior ``(batch, K, L)`` of a padded batch ``x`` ``(batch, C, L)`` with ``mask`` ``(batch, 1, L)``;
+        ``codes`` ``(batch, L)`` (padding N) are needed for the reverse-complement evidence."""
         with torch.inference_mode():
             probs = _masked_forward(self.model, x, mask).float().softmax(1)
             if self.both_strands:
-                x_rc = x.flip(-1)[:, [3, 2, 1, 0, 4]]
+                x_rc = x[:, :5].flip(-1)[:, [3, 2, 1, 0, 4]]
+                if self.evidence is not None:
+                    rc_codes = np.where(codes < 4, 3 - codes, codes)[:, ::-1]
+                    ev = torch.from_numpy(self.evidence.features(np.ascontiguousarray(rc_codes))).to(x.device)
+                    x_rc = torch.cat([x_rc, ev * mask.flip(-1)], dim=1)
                 rc = _masked_forward(self.model, x_rc, mask.flip(-1)).float().softmax(1)
                 probs = _strand_average(probs, rc)
         return probs
 
     def _decide(self, batch: list[_Item]) -> list[_Decision]:
-        x, mask = encode_batch([it.codes for it in batch], [it.qualities for it in batch])
+        lengths = np.array([it.codes.shape[0] for it in batch], np.int64)
+        codes = np.full((len(batch), int(lengths.max())), N_CODE, np.int8)
+        for i, it in enumerate(batch):
+            codes[i, : lengths[i]] = it.codes
+        if self.evidence is None:
+            x, mask = encode_batch([it.codes for it in batch], [it.qualities for it in batch])
+        else:
+            qual = np.zeros(codes.shape, np.float32)
+            for i, it in enumerate(batch):
+                qual[i, : lengths[i]] = 1.0 if it.qualities is None else np.minimum(it.qualities, QMAX_INPUT) / QMAX_INPUT
+            x = model_inputs(codes, qual, lengths, self.evidence)
+            mask = (np.arange(codes.shape[1])[None, None, :] < lengths[:, None, None]).astype(np.float32)
         xt = torch.from_numpy(x).to(self.device)
         mt = torch.from_numpy(mask).to(self.device)
-        probs = self.forward(xt, mt)
-        obs = torch.from_numpy(np.stack([np.pad(it.codes, (0, x.shape[-1] - it.codes.shape[0]),
-                                                constant_values=N_CODE) for it in batch])).to(self.device).long()
+        probs = self.forward(xt, mt, codes)
+        obs = torch.from_numpy(codes).to(self.device).long()
         base_p, base = probs[:, :4].max(1)
         observed_p = probs[:, :4].gather(1, obs.clamp(max=3)[:, None])[:, 0]
         observed_p = torch.where(obs < 4, observed_p, torch.zeros_like(observed_p))
         thr = self.min_confidence
         substitute = (base != obs) & (base_p > thr)
         emitted_p = torch.where(substitute, base_p, observed_p)
-        if self.n_classes == 5:
+        insert = ins_q = None
+        if self.n_classes >= 5:
             allow = torch.tensor([it.may_delete for it in batch], device=self.device)[:, None]
             delete = (probs[:, 4] > thr) & allow
             substitute &= ~delete
+            if self.n_classes == 9:
+                # "insert b after this base" also says the base itself is right
+                ins_p, ins_b = probs[:, INSERT_BASE:].max(1)
+                do_ins = (ins_p > thr) & allow & ~delete
+                substitute &= ~do_ins
+                insert = torch.where(do_ins, ins_b, torch.full_like(ins_b, -1)).to(torch.int8).cpu().numpy()
+                ins_q = posterior_quality(ins_p, self.max_quality)
         else:
             delete = torch.zeros_like(substitute)
         base_np, sub_np, del_np = base.byte().cpu().numpy(), substitute.cpu().numpy(), delete.cpu().numpy()
@@ -360,7 +397,8 @@ class ReadCorrector:
         out = []
         for i, it in enumerate(batch):
             n = it.codes.shape[0]
-            out.append(_Decision(base_np[i, :n], sub_np[i, :n], del_np[i, :n], qual_np[i, :n]))
+            out.append(_Decision(base_np[i, :n], sub_np[i, :n], del_np[i, :n], qual_np[i, :n],
+                                 None if insert is None else insert[i, :n], None if ins_q is None else ins_q[i, :n]))
         return out
 
     def decide(self, items: Sequence[_Item]) -> dict[int, _Decision]:
@@ -435,16 +473,29 @@ def _update_md_nm(read: Read, new_seq: str) -> None:
     seg.set_tag("MD", "".join(parts), "Z")
 
 
-def apply_decision(
-    read: Read, decision: _Decision, *, recalibrate: str = "changed", stats: CorrectionStats | None = None
-) -> Read:
-    """Apply a decision to ``read`` in place (sequence, qualities, BAM tags); returns it."""
-    seq = np.frombuffer(read.sequence.encode("ascii"), np.uint8)
+@dataclass
+class _Edited:
+    """A read's sequence (ASCII bytes) and qualities after zero or more decisions, with counts."""
+
+    seq: np.ndarray
+    qual: np.ndarray | None
+    n_sub: int = 0
+    n_del: int = 0
+    n_ins: int = 0
+    n_replaced: int = 0
+
+    @property
+    def n_changed(self) -> int:
+        return self.n_sub + self.n_del + self.n_ins
+
+
+def _edit(state: _Edited, decision: _Decision, recalibrate: str) -> _Edited:
+    """Apply one decision to ``state``; returns the new state (counts accumulated)."""
+    seq = state.seq
     sub, dele = decision.substitute, decision.delete
-    n_sub, n_del = int(np.count_nonzero(sub)), int(np.count_nonzero(dele))
     new = seq.copy()
     new[sub] = _LETTERS[decision.base[sub]]
-    qual = read.qualities
+    qual = state.qual
     new_qual = None if qual is None else np.asarray(qual, np.uint8).copy()
     if new_qual is not None:
         if recalibrate == "all":
@@ -452,29 +503,67 @@ def apply_decision(
             new_qual[called | sub] = decision.quality[called | sub]
         elif recalibrate == "changed":
             new_qual[sub] = decision.quality[sub]
-    if n_del:
-        keep = ~dele
-        new, new_qual = new[keep], None if new_qual is None else new_qual[keep]
+    ins = decision.insert
+    n_ins = 0 if ins is None else int(np.count_nonzero(ins >= 0))
+    n_del = int(np.count_nonzero(dele))
+    if n_del or n_ins:
+        counts = (~dele).astype(np.int64) + (0 if ins is None else (ins >= 0))
+        src = np.repeat(np.arange(seq.shape[0]), counts)  # base each output slot comes from
+        first = np.r_[True, src[1:] != src[:-1]]  # a slot's own base (vs the base inserted after it)
+        own = first & ~dele[src]
+        out = np.empty(src.shape[0], np.uint8)
+        out[own] = new[src[own]]
+        if n_ins:
+            out[~own] = _LETTERS[ins[src[~own]]]
+        if new_qual is not None:
+            q = np.empty(src.shape[0], np.uint8)
+            q[own] = new_qual[src[own]]
+            if n_ins:
+                q[~own] = decision.insert_quality[src[~own]] if recalibrate != "none" else new_qual[src[~own]]
+            new_qual = q
+        new = out
+    return _Edited(new, new_qual, state.n_sub + int(np.count_nonzero(sub)), state.n_del + n_del,
+                   state.n_ins + n_ins,
+                   state.n_replaced + int(np.count_nonzero(sub & (to_codes(seq) == N_CODE))))
+
+
+def _finish(read: Read, state: _Edited, stats: CorrectionStats | None) -> Read:
+    """Write an edited state into ``read`` (sequence, qualities, BAM tags) and count it."""
+    qual = read.qualities
     if stats is not None:
-        stats.bases_examined += seq.shape[0]
-        stats.bases_substituted += n_sub
-        stats.n_replaced += int(np.count_nonzero(sub & (to_codes(seq) == N_CODE)))
-        stats.bases_deleted += n_del
-        stats.bases_changed += n_sub + n_del
-        stats.reads_corrected += bool(n_sub or n_del)
-    new_seq = new.tobytes().decode("ascii")
+        stats.bases_examined += len(read.sequence)
+        stats.bases_substituted += state.n_sub
+        stats.n_replaced += state.n_replaced
+        stats.bases_deleted += state.n_del
+        stats.bases_inserted += state.n_ins
+        stats.bases_changed += state.n_changed
+        stats.reads_corrected += bool(state.n_changed)
+    new_seq = state.seq.tobytes().decode("ascii")
+    new_qual = state.qual
     qual_changed = qual is not None and not np.array_equal(new_qual, np.asarray(qual, np.uint8))
-    if read.segment is not None and (n_sub or n_del or qual_changed):
+    if read.segment is not None and (state.n_changed or qual_changed):
         seg = read.segment
         if qual is not None and not seg.has_tag("OQ"):
             seg.set_tag("OQ", _phred_string(qual), "Z")
-        if n_sub or n_del:
+        if state.n_changed:
             seg.set_tag(ORIGINAL_SEQUENCE_TAG, read.sequence, "Z")
-            seg.set_tag(CHANGED_COUNT_TAG, n_sub + n_del, "i")
-            if n_sub and not n_del:
+            seg.set_tag(CHANGED_COUNT_TAG, state.n_changed, "i")
+            if state.n_sub and not (state.n_del or state.n_ins):
                 _update_md_nm(read, new_seq)
     read.sequence, read.qualities = new_seq, new_qual
     return read
+
+
+def _initial(read: Read) -> _Edited:
+    return _Edited(np.frombuffer(read.sequence.encode("ascii"), np.uint8).copy(),
+                   None if read.qualities is None else np.asarray(read.qualities, np.uint8))
+
+
+def apply_decision(
+    read: Read, decision: _Decision, *, recalibrate: str = "changed", stats: CorrectionStats | None = None
+) -> Read:
+    """Apply a decision to ``read`` in place (sequence, qualities, BAM tags); returns it."""
+    return _finish(read, _edit(_initial(read), decision, recalibrate), stats)
 
 
 # --------------------------------------------------------------------------- streaming
@@ -546,6 +635,7 @@ def correct_reads(
     both_strands: bool = True,
     max_quality: int = MAX_QUALITY,
     pg: dict | None = None,
+    rounds: int | None = None,
 ) -> dict[str, Any]:
     """Correct every read of ``reads_path`` and write them to ``output_path``.
 
@@ -565,6 +655,10 @@ def correct_reads(
         both_strands: average the posteriors of each read and its reverse complement.
         max_quality: cap of recalibrated qualities.
         pg: an @PG line for SAM/BAM output.
+        rounds: passes of the model over each read, each on the previous pass's output
+            (default 2 for k-mer evidence models, whose evidence improves as neighbouring
+            errors are fixed; 1 otherwise). A model whose evidence is the reads' own
+            spectrum first counts the k-mers of ``reads_path`` (so stdin is refused).
 
     Returns:
         The summary: ``reads``, ``bases_examined``, ``bases_changed``,
@@ -580,8 +674,17 @@ def correct_reads(
         raise SeqfcnError(f"recalibrate must be one of {RECALIBRATE_MODES}, not {recalibrate!r}")
     label = str(model_path_or_model) if not isinstance(model_path_or_model, nn.Module) else "model"
     model, info = _resolve_model(model_path_or_model)
+    evidence = getattr(model, "kmer_evidence", None) or evidence_from_info(info)
+    if evidence is not None and evidence.table is None:
+        from seqfcn.kmer_corrector import count_reads
+
+        evidence = KmerEvidence(evidence.k, evidence.edits, evidence.source,
+                                count_reads(reads_path, evidence.k, reference=reference))
+    rounds = (2 if evidence is not None else 1) if rounds is None else int(rounds)
+    if rounds < 1:
+        raise SeqfcnError(f"rounds must be >= 1, not {rounds}")
     corrector = ReadCorrector(model, device=device, min_confidence=min_confidence, batch_size=batch_size,
-                              both_strands=both_strands, max_quality=max_quality)
+                              both_strands=both_strands, max_quality=max_quality, evidence=evidence)
     stats = CorrectionStats()
     t0 = time.monotonic()
     reads = read_reads(reads_path, reference=reference)
@@ -596,7 +699,7 @@ def correct_reads(
         for chunk in _chunks(reads):
             if writer is None:
                 writer = _open_writer(out_label, output_format, reads_label, chunk[0], pg)
-            _correct_chunk(chunk, corrector, writer, stats, recalibrate)
+            _correct_chunk(chunk, corrector, writer, stats, recalibrate, rounds)
             bar.update(len(chunk))
         if writer is None:
             writer = _open_writer(out_label, output_format, reads_label, None, pg)
@@ -612,7 +715,7 @@ def correct_reads(
     stats.final_batch_limit = corrector.max_reads
     stats.extra.update(
         seconds=round(time.monotonic() - t0, 3), model=label, device=str(corrector.device),
-        min_confidence=min_confidence, recalibrate=recalibrate, both_strands=both_strands,
+        min_confidence=min_confidence, recalibrate=recalibrate, both_strands=corrector.both_strands, rounds=rounds,
         input=reads_label, output=out_label,
     )
     result = stats.as_dict()
@@ -641,20 +744,33 @@ def _open_writer(output: str, output_format: str | None, reads_label: str, first
 
 
 def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, writer: Any, stats: CorrectionStats,
-                   recalibrate: str) -> None:
-    items = []
+                   recalibrate: str, rounds: int = 1) -> None:
+    """Correct a chunk of reads (``rounds`` passes of the model, each on the previous output) and write it."""
+    states: dict[int, _Edited] = {}
+    may: dict[int, bool] = {}
     for i, read in enumerate(chunk):
         if not read.sequence:
             continue
         seg = read.segment
-        may_delete = seg is None or seg.is_unmapped or not seg.cigartuples
-        items.append(_Item(i, to_codes(read.sequence), read.qualities, may_delete))
-    decisions = corrector.decide(items)
+        may[i] = seg is None or seg.is_unmapped or not seg.cigartuples
+        states[i] = _initial(read)
+    todo = set(states)
+    for _ in range(max(1, rounds)):
+        items = [_Item(i, to_codes(states[i].seq), states[i].qual, may[i]) for i in sorted(todo)]
+        if not items:
+            break
+        decisions = corrector.decide(items)
+        todo = set()
+        for i, d in decisions.items():
+            before = states[i].n_changed
+            states[i] = _edit(states[i], d, recalibrate)
+            if states[i].n_changed > before:
+                todo.add(i)  # only reads that changed can change in the next round
     bam_out = isinstance(writer, BamWriter)
     for i, read in enumerate(chunk):
         stats.reads += 1
-        if i in decisions:
-            apply_decision(read, decisions[i], recalibrate=recalibrate, stats=stats)
+        if i in states:
+            _finish(read, states[i], stats)
         else:
             stats.reads_passed_through += 1
         if bam_out and read.segment is None:

@@ -1,0 +1,161 @@
+"""k-mer-evidence read correction: targets, edits, training on one genome and correcting another."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pysam
+import pytest
+
+from seqfcn.cli import main
+from seqfcn.corrupt import GAP, IlluminaErrorModel, OntErrorModel, codes_to_str, to_codes
+from seqfcn.correct import _Decision, _edit, _Edited, correct_reads
+from seqfcn.evaluate import evaluate_correction
+from seqfcn.kmer_corrector import (
+    INSERT_BASE,
+    KmerEvidence,
+    edit_targets,
+    genome_codes,
+    save_kmer_corrector,
+    simulate_reads,
+    train_kmer_corrector,
+)
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+LAMBDA = DATA / "lambda" / "lambda_virus.fa"
+SARS = DATA / "sarscov2" / "MN908947.3.fasta"
+
+
+def _apply(observed: np.ndarray, y: np.ndarray) -> list[int]:
+    out: list[int] = []
+    for o, t in zip(observed, y):
+        if t == GAP:
+            continue
+        if t >= INSERT_BASE:
+            out += [int(o), int(t - INSERT_BASE)]
+        elif t >= 0:
+            out.append(int(t))
+    return out
+
+
+def test_indel_targets_rebuild_truth_when_deletions_are_single():
+    truth = to_codes("ACGTTGCAACGTAGGCTTACGATCGATCGGATCCAGT" * 4)
+    em = OntErrorModel(sub_rate=0.03, ins_rate=0.03, del_rate=0.03, homopolymer_rate=0.0)
+    batch = em.corrupt_batch(np.stack([truth] * 64), seed=1)
+    y = edit_targets(batch, "indel")
+    exact = 0
+    for i in range(len(batch)):
+        n = batch.lengths[i]
+        # a row can be rebuilt when no base is followed by two deletions nor a deletion after a wrong base
+        if batch.n_deleted[i, :n].max(initial=0) > 1:
+            continue
+        fixable = all(not (batch.n_deleted[i, j] and batch.target[i, j] in (0, 1, 2, 3)
+                           and batch.observed[i, j] != batch.target[i, j]) for j in range(n))
+        if fixable:
+            assert _apply(batch.observed[i, :n], y[i, :n]) == truth.tolist()
+            exact += 1
+    assert exact >= 10
+    assert set(np.unique(edit_targets(batch, "sub"))) <= {-100, 0, 1, 2, 3}
+
+
+def test_edit_applies_substitution_deletion_insertion():
+    seq = np.frombuffer(b"ACGTAC", np.uint8).copy()
+    qual = np.array([30, 31, 32, 33, 34, 35], np.uint8)
+    d = _Decision(base=np.array([0, 1, 0, 3, 0, 1], np.uint8),
+                  substitute=np.array([0, 0, 1, 0, 0, 0], bool),
+                  delete=np.array([0, 0, 0, 0, 1, 0], bool),
+                  quality=np.full(6, 20, np.uint8),
+                  insert=np.array([-1, 3, -1, -1, -1, 2], np.int8),
+                  insert_quality=np.full(6, 15, np.uint8))
+    out = _edit(_Edited(seq, qual), d, "changed")
+    # A C(+T) G->A T [A deleted] C(+G)
+    assert out.seq.tobytes() == b"ACTATCG"
+    assert out.qual.tolist() == [30, 31, 15, 20, 33, 35, 15]
+    assert (out.n_sub, out.n_del, out.n_ins, out.n_changed) == (1, 1, 2, 4)
+
+
+@pytest.fixture(scope="module")
+def lambda_model():
+    """A small substitution corrector trained on reads simulated from lambda phage (~15 s)."""
+    em = IlluminaErrorModel.default(read_length=100, q_end=20)
+    return train_kmer_corrector(genome_codes(LAMBDA), error_model=em, k=21, coverages=(10, 30), read_length=100,
+                                window=100, steps=250, batch_size=32, lr=1e-2, device="cpu", progress=False,
+                                model_config={"channels": 16})
+
+
+def _write_sim(path: Path, genome: list[np.ndarray], em, n: int, length: int, seed: int) -> Path:
+    batch = simulate_reads(genome, em, n, length, seed)
+    truth = path.with_suffix(".truth.fq")
+    with open(path, "w") as fh, open(truth, "w") as th:
+        for i in range(len(batch)):
+            m = batch.lengths[i]
+            q = "".join(chr(33 + int(v)) for v in batch.qualities[i, :m])
+            fh.write(f"@r{i}\n{codes_to_str(batch.observed[i, :m])}\n+\n{q}\n")
+            th.write(f"@r{i}\n{codes_to_str(np.where(batch.target[i, :m] >= 0, batch.target[i, :m], 4))}\n+\n{q}\n")
+    return truth
+
+
+def test_model_trained_on_lambda_corrects_sarscov2_reads(tmp_path, lambda_model):
+    """Genome-agnostic: trained on lambda phage, corrects real SARS-CoV-2 sequence at 25x."""
+    sars = genome_codes(SARS)
+    reads = tmp_path / "sars.fq"
+    truth = _write_sim(reads, sars, IlluminaErrorModel.default(read_length=100, q_end=20), 7500, 100, seed=5)
+    out = tmp_path / "corrected.fq"
+    stats = correct_reads(reads, lambda_model, out, min_confidence=0.5, progress=False, device="cpu")
+    m = evaluate_correction(reads, out, truth=truth)
+    assert stats["reads"] == 7500 and stats["rounds"] == 2
+    assert m["TP"] + m["FN"] > 1000  # the simulated reads do have errors
+    assert m["gain"] > 0.7, m  # measured 0.805
+    assert m["FP"] <= 0.0005 * m["bases"], m  # error-free bases stay (measured 0 FP)
+    # a threshold of 1 changes nothing
+    same = tmp_path / "same.fq"
+    correct_reads(reads, lambda_model, same, min_confidence=1.0, progress=False, device="cpu")
+    assert same.read_bytes() == reads.read_bytes()
+
+
+def test_saved_reads_model_counts_input_and_refuses_stdin(tmp_path, lambda_model, capsys):
+    save_kmer_corrector(lambda_model, tmp_path / "m")
+    reads = tmp_path / "r.fq"
+    _write_sim(reads, genome_codes(LAMBDA), IlluminaErrorModel.default(read_length=100), 300, 100, seed=2)
+    out = tmp_path / "o.fq"
+    assert main(["correct", str(reads), "--model", str(tmp_path / "m"), "-o", str(out), "--no-progress", "-q"]) == 0
+    assert sum(1 for _ in pysam.FastxFile(str(out))) == 300
+    import io
+    import sys
+
+    old = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(reads.read_bytes()))
+    try:
+        code = main(["correct", "-", "--model", str(tmp_path / "m"), "-o", str(tmp_path / "x.fq"), "--no-progress"])
+    finally:
+        sys.stdin = old
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and "stdin" in err[-1] and len(err) == 1
+    assert not (tmp_path / "x.fq").exists()
+
+
+@pytest.mark.skipif(shutil.which("minimap2") is None, reason="needs minimap2 to align")
+def test_cli_reference_indel_model_round_trip(tmp_path):
+    """`seqfcn train --evidence reference` stores the genome's table; corrected ONT-like reads
+    have fewer edits against the genome."""
+    out = tmp_path / "ont"
+    assert main(["train", "--task", "correct", "--evidence", "reference", "--genome", str(SARS), "--error-model",
+                 "ont", "--kmer", "13", "--steps", "150", "--read-length", "200", "--out", str(out), "-q",
+                 "--seed", "1"]) == 0
+    model_dir = out / "model"
+    assert (model_dir / "kmers.npz").exists() and (model_dir / "model.safetensors").exists()
+    reads = tmp_path / "ont.fq"
+    _write_sim(reads, genome_codes(SARS), OntErrorModel(), 150, 300, seed=9)
+    fixed = tmp_path / "fixed.fq"
+    stats = correct_reads(reads, model_dir, fixed, min_confidence=0.5, progress=False, device="cpu", rounds=3)
+    assert stats["reads"] == 150 and stats["bases_deleted"] > 0 and stats["bases_inserted"] > 0
+    names = [r.name for r in pysam.FastxFile(str(fixed))]
+    assert names == [f"r{i}" for i in range(150)]
+    m = evaluate_correction(reads, fixed, reference=SARS, aligner="minimap2")
+    assert m["alignment_error_rate_after"] < 0.8 * m["alignment_error_rate_before"], m
+
+
+def test_evidence_spec_validation():
+    with pytest.raises(Exception):
+        KmerEvidence(20)
+    with pytest.raises(Exception):
+        KmerEvidence(21, source="elsewhere")
