@@ -41,6 +41,8 @@ EX1_FA, EX1_FQ = ROOT / "data/samtools/ex1.fa", ROOT / "data/samtools/ex1.fastq"
 ONT_FQ = ROOT / "data/sarscov2/MT007544.fastq"
 ONT_CONS = ROOT / "data/sarscov2/MT007544.consensus.medaka.fasta"
 EX1_MODEL = ROOT / "data/models/ex1_illumina"
+KMER_MODEL = ROOT / "data/models/kmer_illumina"  # trained on SARS-CoV-2 simulations, corrects any genome
+ONT_MODEL = ROOT / "data/models/sarscov2_ont"  # SARS-CoV-2 reference k-mers, indel classes
 
 
 def run(cmd: list[str], *, cwd: Path | None = None) -> dict:
@@ -83,10 +85,16 @@ def part_lambda(out: Path, coverage: float, steps: int, lambda_model: str | None
     rows = {}
     lfq, lres = lighter(reads, d / "lighter", 23, genome_size(LAMBDA))
     rows["Lighter"] = {**evaluate_correction(reads, lfq, truth=truth), **lres}
+    for conf in ("0.5", "0.9"):
+        kfq = d / f"seqfcn_kmer_{conf}.fq"
+        kres = run(seqfcn_cmd(str(reads), "--model", str(KMER_MODEL), "-o", str(kfq), "--min-confidence", conf))
+        rows[f"seqfcn --model data/models/kmer_illumina --min-confidence {conf}"] = {
+            **evaluate_correction(reads, kfq, truth=truth), **kres}
     sfq = d / "seqfcn_selftrain.fq"
     sres = run(seqfcn_cmd(str(reads), "--self-train", "--self-train-steps", str(steps), "-o", str(sfq),
                           "--stats", str(d / "selftrain_stats.json"), "--min-confidence", "0.5"))
-    rows[f"seqfcn --self-train ({steps} steps)"] = {**evaluate_correction(reads, sfq, truth=truth), **sres}
+    rows[f"seqfcn --self-train ({steps} steps, k-mer mode)"] = {**evaluate_correction(reads, sfq, truth=truth),
+                                                                 **sres}
     if lambda_model:
         rfq = d / "seqfcn_reference.fq"
         rres = run(seqfcn_cmd(str(reads), "--model", lambda_model, "-o", str(rfq), "--min-confidence", "0.5"))
@@ -102,6 +110,10 @@ def part_ex1(out: Path) -> dict:
     rows = {}
     lfq, lres = lighter(reads, d / "lighter", 17, genome_size(EX1_FA))
     rows["Lighter"] = {**evaluate_correction(reads, lfq, reference=EX1_FA, aligner="bwa"), **lres}
+    kfq = d / "seqfcn_kmer.fq"
+    kres = run(seqfcn_cmd(str(reads), "--model", str(KMER_MODEL), "-o", str(kfq), "--min-confidence", "0.5"))
+    rows["seqfcn data/models/kmer_illumina, --min-confidence 0.5"] = {
+        **evaluate_correction(reads, kfq, reference=EX1_FA, aligner="bwa"), **kres}
     for conf in ("0.9", "0.5"):
         sfq = d / f"seqfcn_{conf}.fq"
         sres = run(seqfcn_cmd(str(reads), "--model", str(EX1_MODEL), "-o", str(sfq), "--min-confidence", conf))
@@ -113,14 +125,24 @@ def part_ex1(out: Path) -> dict:
 def part_ont(out: Path, steps: int) -> dict:
     d = out / "ont"
     d.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    for conf in ("0.5", "0.8"):
+        rfq = d / f"seqfcn_ref_{conf}.fq"
+        rres = run(seqfcn_cmd(str(ONT_FQ), "--model", str(ONT_MODEL), "-o", str(rfq), "--stats",
+                              str(d / f"ref_{conf}.json"), "--min-confidence", conf))
+        m = evaluate_correction(ONT_FQ, rfq, reference=ONT_CONS, aligner="minimap2")
+        st = json.loads((d / f"ref_{conf}.json").read_text())
+        rows[f"seqfcn --model data/models/sarscov2_ont --min-confidence {conf}"] = {
+            **m, **rres, **{k: st[k] for k in ("bases_deleted", "bases_inserted", "bases_substituted")}}
     sfq = d / "seqfcn.fq"
-    sres = run(seqfcn_cmd(str(ONT_FQ), "--self-train", "--self-train-steps", str(steps),
+    sres = run(seqfcn_cmd(str(ONT_FQ), "--self-train", "--self-train-mode", "memorise", "--self-train-steps", str(steps),
                           "--self-train-error-model", "ont", "-o", str(sfq),
                           "--stats", str(d / "stats.json"), "--min-confidence", "0.9"))
     m = evaluate_correction(ONT_FQ, sfq, reference=ONT_CONS, aligner="minimap2")
     stats = json.loads((d / "stats.json").read_text())
-    return {f"seqfcn --self-train ({steps} steps)": {**m, **sres, "bases_deleted": stats["bases_deleted"],
-                                                      "bases_substituted": stats["bases_substituted"]}}
+    rows[f"seqfcn --self-train --self-train-mode memorise ({steps} steps)"] = {
+        **m, **sres, "bases_deleted": stats["bases_deleted"], "bases_substituted": stats["bases_substituted"]}
+    return rows
 
 
 def table(results: dict) -> str:
@@ -151,7 +173,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="bench_correct_out")
     ap.add_argument("--coverage", type=float, default=40)
-    ap.add_argument("--self-train-steps", type=int, default=800)
+    ap.add_argument("--self-train-steps", type=int, default=1500)
     ap.add_argument("--ont-steps", type=int, default=400)
     ap.add_argument("--lambda-model", help="a reference-trained lambda model (benchmarks/train_default_models.py)")
     ap.add_argument("--parts", default="lambda,ex1,ont")

@@ -217,7 +217,15 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--self-train-steps", type=int, default=1500, help="training steps for --self-train")
     p.add_argument("--self-train-error-model", default="auto",
                    help="error model for --self-train: auto, illumina, ont, or a spec/.json (default auto)")
+    p.add_argument("--self-train-mode", choices=("kmer", "memorise"), default="kmer",
+                   help="kmer (default): a k-mer-evidence model fitted to the reads' qualities, length and "
+                   "coverage; memorise: a plain model that learns the sample's sequence in its weights")
+    p.add_argument("--rounds", type=int,
+                   help="passes of the model over each read (default: 2 for k-mer models, 4 with indels, else 1)")
     p.add_argument("--save-model", help="with --self-train: save the trained model to this directory")
+    p.add_argument("--shard", help="i/n: correct only reads k with k %% n == i-1 (round-robin, file order); "
+                   "`seqfcn merge` of shards 1..n gives the unsharded output. Under torchrun ranks shard "
+                   "automatically and rank 0 merges")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_correct)
 
@@ -232,19 +240,46 @@ def _run_correct(args: argparse.Namespace) -> int:
     if args.self_train:
         if args.reads == "-":
             raise SeqfcnError("--self-train reads the input twice; give a file, not stdin")
-        model = self_train(args.reads, steps=args.self_train_steps, error_model=args.self_train_error_model,
-                           device=args.device, seed=args.seed,
-                           reference=args.reference, progress=progress)
-        if args.save_model:
-            from seqfcn.checkpoint import save_model
+        if args.self_train_mode == "kmer":
+            from seqfcn.kmer_corrector import save_kmer_corrector, self_train_kmer
 
-            save_model(model, args.save_model, metadata={"task": "correct", "self_train": model.self_train_info})
-    pg = {"ID": "seqfcn", "PN": "seqfcn", "VN": __version__, "CL": " ".join(["seqfcn", *sys.argv[1:]])}
-    correct_reads(
-        args.reads, model, args.output, output_format=args.output_format, min_confidence=args.min_confidence,
-        batch_size=args.batch_size, device=args.device, stats_path=args.stats, reference=args.reference,
-        progress=progress, recalibrate=args.recalibrate, both_strands=not args.single_strand, pg=pg,
-    )
+            model = self_train_kmer(args.reads, steps=args.self_train_steps, device=args.device, seed=args.seed,
+                                    reference=args.reference, progress=progress)
+            if args.save_model:
+                save_kmer_corrector(model, args.save_model, metadata={"self_train": model.self_train_info})
+        else:
+            model = self_train(args.reads, steps=args.self_train_steps, error_model=args.self_train_error_model,
+                               device=args.device, seed=args.seed, reference=args.reference, progress=progress)
+            if args.save_model:
+                from seqfcn.checkpoint import save_model
+
+                save_model(model, args.save_model, metadata={"task": "correct", "self_train": model.self_train_info})
+    from seqfcn.distributed_inference import rank_device, run_sharded, torchrun_rank
+    from seqfcn.merge import merge_reads
+    from seqfcn.shard import strip_shard_argument
+    from seqfcn.tiling import parse_shard
+
+    rank = torchrun_rank()
+    if args.shard and rank is not None:
+        raise SeqfcnError("--shard and torchrun both split the work; use one of them")
+    if rank is not None and args.self_train:
+        raise SeqfcnError("--self-train under torchrun would train once per rank; train first (--save-model), "
+                          "then launch the ranks with --model")
+    command = strip_shard_argument(" ".join(["seqfcn", *sys.argv[1:]]))
+    pg = {"ID": "seqfcn", "PN": "seqfcn", "VN": __version__, "CL": command}
+
+    def run(shard: tuple[int, int] | None, output: str) -> None:
+        correct_reads(
+            args.reads, model, output, output_format=args.output_format, min_confidence=args.min_confidence,
+            batch_size=args.batch_size, device=rank_device(args.device, rank), stats_path=args.stats if
+            rank is None else None, reference=args.reference, progress=progress, recalibrate=args.recalibrate,
+            both_strands=not args.single_strand, pg=pg, rounds=args.rounds, shard=shard,
+        )
+
+    if args.shard:
+        run(parse_shard(args.shard), args.output)
+    else:
+        run_sharded(args.output, run, lambda parts, output: merge_reads(parts, output), info=rank)
     return 0
 
 

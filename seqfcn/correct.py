@@ -1,10 +1,17 @@
 """Correct sequencing reads with a per-base model; FASTQ or BAM out, originals kept.
 
 :func:`correct_reads` streams reads (FASTQ/FASTA, plain or gzip, or SAM/BAM/CRAM;
-``-`` is stdin) through a read-corrector model (``(batch, 5, L) -> (batch, K, L)``,
-K = 4 bases or 5 with a gap class, see :class:`seqfcn.nn.models.ReadCorrector`)
-and writes exactly one read per read in, in the same order, with the same name,
-comment, flags, mate fields and tags.
+``-`` is stdin) through a read-corrector model (``(batch, C, L) -> (batch, K, L)``,
+K = 4 bases, 5 with a gap class, 9 with insertion classes, see
+:class:`seqfcn.nn.models.ReadCorrector`) and writes exactly one read per read in,
+in the same order, with the same name, comment, flags, mate fields and tags.
+
+Two kinds of model: plain ones (C = 5: one-hot + quality) that hold the genome in
+their weights, and k-mer evidence models (:mod:`seqfcn.kmer_corrector`: C = 5 +
+12 or 27 channels of k-mer support for every candidate edit, from the reads' own
+spectrum, counted in a first pass over the input, or from a reference stored
+with the model). Evidence models run ``rounds`` passes, each on the previous
+pass's output.
 
 Decisions, per base, from the posterior ``p`` (softmax of the logits, averaged over
 both strands by default: the read and its reverse complement are both run and the
@@ -17,8 +24,10 @@ correction):
   ``p(gap) > min_confidence`` → the base is removed. Never for records with a
   CIGAR (aligned SAM/BAM records: their length must match the CIGAR), so BAM output
   of aligned reads only ever gets substitutions.
-* Missing bases (deletions in the read) are **not** restored: the model has no
-  head that inserts bases. See the README section on ONT reads.
+* **insertion of a missing base** (9-class models only): ``p(insert b after this
+  base) > min_confidence`` → ``b`` is added after the base, with the posterior's
+  quality. Not for records with a CIGAR either. 9-class models are run on the
+  read's strand only (their classes have no mirror image).
 
 With ``min_confidence >= 1`` nothing can change (a probability never exceeds 1).
 
@@ -56,9 +65,10 @@ target is learnt in 300 steps (gain 0.84), a 3.2 kb one partly in 5,000 steps
 Large genomes (bacteria and up) need GPU training; for human-sized genomes a
 model this small cannot hold the sequence and self-training does not help.
 
-Indels (ONT): with a 5-class model the gap class removes inserted bases (reads
-without a CIGAR only). Deleted bases and homopolymer contractions are not
-restored, and nothing changes the length of aligned BAM records.
+Indels (ONT): a 5-class model removes inserted bases; a 9-class k-mer model
+(``seqfcn train --evidence reference --error-model ont``) also restores single
+deleted bases (and homopolymer contractions by one base), one per base per round.
+Reads without a CIGAR only: nothing changes the length of aligned BAM records.
 """
 from __future__ import annotations
 
@@ -636,6 +646,7 @@ def correct_reads(
     max_quality: int = MAX_QUALITY,
     pg: dict | None = None,
     rounds: int | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Correct every read of ``reads_path`` and write them to ``output_path``.
 
@@ -656,9 +667,12 @@ def correct_reads(
         max_quality: cap of recalibrated qualities.
         pg: an @PG line for SAM/BAM output.
         rounds: passes of the model over each read, each on the previous pass's output
-            (default 2 for k-mer evidence models, whose evidence improves as neighbouring
-            errors are fixed; 1 otherwise). A model whose evidence is the reads' own
+            (k-mer evidence models, whose evidence improves as neighbouring errors are
+            fixed: default 2, 4 with indel classes; 1 otherwise). A model whose evidence is the reads' own
             spectrum first counts the k-mers of ``reads_path`` (so stdin is refused).
+        shard: 0-based ``(index, count)``: correct and write only reads ``k`` with
+            ``k % count == index`` (:func:`seqfcn.shard.shard_reads`; a k-mer spectrum is
+            still counted over all reads, so the merged shards equal the unsharded output).
 
     Returns:
         The summary: ``reads``, ``bases_examined``, ``bases_changed``,
@@ -680,14 +694,20 @@ def correct_reads(
 
         evidence = KmerEvidence(evidence.k, evidence.edits, evidence.source,
                                 count_reads(reads_path, evidence.k, reference=reference))
-    rounds = (2 if evidence is not None else 1) if rounds is None else int(rounds)
+    if rounds is None:
+        rounds = 1 if evidence is None else (4 if evidence.edits == "indel" else 2)
+    rounds = int(rounds)
     if rounds < 1:
         raise SeqfcnError(f"rounds must be >= 1, not {rounds}")
     corrector = ReadCorrector(model, device=device, min_confidence=min_confidence, batch_size=batch_size,
                               both_strands=both_strands, max_quality=max_quality, evidence=evidence)
     stats = CorrectionStats()
     t0 = time.monotonic()
-    reads = read_reads(reads_path, reference=reference)
+    reads: Iterable[Read] = read_reads(reads_path, reference=reference)
+    if shard is not None:
+        from seqfcn.shard import shard_reads
+
+        reads = shard_reads(reads, *shard)
     reads_label, out_label = str(reads_path), str(output_path)
     if out_label != "-" and reads_label != "-" and os.path.abspath(out_label) == os.path.abspath(reads_label):
         raise SeqfcnError("the output would overwrite the input", path=out_label)
@@ -716,7 +736,7 @@ def correct_reads(
     stats.extra.update(
         seconds=round(time.monotonic() - t0, 3), model=label, device=str(corrector.device),
         min_confidence=min_confidence, recalibrate=recalibrate, both_strands=corrector.both_strands, rounds=rounds,
-        input=reads_label, output=out_label,
+        input=reads_label, output=out_label, shard=None if shard is None else f"{shard[0] + 1}/{shard[1]}",
     )
     result = stats.as_dict()
     log.info("corrected %d reads: %d bases examined, %d changed (%d substituted, %d deleted) in %.1f s",
@@ -886,6 +906,20 @@ def train_corrector(
     return trainer.model.cpu().eval(), result
 
 
+def training_reads(reads_path: str | os.PathLike, max_reads: int, *,
+                   reference: str | os.PathLike | None = None) -> list[Read]:
+    """The first ``max_reads`` reads with a sequence (for self-training); an error when there are none."""
+    reads: list[Read] = []
+    for read in read_reads(reads_path, reference=reference):
+        if read.sequence:
+            reads.append(read)
+        if len(reads) >= max_reads:
+            break
+    if not reads:
+        raise SeqfcnError("no reads with a sequence to train on", path=reads_path)
+    return reads
+
+
 def self_train(
     reads_path: str | os.PathLike,
     *,
@@ -927,14 +961,7 @@ def self_train(
     from seqfcn.data import CorruptedWindows
     from seqfcn.nn.models import create_model
 
-    reads: list[Read] = []
-    for read in read_reads(reads_path, reference=reference):
-        if read.sequence:
-            reads.append(read)
-        if len(reads) >= max_reads:
-            break
-    if not reads:
-        raise SeqfcnError("no reads with a sequence to train on", path=reads_path)
+    reads = training_reads(reads_path, max_reads, reference=reference)
     lengths = np.array([len(r.sequence) for r in reads])
     median = int(np.median(lengths))
     varied = float(np.mean(np.abs(lengths - median) > 0.1 * median))  # Illumina reads share one length

@@ -312,6 +312,50 @@ def evidence_from_info(info: dict[str, Any]) -> KmerEvidence | None:
     return ev
 
 
+def self_train_kmer(
+    reads_path: str | os.PathLike,
+    *,
+    k: int = 21,
+    steps: int = 1500,
+    genome_size: int = 50_000,
+    max_reads: int = 200_000,
+    device: str = "auto",
+    seed: int = 0,
+    reference: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> torch.nn.Module:
+    """A k-mer-evidence corrector fitted to a read set, with no reference (``--self-train``).
+
+    The reads give everything the simulation needs: the per-cycle quality profile
+    (:func:`seqfcn.correct.quality_profile_model`), the read length (median) and
+    the coverage (the typical count of their k-mers, times ``L / (L - k + 1)``).
+    Reads are simulated at half, once and twice that coverage over a random
+    genome of ``genome_size`` bases, and the corrector learns on them; it then
+    corrects the real reads with their own spectrum. Substitutions only (short reads).
+    """
+    from seqfcn.correct import quality_profile_model, training_reads
+
+    reads = training_reads(reads_path, max_reads, reference=reference)
+    length = int(np.median([len(r.sequence) for r in reads]))
+    if length > 400:
+        raise SeqfcnError(f"--self-train with k-mer evidence is for short reads (median {length} bp); "
+                          "use a reference model for long reads (seqfcn train --evidence reference)")
+    if length <= k:
+        raise SeqfcnError(f"reads of {length} bp are too short for {k}-mers; pass a smaller k")
+    table = table_for_reads((to_codes(r.sequence) for r in reads), k)
+    coverage = max(2.0, table.scale * length / (length - k + 1))
+    em = quality_profile_model(reads, read_length=length)
+    rng = np.random.default_rng(seed)
+    genome = [rng.integers(0, 4, int(genome_size)).astype(np.int8)]
+    model = train_kmer_corrector(genome, error_model=em, k=k, coverages=(coverage / 2, coverage, 2 * coverage),
+                                 read_length=length, window=length, steps=steps, device=device, seed=seed,
+                                 lr=1e-2, progress=progress)
+    model.train_info.update(mode="self-train", reads=len(reads), estimated_coverage=round(coverage, 1),
+                            genome_size=int(genome_size))
+    model.self_train_info = model.train_info
+    return model
+
+
 def count_reads(reads_path: str | os.PathLike, k: int, *, reference: str | os.PathLike | None = None,
                 progress: bool = False) -> KmerTable:
     """The k-mer spectrum of a read file (first pass of ``seqfcn correct``)."""
@@ -327,6 +371,6 @@ def count_reads(reads_path: str | os.PathLike, k: int, *, reference: str | os.Pa
 
 __all__ = [
     "INSERT_BASE", "KmerEvidence", "model_inputs", "simulate_reads", "edit_targets", "EvidenceWindows",
-    "build_training_set", "train_kmer_corrector", "save_kmer_corrector", "evidence_from_info", "count_reads",
+    "build_training_set", "train_kmer_corrector", "self_train_kmer", "save_kmer_corrector", "evidence_from_info", "count_reads",
     "n_outputs", "N_CODE",
 ]

@@ -114,3 +114,20 @@ def test_run_sharded_a_failing_rank_leaves_nothing(tmp_path: Path) -> None:
     assert (tmp_path / "rank0").read_text() == "another rank failed (see its message); rank 0 wrote nothing"
     assert (tmp_path / "rank1").read_text() == "bad input in shard 2"
     assert os.listdir(out.parent) == []  # no output, no part files
+
+
+def test_torchrun_two_ranks_correct_equals_single_process(tmp_path: Path) -> None:
+    out = tmp_path / "res" / "corrected.fastq"
+    out.parent.mkdir()
+    model = DATA / "models" / "kmer_illumina"
+    args = ["correct", str(FASTQ), "--model", str(model), "--threads", "1", "-q", "--no-progress"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "seqfcn", *args, "-o", str(out)]
+    env = _env(tmp_path)
+    env["OMP_NUM_THREADS"] = "1"
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = tmp_path / "expected.fastq"
+    assert main([*args, "-o", str(expected)]) == 0
+    assert out.read_bytes() == expected.read_bytes() and out.stat().st_size > 300_000
+    assert os.listdir(out.parent) == ["corrected.fastq"]
