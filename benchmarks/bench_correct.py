@@ -1,6 +1,6 @@
 """Read correction benchmark: seqfcn correct beside Lighter, in one run.
 
-    python benchmarks/bench_correct.py [--out DIR] [--coverage 40] [--self-train-steps 800]
+    python benchmarks/bench_correct.py [--out DIR] [--coverage 40 60] [--self-train-steps 800]
                                        [--lambda-model DIR] [--parts lambda,ex1,ont]
 
 1. **lambda** — Illumina-like reads simulated with art_illumina (HiSeq 2500 profile
@@ -75,11 +75,11 @@ def lighter(reads: Path, out: Path, k: int, size: int) -> tuple[Path, dict]:
     return out / name, res
 
 
-def part_lambda(out: Path, coverage: float, steps: int, lambda_model: str | None) -> dict:
-    d = out / "lambda"
+def part_lambda(out: Path, coverage: float, steps: int, lambda_model: str | None, seed: int = 1) -> dict:
+    d = out / f"lambda_{coverage:g}x_seed{seed}"
     d.mkdir(parents=True, exist_ok=True)
     prefix = d / "sim"
-    run(["art_illumina", "-ss", "HS25", "-i", str(LAMBDA), "-l", "125", "-f", str(coverage), "-rs", "1",
+    run(["art_illumina", "-ss", "HS25", "-i", str(LAMBDA), "-l", "125", "-f", str(coverage), "-rs", str(seed),
          "-ir", "0", "-ir2", "0", "-dr", "0", "-dr2", "0", "-ef", "-sam", "-na", "-o", str(prefix)])
     reads, truth = d / "sim.fq", d / "sim_errFree.sam"
     rows = {}
@@ -147,12 +147,12 @@ def part_ont(out: Path, steps: int) -> dict:
 
 def table(results: dict) -> str:
     lines = []
-    if "lambda" in results:
-        lines += ["### lambda, art_illumina HS25 125 bp (simulated truth)", "",
+    for part in [p for p in results if p.startswith("lambda")]:
+        lines += [f"### {part}: art_illumina HS25 125 bp (simulated truth)", "",
                   "| tool | gain | TP | FP | FN | error rate after | wall s | peak MB |", "|---|---|---|---|---|---|---|---|"]
-        for name, m in results["lambda"].items():
-            lines.append(f"| {name} | {m['gain']:.3f} | {m['TP']} | {m['FP']} | {m['FN']} | "
-                         f"{m['error_rate_after']:.5f} (before {m['error_rate_before']:.5f}) | {m['seconds']} | {m['peak_mb']} |")
+        for name, m in results[part].items():
+            lines.append(f"| {name} | {m['gain']:.4f} | {m['TP']} | {m['FP']} | {m['FN']} | "
+                         f"{m['error_rate_after']:.6f} (before {m['error_rate_before']:.5f}) | {m['seconds']} | {m['peak_mb']} |")
         lines.append("")
     for part, title in (("ex1", "### samtools ex1, real 35 bp Illumina (bwa mem to ex1.fa)"),
                         ("ont", "### MT007544, real ONT (minimap2 to the medaka consensus)")):
@@ -172,7 +172,8 @@ def table(results: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="bench_correct_out")
-    ap.add_argument("--coverage", type=float, default=40)
+    ap.add_argument("--coverage", type=float, nargs="+", default=[40, 60],
+                    help="lambda: one art_illumina data set per coverage (seeds 1, 2, ...)")
     ap.add_argument("--self-train-steps", type=int, default=1500)
     ap.add_argument("--ont-steps", type=int, default=400)
     ap.add_argument("--lambda-model", help="a reference-trained lambda model (benchmarks/train_default_models.py)")
@@ -184,7 +185,9 @@ def main() -> None:
                      "cpus": os.cpu_count(), "command": " ".join(sys.argv)}
     parts = args.parts.split(",")
     if "lambda" in parts:
-        results["lambda"] = part_lambda(out, args.coverage, args.self_train_steps, args.lambda_model)
+        for seed, cov in enumerate(args.coverage, 1):
+            results[f"lambda_{cov:g}x_seed{seed}"] = part_lambda(out, cov, args.self_train_steps, args.lambda_model,
+                                                                 seed)
     if "ex1" in parts:
         results["ex1"] = part_ex1(out)
     if "ont" in parts:

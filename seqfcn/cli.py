@@ -325,7 +325,8 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--genome", required=True, help="reference FASTA (plain or bgzip)")
     p.add_argument("--labels", help="motif/profile labels: BED/narrowPeak, bedGraph or bigWig")
     p.add_argument("--reads", help="correct: a BAM aligned to --genome; the error model is fitted to it")
-    p.add_argument("--error-model", help="correct: illumina, ont, mask (with key=value options) or fitted:BAM")
+    p.add_argument("--error-model", help="correct: illumina, ont, mask (with key=value options) or fitted:BAM; "
+                   "with --evidence several, separated by ';' (one simulated sample per model and coverage)")
     p.add_argument("--config", help='JSON {"model": {...}, "train": {...}, "data": {...}} over the task defaults')
     p.add_argument("--steps", type=int, help="optimiser steps (overrides the config)")
     p.add_argument("--out", required=True, help="output directory")
@@ -394,7 +395,9 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
     if args.resume:
         raise SeqfcnError("--resume is not available with --evidence (training takes minutes; start again)")
     spec = f"fitted:{args.reads}" if args.reads else config.get("data", {}).get("error_model", "illumina")
-    em = make_error_model(spec, reference=args.genome)
+    # several error models, separated by ";", each give their own simulated samples
+    models = [make_error_model(one.strip(), reference=args.genome) for one in spec.split(";") if one.strip()]
+    em = models[0]
     edits = ("indel" if isinstance(em, OntErrorModel) else "sub") if args.edits == "auto" else args.edits
     k = args.kmer or (21 if args.evidence == "reads" else 15)
     try:
@@ -406,7 +409,7 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
     length = args.read_length or (400 if isinstance(em, OntErrorModel) else 150)
     train = config.get("train", {})
     model = train_kmer_corrector(
-        args.genome, error_model=em, k=k, edits=edits, source=args.evidence, coverages=coverages,
+        args.genome, error_model=models, k=k, edits=edits, source=args.evidence, coverages=coverages,
         read_length=length, window=int(train.get("window", length if edits == "sub" else 128)),
         model_config={kk: v for kk, v in config.get("model", {}).items() if kk != "name"},
         steps=int(train.get("steps", 1500)), batch_size=int(train.get("batch_size", 64)),

@@ -90,6 +90,7 @@ from seqfcn.corrupt import MAX_Q, N_CODE, IlluminaErrorModel, OntErrorModel, mak
 from seqfcn.errors import ModelFileError, SeqfcnError
 from seqfcn.io.reads import BamWriter, Read, open_read_writer, read_reads
 from seqfcn.kmer_corrector import INSERT_BASE, KmerEvidence, evidence_from_info, model_inputs, n_outputs
+from seqfcn.kmers import mirror_order
 
 log = logging.getLogger("seqfcn.correct")
 
@@ -356,11 +357,15 @@ class ReadCorrector:
         with torch.inference_mode():
             probs = _masked_forward(self.model, x, mask).float().softmax(1)
             if self.both_strands:
-                x_rc = x[:, :5].flip(-1)[:, [3, 2, 1, 0, 4]]
-                if self.evidence is not None:
+                mirror = None if self.evidence is None else mirror_order(self.evidence.edits)
+                if self.evidence is None or mirror is not None:
+                    # canonical k-mers: the reverse complement's evidence is a mirror image
+                    order = [3, 2, 1, 0, 4] + ([] if mirror is None else [5 + c for c in mirror])
+                    x_rc = x.flip(-1)[:, order]
+                else:
                     rc_codes = np.where(codes < 4, 3 - codes, codes)[:, ::-1]
                     ev = torch.from_numpy(self.evidence.features(np.ascontiguousarray(rc_codes))).to(x.device)
-                    x_rc = torch.cat([x_rc, ev * mask.flip(-1)], dim=1)
+                    x_rc = torch.cat([x[:, :5].flip(-1)[:, [3, 2, 1, 0, 4]], ev * mask.flip(-1)], dim=1)
                 rc = _masked_forward(self.model, x_rc, mask.flip(-1)).float().softmax(1)
                 probs = _strand_average(probs, rc)
         return probs
@@ -739,9 +744,9 @@ def correct_reads(
         input=reads_label, output=out_label, shard=None if shard is None else f"{shard[0] + 1}/{shard[1]}",
     )
     result = stats.as_dict()
-    log.info("corrected %d reads: %d bases examined, %d changed (%d substituted, %d deleted) in %.1f s",
+    log.info("corrected %d reads: %d bases examined, %d changed (%d substituted, %d deleted, %d inserted) in %.1f s",
              stats.reads, stats.bases_examined, stats.bases_changed, stats.bases_substituted,
-             stats.bases_deleted, result["seconds"])
+             stats.bases_deleted, stats.bases_inserted, result["seconds"])
     if stats_path is not None:
         from seqfcn.evaluate import write_json
 

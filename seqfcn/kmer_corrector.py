@@ -34,7 +34,15 @@ from torch.utils.data import Dataset
 
 from seqfcn.corrupt import GAP, IGNORE_INDEX, N_CODE, CorruptedBatch, to_codes
 from seqfcn.errors import ModelFileError, SeqfcnError
-from seqfcn.kmers import TABLE_NAME, KmerTable, evidence, n_channels, table_for_genome, table_for_reads
+from seqfcn.kmers import (
+    TABLE_NAME,
+    KmerTable,
+    evidence,
+    mirror_order,
+    n_channels,
+    table_for_genome,
+    table_for_reads,
+)
 
 log = logging.getLogger("seqfcn.kmer_corrector")
 
@@ -173,12 +181,17 @@ class EvidenceWindows(Dataset):
 
     Inputs and targets are computed once, per whole read (so evidence near a
     window's edge sees the rest of the read); item ``i`` is a window of ``W``
-    bases of a read (random start from ``default_rng([seed, i])``).
+    bases of a read (random start from ``default_rng([seed, i])``). With ``mirror``
+    (the evidence channel order of :func:`seqfcn.kmers.mirror_order`) half the items
+    are reverse-complemented, qualities and evidence included, so the model also sees
+    reads whose low-quality end comes first (as it does when ``seqfcn correct``
+    averages a read with its reverse complement).
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray, window: int, n_items: int,
-                 seed: int = 0) -> None:
+                 seed: int = 0, mirror: list[int] | None = None) -> None:
         self.x, self.y, self.lengths = x, y, np.asarray(lengths)
+        self.order = None if mirror is None else [3, 2, 1, 0, 4] + [5 + c for c in mirror]
         self.window, self.n_items, self.seed = int(window), int(n_items), int(seed)
         self.rows = np.nonzero(self.lengths >= self.window)[0]
         if self.rows.size == 0:
@@ -191,23 +204,30 @@ class EvidenceWindows(Dataset):
         rng = np.random.default_rng([self.seed, int(index)])
         r = int(self.rows[rng.integers(0, self.rows.size)])
         s = int(rng.integers(0, self.lengths[r] - self.window + 1))
-        return {"x": torch.from_numpy(self.x[r, :, s : s + self.window].copy()),
-                "y": torch.from_numpy(self.y[r, s : s + self.window].copy())}
+        x = self.x[r, :, s : s + self.window]
+        y = self.y[r, s : s + self.window]
+        if self.order is not None and rng.integers(0, 2):
+            x = x[self.order, ::-1]
+            y = np.where((y >= 0) & (y < 4), 3 - y, y)[::-1]
+        return {"x": torch.from_numpy(x.astype(np.float32)), "y": torch.from_numpy(y.copy())}
 
 
-def build_training_set(genome: Sequence[np.ndarray], error_model: Any, ev: KmerEvidence, *,
+def build_training_set(genome: Sequence[np.ndarray], error_model: Any | Sequence[Any], ev: KmerEvidence, *,
                        coverages: Sequence[float] = (15.0, 30.0, 60.0), read_length: int = 150,
                        seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Simulated reads at each coverage with their evidence: ``(x, y, lengths)``.
+    """Simulated reads at each coverage with their evidence: ``(x, y, lengths)``, ``x``
+    ``(reads, 5 + channels, L)`` float16, ``y`` ``(reads, L)`` int64.
 
-    Each coverage is one simulated sample; with ``source="reads"`` its evidence
-    uses its own spectrum, with ``"reference"`` the genome's table ``ev.table``.
+    Each (error model, coverage) pair is one simulated sample; with ``source="reads"``
+    its evidence uses its own spectrum, with ``"reference"`` the genome's table ``ev.table``.
     """
     size = sum(int(c.shape[0]) for c in genome)
+    models = list(error_model) if isinstance(error_model, (list, tuple)) else [error_model]
     xs, ys, ls = [], [], []
-    for j, cov in enumerate(coverages):
+    samples = [(em, cov) for em in models for cov in coverages]
+    for j, (em, cov) in enumerate(samples):
         n = max(1, int(round(cov * size / read_length)))
-        batch = simulate_reads(genome, error_model, n, read_length, seed=seed * 1000 + j)
+        batch = simulate_reads(genome, em, n, read_length, seed=seed * 1000 + j)
         reads = [batch.observed[i, : batch.lengths[i]] for i in range(len(batch))]
         sample_ev = ev.with_reads(reads)
         x = model_inputs(batch.observed, batch.qualities, batch.lengths, sample_ev)
@@ -215,9 +235,10 @@ def build_training_set(genome: Sequence[np.ndarray], error_model: Any, ev: KmerE
         ys.append(edit_targets(batch, ev.edits))
         ls.append(batch.lengths)
     width = max(x.shape[-1] for x in xs)
+    # float16 storage halves the training set's memory (one-hot exact; quality and evidence to ~1e-3)
     pad = lambda a, v: np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, width - a.shape[-1])], constant_values=v)  # noqa: E731
-    return (np.concatenate([pad(x, 0.0) for x in xs]), np.concatenate([pad(y, IGNORE_INDEX) for y in ys]),
-            np.concatenate(ls))
+    return (np.concatenate([pad(x.astype(np.float16), 0.0) for x in xs]),
+            np.concatenate([pad(y, IGNORE_INDEX) for y in ys]), np.concatenate(ls))
 
 
 def train_kmer_corrector(
@@ -243,7 +264,7 @@ def train_kmer_corrector(
     Args:
         genome: a FASTA path or chromosome code arrays.
         error_model: a :mod:`seqfcn.corrupt` model (Illumina for ``edits="sub"``,
-            ONT for ``"indel"``).
+            ONT for ``"indel"``), or several (one simulated sample per model and coverage).
         k, edits, source: the evidence (:class:`KmerEvidence`).
         coverages: one simulated sample per coverage (``source="reads"``).
         read_length: simulated read length; window: training window (bases).
@@ -268,15 +289,29 @@ def train_kmer_corrector(
     config.update(in_channels=5 + ev.channels, n_outputs=n_outputs(edits))
     torch.manual_seed(seed)
     model = create_model("read_corrector", **config)
-    data = EvidenceWindows(x, y, lengths, min(window, int(lengths.max())), steps * batch_size, seed=seed + 7)
+    data = EvidenceWindows(x, y, lengths, min(window, int(lengths.max())), steps * batch_size, seed=seed + 7,
+                           mirror=mirror_order(edits))
     model, result = train_corrector(data, model, steps=steps, batch_size=batch_size, lr=lr, device=device,
                                     seed=seed, progress=progress)
     model.kmer_evidence = ev
     model.train_info = {"simulated_reads": int(lengths.shape[0]), "coverages": list(coverages),
                         "read_length": read_length, "window": window, "steps": steps, "batch_size": batch_size,
                         "lr": lr, "train_loss": result.get("train_loss"), "seed": seed,
-                        "error_model": error_model.to_dict()}
+                        "error_model": [describe_error_model(em, read_length) for em in
+                                        (error_model if isinstance(error_model, (list, tuple)) else [error_model])]}
     return model
+
+
+def describe_error_model(em: Any, read_length: int) -> dict[str, Any]:
+    """A short JSON description of an error model for model metadata: its parameters, with
+    per-cycle tables replaced by the expected substitution rate over ``read_length`` cycles."""
+    d = em.to_dict()
+    big = [key for key, value in d.items() if isinstance(value, list) and len(value) > 16]
+    for key in big:
+        del d[key]
+    if big and hasattr(em, "expected_error_rate"):
+        d["expected_error_rate"] = round(float(em.expected_error_rate(read_length)), 6)
+    return d
 
 
 # --------------------------------------------------------------------------- model files

@@ -159,6 +159,16 @@ def _kmer(p: _Packed, k: int, rows: np.ndarray, parts: Sequence[tuple[str, np.nd
     return np.minimum(fwd, rc), ok
 
 
+def mirror_order(edits: str) -> list[int] | None:
+    """Channel permutation that turns the evidence of a read into that of its reverse
+    complement read backwards (``ev_rc[:, c, ::-1] == ev[:, order[c], :]``), or None
+    when the edit set has no such symmetry (``indel``). Needs an odd ``k`` (the middle
+    placement is then its own mirror image)."""
+    if edits != "sub":
+        return None
+    return [3 * (3 - b) + (2 - j) for b in range(4) for j in range(3)]
+
+
 def placements(k: int) -> tuple[int, int, int]:
     """Bases of the k-mer left of the edit for the three placements (right end, middle, left end)."""
     return (k - 1, k // 2, 0)
@@ -185,6 +195,7 @@ class KmerTable:
         if self.keys.shape != self.counts.shape:
             raise SeqfcnError("k-mer keys and counts differ in length")
         self.source = source
+        self._hash: _HashIndex | None = None
         if scale is None:
             scale = _occurrence_median(self.counts)
         self.scale = float(max(scale, 1.0))
@@ -194,13 +205,12 @@ class KmerTable:
 
     def lookup(self, values: np.ndarray) -> np.ndarray:
         """Counts of canonical k-mer ``values`` (any shape; 0 when absent)."""
-        flat = values.reshape(-1)
         if not len(self):
             return np.zeros(values.shape, np.int64)
-        idx = np.searchsorted(self.keys, flat)
-        idx = np.minimum(idx, len(self) - 1)
-        found = self.keys[idx] == flat
-        return np.where(found, self.counts[idx], 0).reshape(values.shape)
+        if self._hash is None:
+            self._hash = _HashIndex(self.keys)
+        idx = self._hash.find(values.reshape(-1))
+        return np.where(idx >= 0, self.counts[np.maximum(idx, 0)], 0).reshape(values.shape)
 
     def value(self, counts: np.ndarray) -> np.ndarray:
         """Feature value of counts: ``log1p(count) / log1p(scale)`` clipped to [0, 2]."""
@@ -281,6 +291,51 @@ class KmerTable:
             raise ModelFileError(f"not a seqfcn k-mer table: {exc}", path=path) from None
 
 
+class _HashIndex:
+    """Open-addressing hash of sorted unique uint64 keys (linear probing, load <= 1/2):
+    vectorised lookups touch ~1-2 table slots instead of a binary search's ~log2(n)."""
+
+    _MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+
+    def __init__(self, keys: np.ndarray) -> None:
+        bits = max(4, int(np.ceil(np.log2(max(2 * keys.shape[0], 2)))))
+        self.shift = np.uint64(64 - bits)
+        self.mask = np.int64((1 << bits) - 1)
+        self.slots = np.full(1 << bits, -1, np.int64)  # index into keys, -1 empty
+        self.keys = keys
+        pending = np.arange(keys.shape[0], dtype=np.int64)
+        pos = self._home(keys)
+        while pending.size:
+            slot = pos[pending]
+            free = self.slots[slot] == -1
+            # among keys aiming at the same free slot, the first wins
+            cand, first = np.unique(slot[free], return_index=True)
+            winners = pending[free][first]
+            self.slots[cand] = winners
+            placed = np.zeros(pending.size, bool)
+            placed[np.nonzero(free)[0][first]] = True
+            pending = pending[~placed]
+            pos[pending] = (pos[pending] + 1) & self.mask
+
+    def _home(self, values: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return ((values * self._MULT) >> self.shift).astype(np.int64)
+
+    def find(self, values: np.ndarray) -> np.ndarray:
+        """Index into ``keys`` of each value, -1 when absent."""
+        out = np.full(values.shape[0], -1, np.int64)
+        active = np.arange(values.shape[0], dtype=np.int64)
+        pos = self._home(values)
+        while active.size:
+            idx = self.slots[pos]
+            empty = idx < 0
+            hit = ~empty & (self.keys[np.maximum(idx, 0)] == values[active])
+            out[active[hit]] = idx[hit]
+            go = ~(empty | hit)
+            active, pos = active[go], (pos[go] + 1) & self.mask
+        return out
+
+
 def _occurrence_median(counts: np.ndarray) -> float:
     """Median count of a k-mer occurrence (each k-mer weighted by its count)."""
     if counts.size == 0:
@@ -337,18 +392,18 @@ def evidence(codes: np.ndarray, table: KmerTable, *, edits: str = "sub",
     out = np.full((n, c_out, w), UNAVAILABLE, np.float32)
     if n == 0 or w == 0:
         return out
-    p = _pack(codes, lengths)
-    rows = np.repeat(np.arange(n), w)
-    pos = np.tile(np.arange(w), n)
-    real = pos < p.lengths[rows]
-    rows, pos = rows[real], pos[real]
-    ch = 0
-    for b in range(4):  # substitutions
-        base = np.full(pos.shape, b, np.int64)
-        for a in placements(k):
-            ch = _fill(out, ch, p, table, rows, pos,
-                       [("seg", pos - a, a), ("base", base, 1), ("seg", pos + 1, k - 1 - a)])
+    if lengths is not None:  # positions past a read's end are N
+        codes = np.where(np.arange(w)[None, :] < np.asarray(lengths)[:, None], codes, 4)
+    p = _pack(codes, None)
+    _substitutions(out, p, table)
+    if lengths is not None:
+        out[np.broadcast_to(np.arange(w)[None, None, :] >= np.asarray(lengths)[:, None, None], out.shape)] = UNAVAILABLE
     if edits == "indel":
+        rows = np.repeat(np.arange(n), w)
+        pos = np.tile(np.arange(w), n)
+        real = pos < p.lengths[rows]
+        rows, pos = rows[real], pos[real]
+        ch = 12
         for a in (k - 1, k // 2, 1):  # deletion of base i: the k bases around it, i skipped
             ch = _fill(out, ch, p, table, rows, pos, [("seg", pos - a, a), ("seg", pos + 1, k - a)])
         for b in range(4):  # insertion of b after base i
@@ -357,6 +412,42 @@ def evidence(codes: np.ndarray, table: KmerTable, *, edits: str = "sub",
                 ch = _fill(out, ch, p, table, rows, pos,
                            [("seg", pos + 1 - a, a), ("base", base, 1), ("seg", pos + 1, k - 1 - a)])
     return out
+
+
+def _substitutions(out: np.ndarray, p: _Packed, table: KmerTable) -> None:
+    """Channels 0-11 (substitution edits) on whole columns of the padded batch.
+
+    For a placement with ``a`` bases left of position ``i`` and ``r = k - 1 - a`` right
+    of it, the k-mer is ``left(i) · b · right(i)``: ``left`` and ``right`` come from
+    the prefix values once per placement, and each base ``b`` only sets two bits.
+    """
+    k, w = table.k, p.width
+    n = p.h.shape[0]
+    four = np.uint64(4)
+    valid_n = p.nn  # prefix N counts, (n, W + 1)
+    for j, a in enumerate(placements(k)):
+        r = k - 1 - a
+        i = np.arange(w)
+        ok_pos = (i - a >= 0) & (i + 1 + r <= w)
+        cols = i[ok_pos]
+        if cols.size == 0:
+            continue
+        with np.errstate(over="ignore"):
+            left = p.h[:, cols] - p.h[:, cols - a] * four ** np.uint64(a)
+            right = p.h[:, cols + 1 + r] - p.h[:, cols + 1] * four ** np.uint64(r)
+            rc_left = p.hrc[:, w - cols + a] - p.hrc[:, w - cols] * four ** np.uint64(a)
+            rc_right = p.hrc[:, w - cols - 1] - p.hrc[:, w - cols - 1 - r] * four ** np.uint64(r)
+            fwd0 = (left << np.uint64(2 * (r + 1))) | right
+            rc0 = (rc_right << np.uint64(2 * (a + 1))) | rc_left
+        clean = ((valid_n[:, cols] - valid_n[:, cols - a]) == 0) & \
+                ((valid_n[:, cols + 1 + r] - valid_n[:, cols + 1]) == 0)
+        rr, cc = np.nonzero(clean)
+        f0, r0 = fwd0[rr, cc], rc0[rr, cc]
+        for b in range(4):
+            value = np.minimum(f0 | np.uint64(b << (2 * r)), r0 | np.uint64((3 - b) << (2 * a)))
+            block = np.full((n, cols.size), UNAVAILABLE, np.float32)
+            block[rr, cc] = table.value(table.lookup(value))
+            out[:, 3 * b + j, cols] = block
 
 
 def _fill(out: np.ndarray, ch: int, p: _Packed, table: KmerTable, rows: np.ndarray, pos: np.ndarray,

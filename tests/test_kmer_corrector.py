@@ -1,4 +1,5 @@
 """k-mer-evidence read correction: targets, edits, training on one genome and correcting another."""
+import json
 import shutil
 from pathlib import Path
 
@@ -139,10 +140,13 @@ def test_cli_reference_indel_model_round_trip(tmp_path):
     have fewer edits against the genome."""
     out = tmp_path / "ont"
     assert main(["train", "--task", "correct", "--evidence", "reference", "--genome", str(SARS), "--error-model",
-                 "ont", "--kmer", "13", "--steps", "150", "--read-length", "200", "--out", str(out), "-q",
+                 "ont;ont:del_rate=0.05", "--kmer", "13", "--coverages", "5,15", "--steps", "150", "--read-length", "200", "--out", str(out), "-q",
                  "--seed", "1"]) == 0
     model_dir = out / "model"
     assert (model_dir / "kmers.npz").exists() and (model_dir / "model.safetensors").exists()
+    meta = json.loads((model_dir / "config.json").read_text())["metadata"]
+    assert meta["kmer_evidence"] == {"k": 13, "edits": "indel", "source": "reference"}
+    assert [m["del_rate"] for m in meta["train"]["error_model"]] == [0.03, 0.05]
     reads = tmp_path / "ont.fq"
     _write_sim(reads, genome_codes(SARS), OntErrorModel(), 150, 300, seed=9)
     fixed = tmp_path / "fixed.fq"
@@ -159,3 +163,28 @@ def test_evidence_spec_validation():
         KmerEvidence(20)
     with pytest.raises(Exception):
         KmerEvidence(21, source="elsewhere")
+
+
+def test_mirrored_inputs_equal_the_reverse_complement_read():
+    """The channel permutation used for strand averaging and training augmentation turns the
+    inputs of a read into exactly those of its reverse complement (qualities reversed)."""
+    from seqfcn.kmer_corrector import EvidenceWindows, model_inputs
+    from seqfcn.kmers import mirror_order, table_for_reads
+
+    rng = np.random.default_rng(3)
+    genome = rng.integers(0, 4, 2000).astype(np.int8)
+    reads = [genome[s : s + 60] for s in rng.integers(0, 1940, 300)]
+    ev = KmerEvidence(11, "sub", "reads", table_for_reads(reads, 11))
+    read = reads[0].copy()
+    read[[5, 30]] = (read[[5, 30]] + 1) % 4  # two errors
+    qual = rng.integers(2, 41, 60).astype(np.uint8)
+    x = model_inputs(read[None], qual[None], np.array([60]), ev)[0]
+    rc = (3 - read)[::-1].copy()
+    x_rc = model_inputs(rc[None], qual[::-1][None].copy(), np.array([60]), ev)[0]
+    order = [3, 2, 1, 0, 4] + [5 + c for c in mirror_order("sub")]
+    assert np.array_equal(x[order, ::-1], x_rc)
+    data = EvidenceWindows(x[None], np.arange(60)[None] % 4, np.array([60]), 60, 20, mirror=mirror_order("sub"))
+    flipped = [i for i in range(20) if not np.array_equal(data[i]["x"].numpy(), x)]
+    assert 3 < len(flipped) < 17
+    assert np.array_equal(data[flipped[0]]["x"].numpy(), x_rc)
+    assert data[flipped[0]]["y"].tolist() == [3 - (v % 4) for v in range(60)][::-1]
