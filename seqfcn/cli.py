@@ -417,7 +417,8 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
     )
     out = save_kmer_corrector(model, os.path.join(args.out, "model"),
                               metadata={"genome": os.path.basename(args.genome), "mode": f"kmer-{args.evidence}",
-                                        "train": model.train_info})
+                                        "train": model.train_info, "error_model_spec": spec,
+                                        "command": " ".join(["seqfcn", *sys.argv[1:]])})
     print(json.dumps({"model": str(out), "train_loss": model.train_info["train_loss"], "k": k, "edits": edits,
                       "evidence": args.evidence}, default=float))
     return 0

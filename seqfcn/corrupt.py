@@ -625,18 +625,9 @@ def error_model_from_dict(d: dict[str, Any]) -> ErrorModel:
 
 def save_error_model(model: ErrorModel, path: str | Path) -> None:
     """Write the model's parameters as JSON (atomically)."""
-    import os
-    import tempfile
+    from seqfcn.atomic import atomic_write
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(model.to_dict(), fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(model.to_dict()))
 
 
 def make_error_model(spec: str, reference: str | Path | None = None) -> ErrorModel:

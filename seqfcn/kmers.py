@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -266,12 +265,11 @@ class KmerTable:
     # ---------------------------------------------------------------- files
     def save(self, path: str | os.PathLike) -> None:
         """Write the table as an ``.npz`` of plain arrays (no pickled objects), atomically."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
+        from seqfcn.atomic import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, keys=self.keys, counts=self.counts,
                                 meta=np.frombuffer(json.dumps(self.meta()).encode(), np.uint8))
-        os.replace(tmp, path)
 
     def meta(self) -> dict:
         """JSON description: ``k``, ``source``, ``scale``, ``distinct``."""

@@ -62,6 +62,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from seqfcn import metrics as M
+from seqfcn.atomic import atomic_path
 from seqfcn.errors import SeqfcnError
 from seqfcn.losses import get_loss
 
@@ -858,12 +859,10 @@ class Trainer:
         for row in self.history:
             columns += [k for k in row if k not in columns]
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".metrics.", suffix=".csv", dir=self.out_dir)
-        with os.fdopen(fd, "w", newline="") as fh:
+        with atomic_path(self.out_dir / "metrics.csv") as tmp, open(tmp, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns, restval="")
             writer.writeheader()
             writer.writerows(self.history)
-        os.replace(tmp, self.out_dir / "metrics.csv")
 
     def _write_outputs(self) -> None:
         if self.history:
@@ -924,8 +923,8 @@ def plot_history(history: list[Mapping[str, float]], path: str | os.PathLike) ->
         ax.set_ylabel("validation metric")
         ax.legend()
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=".curve.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+    finally:
+        plt.close(fig)

@@ -100,3 +100,28 @@ def test_killed_scan_leaves_no_output(tmp_path: Path, sig: int, code: int) -> No
     if sig == signal.SIGTERM:
         assert _hidden(out.parent) == []
         assert b"seqfcn scan: terminated" in b"".join(err)
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    """Model files, JSON and tables written through temporary files honour the umask
+    (mkstemp alone would leave them owner-only)."""
+    import os
+    import stat
+
+    from seqfcn.atomic import atomic_write, umask
+    from seqfcn.checkpoint import save_model
+    from seqfcn.evaluate import write_json
+    from seqfcn.nn.models import create_model
+
+    old = os.umask(0o022)
+    try:
+        save_model(create_model("read_corrector", channels=4, n_layers=1), tmp_path / "m")
+        write_json({"a": 1}, tmp_path / "x.json")
+        atomic_write(tmp_path / "t.txt", "hi\n")
+        assert umask() == 0o022
+        for p in [tmp_path / "m" / "model.safetensors", tmp_path / "m" / "config.json", tmp_path / "x.json",
+                  tmp_path / "t.txt"]:
+            assert stat.S_IMODE(p.stat().st_mode) == 0o644, p
+        assert sorted(os.listdir(tmp_path)) == ["m", "t.txt", "x.json"]  # no temporary file left
+    finally:
+        os.umask(old)

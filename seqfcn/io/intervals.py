@@ -21,13 +21,13 @@ import io
 import os
 import re
 import sys
-import tempfile
 from os import PathLike
 from typing import IO, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
+from seqfcn.atomic import atomic_path
 from seqfcn.errors import InputFormatError, RegionError, SeqfcnError
 
 PathArg = Union[str, PathLike]
@@ -278,23 +278,8 @@ def _atomic_text(path: PathArg) -> Iterator[IO[str]]:
 @contextlib.contextmanager
 def _atomic_path(path: PathArg) -> Iterator[str]:
     """A temporary path beside ``path``; renamed onto it when the block succeeds, removed if not."""
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
-    except OSError as exc:
-        raise SeqfcnError(f"cannot write: {exc.strerror or exc}", path=target) from None
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _track_line(track_line: str | None) -> str | None:

@@ -22,7 +22,6 @@ import gzip
 import os
 import re
 import sys
-import tempfile
 import threading
 import zlib
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Iterator
 import numpy as np
 import pysam
 
+from seqfcn.atomic import publish, temporary_beside
 from seqfcn.encode import reverse_complement
 from seqfcn.errors import InputFormatError, SeqfcnError, SequenceError
 from seqfcn.io.fasta import Genome
@@ -473,30 +473,15 @@ def _stream(label: str, reference: str | os.PathLike | None, fmt: str | None, pr
 
 
 # --------------------------------------------------------------------------- writers
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 class _AtomicFile:
     """A temporary path in the output's directory, renamed over the output on commit."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.final = Path(path)
-        parent = self.final.parent
-        if not parent.is_dir():
-            raise SeqfcnError("output directory does not exist", path=parent)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.final.name}.", suffix=".part", dir=parent)
-        except OSError as exc:
-            raise SeqfcnError(f"cannot write here: {exc.strerror}", path=self.final) from None
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = Path(temporary_beside(self.final, ".part"))
 
     def commit(self) -> None:
-        os.chmod(self.tmp, 0o666 & ~_umask())
-        os.replace(self.tmp, self.final)
+        publish(self.tmp, self.final)
 
     def discard(self) -> None:
         self.tmp.unlink(missing_ok=True)

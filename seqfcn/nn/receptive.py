@@ -257,8 +257,6 @@ def plot_effective_receptive_field(
     Positions are drawn relative to the output position (``length // 2``); with
     ``theoretical`` the theoretical field is shaded. Written atomically.
     """
-    import os
-    import tempfile
 
     import matplotlib
 
@@ -277,14 +275,10 @@ def plot_effective_receptive_field(
     ax.set_ylabel("mean |gradient| (normalised)")
     ax.set_title(title or "effective receptive field")
     fig.tight_layout()
-    target = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(os.path.abspath(target)))
-    os.close(fd)
+    from seqfcn.atomic import atomic_path
+
     try:
-        fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
     finally:
         plt.close(fig)
