@@ -49,6 +49,7 @@ log = logging.getLogger("seqfcn.kmer_corrector")
 INSERT_BASE = 5
 """First of the classes 5-8: "insert A/C/G/T after this base" (``edits="indel"``)."""
 QMAX_INPUT = 50
+_CHUNK = 4096  # simulated reads whose inputs are computed at once
 _ONE_HOT = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])
 
 
@@ -230,14 +231,16 @@ def build_training_set(genome: Sequence[np.ndarray], error_model: Any | Sequence
         batch = simulate_reads(genome, em, n, read_length, seed=seed * 1000 + j)
         reads = [batch.observed[i, : batch.lengths[i]] for i in range(len(batch))]
         sample_ev = ev.with_reads(reads)
-        x = model_inputs(batch.observed, batch.qualities, batch.lengths, sample_ev)
-        xs.append(x)
+        for c in range(0, len(batch), _CHUNK):  # bounded temporaries: evidence per chunk of reads
+            part = slice(c, c + _CHUNK)
+            xs.append(model_inputs(batch.observed[part], batch.qualities[part], batch.lengths[part],
+                                   sample_ev).astype(np.float16))
         ys.append(edit_targets(batch, ev.edits))
         ls.append(batch.lengths)
     width = max(x.shape[-1] for x in xs)
     # float16 storage halves the training set's memory (one-hot exact; quality and evidence to ~1e-3)
     pad = lambda a, v: np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, width - a.shape[-1])], constant_values=v)  # noqa: E731
-    return (np.concatenate([pad(x.astype(np.float16), 0.0) for x in xs]),
+    return (np.concatenate([pad(x, 0.0) for x in xs]),
             np.concatenate([pad(y, IGNORE_INDEX) for y in ys]), np.concatenate(ls))
 
 
