@@ -188,3 +188,17 @@ def test_mirrored_inputs_equal_the_reverse_complement_read():
     assert 3 < len(flipped) < 17
     assert np.array_equal(data[flipped[0]]["x"].numpy(), x_rc)
     assert data[flipped[0]]["y"].tolist() == [3 - (v % 4) for v in range(60)][::-1]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--coverages", "10,x"], "--coverages"),
+    (["--coverages", "0"], "--coverages"),
+    (["--kmer", "20"], "odd"),
+    (["--resume"], "--resume"),
+])
+def test_cli_train_evidence_bad_options(tmp_path, capsys, extra, message):
+    code = main(["train", "--task", "correct", "--evidence", "reads", "--genome", str(SARS), "--out",
+                 str(tmp_path / "o"), "-q", *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0]
+    assert not (tmp_path / "o" / "model").exists()
