@@ -1,4 +1,4 @@
-"""Build the optional C kernels of seqfcn.encode and seqfcn.pwm; everything else is in pyproject.toml.
+"""Build the optional C kernels of seqfcn.encode, seqfcn.pwm and seqfcn.kmers; the rest is in pyproject.toml.
 
 The extensions are optional: where no C compiler is available, seqfcn installs
 without them and encodes / scans with numpy (same results, slower).
@@ -12,5 +12,6 @@ setup(
     ext_modules=[
         Extension("seqfcn._onehot", ["seqfcn/_onehot.c"], optional=True, extra_compile_args=flags),
         Extension("seqfcn._pwmscan", ["seqfcn/_pwmscan.c"], optional=True, extra_compile_args=flags),
+        Extension("seqfcn._kmerev", ["seqfcn/_kmerev.c"], optional=True, extra_compile_args=flags),
     ]
 )

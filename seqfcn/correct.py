@@ -108,7 +108,7 @@ _ONE_HOT = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.floa
 _LETTERS = np.frombuffer(b"ACGT", dtype=np.uint8)
 _UPPER = np.arange(256, dtype=np.uint8)
 _UPPER[ord("a") : ord("z") + 1] -= 32
-_CPU_TOKENS = 1 << 17  # bases per batch with batch_size="auto" on CPU
+_CPU_TOKENS = 1 << 15  # bases per batch with batch_size="auto" on CPU (cache-sized: fastest measured)
 _GPU_TOKENS = 1 << 22
 _CHUNK_READS = 8192  # reads held in memory at once (plus their batches)
 _CHUNK_BASES = 1 << 23

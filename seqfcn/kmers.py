@@ -40,6 +40,11 @@ import numpy as np
 
 from seqfcn.errors import ModelFileError, SeqfcnError
 
+try:  # the compiled substitution kernel (setup.py builds it when a C compiler is present)
+    from seqfcn import _kmerev
+except ImportError:  # pragma: no cover - exercised where no compiler was available
+    _kmerev = None
+
 MAX_K = 31
 EDIT_SETS = {"sub": 4, "indel": 9}
 """Edit sets and their number of edits: ``sub`` = 4 substitutions; ``indel`` = 4
@@ -195,6 +200,7 @@ class KmerTable:
             raise SeqfcnError("k-mer keys and counts differ in length")
         self.source = source
         self._hash: _HashIndex | None = None
+        self._values: np.ndarray | None = None
         if scale is None:
             scale = _occurrence_median(self.counts)
         self.scale = float(max(scale, 1.0))
@@ -206,10 +212,20 @@ class KmerTable:
         """Counts of canonical k-mer ``values`` (any shape; 0 when absent)."""
         if not len(self):
             return np.zeros(values.shape, np.int64)
+        idx = self.hash_index().find(values.reshape(-1))
+        return np.where(idx >= 0, self.counts[np.maximum(idx, 0)], 0).reshape(values.shape)
+
+    def hash_index(self) -> "_HashIndex":
+        """The table's hash index (built on first use)."""
         if self._hash is None:
             self._hash = _HashIndex(self.keys)
-        idx = self._hash.find(values.reshape(-1))
-        return np.where(idx >= 0, self.counts[np.maximum(idx, 0)], 0).reshape(values.shape)
+        return self._hash
+
+    def key_values(self) -> np.ndarray:
+        """``(n,)`` float32 feature value of every key (:meth:`value` of its count)."""
+        if self._values is None:
+            self._values = np.ascontiguousarray(self.value(self.counts))
+        return self._values
 
     def value(self, counts: np.ndarray) -> np.ndarray:
         """Feature value of counts: ``log1p(count) / log1p(scale)`` clipped to [0, 2]."""
@@ -370,7 +386,7 @@ def _batch_kmers(reads: Sequence[np.ndarray], k: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- evidence
 def evidence(codes: np.ndarray, table: KmerTable, *, edits: str = "sub",
-             lengths: np.ndarray | None = None) -> np.ndarray:
+             lengths: np.ndarray | None = None, use_c: bool = True) -> np.ndarray:
     """Per-base k-mer evidence channels of a batch of reads.
 
     Args:
@@ -378,6 +394,7 @@ def evidence(codes: np.ndarray, table: KmerTable, *, edits: str = "sub",
         table: the k-mer table.
         edits: ``"sub"`` (12 channels) or ``"indel"`` (27 channels), see the module docstring.
         lengths: ``(batch,)`` read lengths (default: all ``L``).
+        use_c: use the compiled substitution kernel when it is built (same numbers).
 
     Returns:
         ``(batch, n_channels(edits), L)`` float32 feature values (``-1`` unavailable;
@@ -392,11 +409,16 @@ def evidence(codes: np.ndarray, table: KmerTable, *, edits: str = "sub",
         return out
     if lengths is not None:  # positions past a read's end are N
         codes = np.where(np.arange(w)[None, :] < np.asarray(lengths)[:, None], codes, 4)
-    p = _pack(codes, None)
-    _substitutions(out, p, table)
+    if _kmerev is not None and use_c:
+        _substitutions_c(out, codes, table)
+        p = None
+    else:
+        p = _pack(codes, None)
+        _substitutions(out, p, table)
     if lengths is not None:
         out[np.broadcast_to(np.arange(w)[None, None, :] >= np.asarray(lengths)[:, None, None], out.shape)] = UNAVAILABLE
     if edits == "indel":
+        p = p or _pack(codes, None)
         rows = np.repeat(np.arange(n), w)
         pos = np.tile(np.arange(w), n)
         real = pos < p.lengths[rows]
@@ -410,6 +432,20 @@ def evidence(codes: np.ndarray, table: KmerTable, *, edits: str = "sub",
                 ch = _fill(out, ch, p, table, rows, pos,
                            [("seg", pos + 1 - a, a), ("base", base, 1), ("seg", pos + 1, k - 1 - a)])
     return out
+
+
+def _substitutions_c(out: np.ndarray, codes: np.ndarray, table: KmerTable) -> None:
+    """Channels 0-11 with the compiled kernel (``seqfcn/_kmerev.c``)."""
+    n, w = codes.shape
+    block = np.empty((n, 12, w), np.float32)
+    c = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4).astype(np.uint8))
+    if len(table):
+        index, values = table.hash_index(), table.key_values()
+        _kmerev.substitutions(c, n, w, table.k, index.slots, int(index.shift), table.keys, values, block)
+    else:  # nothing to look up: every available k-mer is absent
+        _kmerev.substitutions(c, n, w, table.k, np.full(16, -1, np.int64), 60, np.zeros(0, np.uint64),
+                              np.zeros(0, np.float32), block)
+    out[:, :12] = block
 
 
 def _substitutions(out: np.ndarray, p: _Packed, table: KmerTable) -> None:
@@ -464,5 +500,4 @@ def table_for_reads(reads: Iterable[np.ndarray], k: int) -> KmerTable:
 def table_for_genome(sequences: Iterable[np.ndarray], k: int) -> KmerTable:
     """A genome's k-mers (both strands, canonical): counts = occurrences, scale 1."""
     t = KmerTable.from_codes(sequences, k, source="reference")
-    t.scale = 1.0
-    return t
+    return KmerTable(k, t.keys, t.counts, scale=1.0, source="reference")

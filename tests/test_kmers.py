@@ -128,3 +128,24 @@ def test_bad_k():
         KmerTable.from_codes([to_codes("ACGT")], 40)
     with pytest.raises(SeqfcnError):
         n_channels("everything")
+
+
+@pytest.mark.skipif(getattr(__import__("seqfcn.kmers", fromlist=["_kmerev"]), "_kmerev") is None,
+                    reason="compiled k-mer kernel not built")
+@pytest.mark.parametrize("k", [5, 11, 21])
+def test_compiled_kernel_equals_numpy(k):
+    rng = np.random.default_rng(k)
+    genome = rng.integers(0, 4, 3000).astype(np.int8)
+    reads = [genome[s : s + 80] for s in rng.integers(0, 2920, 200)]
+    table = KmerTable.from_codes(reads, k)
+    codes = np.stack(reads[:50]).copy()
+    codes[rng.random(codes.shape) < 0.01] = 4  # scattered N
+    codes[3, 40:] = 4
+    lengths = np.full(50, 80)
+    lengths[7] = 33
+    for t in (table, KmerTable(k, np.zeros(0, np.uint64), np.zeros(0, np.int64))):
+        c = evidence(codes, t, lengths=lengths)
+        py = evidence(codes, t, lengths=lengths, use_c=False)
+        assert np.array_equal(c, py)
+        assert (c[7, :, 33:] == -1).all()
+    assert (evidence(codes, table) > 0.5).mean() > 0.1
