@@ -283,7 +283,7 @@ class ReadCorrector:
         model: a model ``(batch, 5, L) -> (batch, K, L)``, K = 4 or 5 (gap class 4).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ... (see :func:`seqfcn.train.resolve_device`).
         min_confidence: a base changes only when its posterior exceeds this.
-        batch_size: ``"auto"`` (a budget of bases per batch: 2**17 on CPU, 2**22 on
+        batch_size: ``"auto"`` (a budget of bases per batch: 2**15 on CPU, 2**22 on
             GPU) or the most reads per batch.
         both_strands: average the posteriors of the read and its reverse complement
             (not for 9-class insertion models, whose classes have no mirror image).
