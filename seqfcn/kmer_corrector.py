@@ -37,6 +37,7 @@ from seqfcn.errors import ModelFileError, SeqfcnError
 from seqfcn.kmers import (
     TABLE_NAME,
     KmerTable,
+    channel_names,
     evidence,
     mirror_order,
     n_channels,
@@ -326,6 +327,7 @@ def save_kmer_corrector(model: torch.nn.Module, directory: str | os.PathLike,
 
     ev: KmerEvidence = model.kmer_evidence
     meta = {"task": "correct", **(metadata or {}), "kmer_evidence": ev.to_dict()}
+    model.channel_names = ["A", "C", "G", "T", "quality"] + channel_names(ev.edits)
     directory = Path(directory)
     save_model(model, directory, metadata=meta)
     if ev.source == "reference":

@@ -173,6 +173,19 @@ def mirror_order(edits: str) -> list[int] | None:
     return [3 * (3 - b) + (2 - j) for b in range(4) for j in range(3)]
 
 
+def channel_names(edits: str) -> list[str]:
+    """Names of the evidence channels, in order: ``sub_A_end`` (base A at the position, the
+    k-mer ending there), ``sub_A_mid``, ``sub_A_start``, ..., then for ``indel``
+    ``del_end``/``del_mid``/``del_start`` and ``ins_A_end``, ... (a base inserted after it)."""
+    where = ("end", "mid", "start")
+    names = [f"sub_{b}_{p}" for b in "ACGT" for p in where]
+    if edits == "indel":
+        names += [f"del_{p}" for p in where] + [f"ins_{b}_{p}" for b in "ACGT" for p in where]
+    if len(names) != n_channels(edits):
+        raise SeqfcnError(f"unknown k-mer edit set {edits!r}")
+    return names
+
+
 def placements(k: int) -> tuple[int, int, int]:
     """Bases of the k-mer left of the edit for the three placements (right end, middle, left end)."""
     return (k - 1, k // 2, 0)

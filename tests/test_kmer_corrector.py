@@ -115,6 +115,9 @@ def test_model_trained_on_lambda_corrects_sarscov2_reads(tmp_path, lambda_model)
 
 def test_saved_reads_model_counts_input_and_refuses_stdin(tmp_path, lambda_model, capsys):
     save_kmer_corrector(lambda_model, tmp_path / "m")
+    doc = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert doc["input_channels"][:7] == ["A", "C", "G", "T", "quality", "sub_A_end", "sub_A_mid"]
+    assert len(doc["input_channels"]) == 17 and doc["metadata"]["kmer_evidence"]["source"] == "reads"
     reads = tmp_path / "r.fq"
     _write_sim(reads, genome_codes(LAMBDA), IlluminaErrorModel.default(read_length=100), 300, 100, seed=2)
     out = tmp_path / "o.fq"

@@ -217,6 +217,9 @@ class ReadCorrector(DilatedFCN):
     @property
     def input_channels(self) -> list[str]:
         n = int(self.config["in_channels"])
+        named = getattr(self, "channel_names", None)  # set for k-mer evidence models
+        if named is not None and len(named) == n:
+            return list(named)
         if n <= 4:
             return list(BASES[:n])
         return list(BASES) + ["quality"] + [f"extra{i}" for i in range(1, n - 4)]
