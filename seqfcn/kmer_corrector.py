@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from seqfcn.corrupt import GAP, IGNORE_INDEX, N_CODE, CorruptedBatch, to_codes
+from seqfcn.corrupt import GAP, IGNORE_INDEX, CorruptedBatch, to_codes
 from seqfcn.errors import ModelFileError, SeqfcnError
 from seqfcn.kmers import (
     TABLE_NAME,
@@ -74,7 +74,7 @@ class KmerEvidence:
     k: int
     edits: str = "sub"
     source: str = "reads"
-    table: KmerTable | None = None
+    table: KmerTable | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.source not in ("reads", "reference"):
@@ -412,5 +412,5 @@ def count_reads(reads_path: str | os.PathLike, k: int, *, reference: str | os.Pa
 __all__ = [
     "INSERT_BASE", "KmerEvidence", "model_inputs", "simulate_reads", "edit_targets", "EvidenceWindows",
     "build_training_set", "train_kmer_corrector", "self_train_kmer", "save_kmer_corrector", "evidence_from_info", "count_reads",
-    "n_outputs", "N_CODE",
+    "n_outputs",
 ]
