@@ -127,7 +127,6 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
 def _run_scan(args: argparse.Namespace) -> int:
     from seqfcn.errors import SeqfcnError
     from seqfcn.scan import scan_pwm, write_hits_bed
-    from seqfcn.tiling import parse_shard
 
     if args.batch_size == "auto":
         tile = 1_000_000
@@ -145,16 +144,14 @@ def _run_scan(args: argparse.Namespace) -> int:
         if len(background) != 4 or min(background) <= 0 or abs(sum(background) - 1) > 1e-3:
             raise SeqfcnError(f"--background needs 4 positive probabilities summing to 1, got {args.background!r}")
         background = [x / sum(background) for x in background]
-    from seqfcn.distributed_inference import rank_device, run_sharded, torchrun_rank
+    from seqfcn.distributed_inference import rank_device
     from seqfcn.merge import merge_scan_shards
     from seqfcn.shard import scan_run_id, write_scan_shard
 
     run_id = scan_run_id(genome=args.genome, motifs=args.motifs, motif_names=args.motif_names, thresh=args.thresh,
                          background=background, pseudocount=args.pseudocount, regions=args.regions, tile=tile,
                          q_tests=args.q_tests)
-    rank = torchrun_rank()
-    if args.shard and rank is not None:
-        raise SeqfcnError("--shard and torchrun both split the work; use one of them")
+    rank = _torchrun_rank(args)
     if (args.shard or rank is not None) and args.max_hits is not None:
         raise SeqfcnError("--max-hits keeps the best hits of the whole genome; it cannot be combined with sharding")
 
@@ -182,11 +179,30 @@ def _run_scan(args: argparse.Namespace) -> int:
             write_scan_shard(hits, output, shard, q_tests=args.q_tests, run=run_id)
         log.info("%d hits (%d windows tested)", len(hits), hits.attrs.get("tested", 0))
 
+    _run_shards(args, rank, run, merge_scan_shards)
+    return 0
+
+
+def _torchrun_rank(args: argparse.Namespace):
+    """This process's torchrun rank (None outside torchrun); ``--shard`` and torchrun exclude each other."""
+    from seqfcn.distributed_inference import torchrun_rank
+
+    rank = torchrun_rank()
+    if args.shard and rank is not None:
+        raise SeqfcnError("--shard and torchrun both split the work; use one of them")
+    return rank
+
+
+def _run_shards(args: argparse.Namespace, rank, run: Callable[[tuple[int, int] | None, str], None],
+                merge: Callable[[Sequence[str], str], object]) -> None:
+    """Run the job: one ``--shard i/n``, or every torchrun rank's share merged by rank 0, or all of it."""
+    from seqfcn.distributed_inference import run_sharded
+    from seqfcn.tiling import parse_shard
+
     if args.shard:
         run(parse_shard(args.shard), args.output)
     else:
-        run_sharded(args.output, run, merge_scan_shards, info=rank)
-    return 0
+        run_sharded(args.output, run, merge, info=rank)
 
 
 # --------------------------------------------------------------------------- correct
@@ -235,6 +251,10 @@ def _run_correct(args: argparse.Namespace) -> int:
 
     if args.self_train == (args.model is not None):
         raise SeqfcnError("give exactly one of --model DIR or --self-train")
+    rank = _torchrun_rank(args)
+    if rank is not None and args.self_train:  # before training, not after it
+        raise SeqfcnError("--self-train under torchrun would train once per rank; train first (--save-model), "
+                          "then launch the ranks with --model")
     progress = not (args.no_progress or args.quiet)
     model = args.model
     if args.self_train:
@@ -254,17 +274,10 @@ def _run_correct(args: argparse.Namespace) -> int:
                 from seqfcn.checkpoint import save_model
 
                 save_model(model, args.save_model, metadata={"task": "correct", "self_train": model.self_train_info})
-    from seqfcn.distributed_inference import rank_device, run_sharded, torchrun_rank
+    from seqfcn.distributed_inference import rank_device
     from seqfcn.merge import merge_reads
     from seqfcn.shard import strip_shard_argument
-    from seqfcn.tiling import parse_shard
 
-    rank = torchrun_rank()
-    if args.shard and rank is not None:
-        raise SeqfcnError("--shard and torchrun both split the work; use one of them")
-    if rank is not None and args.self_train:
-        raise SeqfcnError("--self-train under torchrun would train once per rank; train first (--save-model), "
-                          "then launch the ranks with --model")
     command = strip_shard_argument(" ".join(["seqfcn", *sys.argv[1:]]))
     pg = {"ID": "seqfcn", "PN": "seqfcn", "VN": __version__, "CL": command}
 
@@ -276,10 +289,7 @@ def _run_correct(args: argparse.Namespace) -> int:
             both_strands=not args.single_strand, pg=pg, rounds=args.rounds, shard=shard,
         )
 
-    if args.shard:
-        run(parse_shard(args.shard), args.output)
-    else:
-        run_sharded(args.output, run, lambda parts, output: merge_reads(parts, output), info=rank)
+    _run_shards(args, rank, run, lambda parts, output: merge_reads(parts, output))
     return 0
 
 

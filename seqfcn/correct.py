@@ -89,13 +89,18 @@ from torch.utils.data import Dataset
 from seqfcn.corrupt import MAX_Q, N_CODE, IlluminaErrorModel, OntErrorModel, make_error_model, to_codes
 from seqfcn.errors import ModelFileError, SeqfcnError
 from seqfcn.io.reads import BamWriter, Read, open_read_writer, read_reads
-from seqfcn.kmer_corrector import INSERT_BASE, KmerEvidence, evidence_from_info, model_inputs, n_outputs
+from seqfcn.kmer_corrector import (  # QMAX_INPUT: quality channel = min(Q, 50) / 50, as seqfcn.data
+    INSERT_BASE,
+    QMAX_INPUT,
+    KmerEvidence,
+    evidence_from_info,
+    model_inputs,
+    n_outputs,
+)
 from seqfcn.kmers import mirror_order
 
 log = logging.getLogger("seqfcn.correct")
 
-QMAX_INPUT = 50
-"""Quality-channel scaling ``min(Q, 50) / 50``, as :class:`seqfcn.data.CorruptedWindows`."""
 MAX_QUALITY = 40
 """Largest recalibrated quality written (``max_quality`` default)."""
 ORIGINAL_SEQUENCE_TAG = "xo"
@@ -104,7 +109,6 @@ CHANGED_COUNT_TAG = "xc"
 """BAM tag (type i) holding the number of bases changed in a record."""
 RECALIBRATE_MODES = ("changed", "all", "none")
 
-_ONE_HOT = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])  # code 4 (N) → zeros
 _LETTERS = np.frombuffer(b"ACGT", dtype=np.uint8)
 _UPPER = np.arange(256, dtype=np.uint8)
 _UPPER[ord("a") : ord("z") + 1] -= 32
@@ -192,20 +196,27 @@ def encode_batch(codes: Sequence[np.ndarray], qualities: Sequence[np.ndarray | N
         ``x`` ``(batch, 5, L)`` float32 (one-hot, N = zeros, then ``min(Q, 50) / 50``;
         padding all zeros) and ``mask`` ``(batch, 1, L)`` float32 (1 at real bases).
     """
-    n = len(codes)
-    width = max((c.shape[0] for c in codes), default=0)
-    padded = np.full((n, width), N_CODE, np.int8)
-    qual = np.zeros((n, width), np.float32)
-    mask = np.zeros((n, 1, width), np.float32)
+    padded, qual, lengths = _pad_batch(codes, qualities)
+    return model_inputs(padded, qual, lengths, None), _length_mask(lengths, padded.shape[1])
+
+
+def _pad_batch(codes: Sequence[np.ndarray], qualities: Sequence[np.ndarray | None]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Right-padded ``(batch, L)`` codes (padding N), scaled ``(batch, L)`` float32 qualities
+    (``min(Q, 50) / 50``; 1 for reads without qualities) and ``(batch,)`` lengths."""
+    lengths = np.array([c.shape[0] for c in codes], np.int64)
+    width = int(lengths.max()) if lengths.size else 0
+    padded = np.full((len(codes), width), N_CODE, np.int8)
+    qual = np.zeros((len(codes), width), np.float32)
     for i, (c, q) in enumerate(zip(codes, qualities)):
-        length = c.shape[0]
-        padded[i, :length] = c
-        qual[i, :length] = 1.0 if q is None else np.minimum(q, QMAX_INPUT) / np.float32(QMAX_INPUT)
-        mask[i, 0, :length] = 1.0
-    x = np.empty((n, 5, width), np.float32)
-    x[:, :4] = _ONE_HOT[padded.astype(np.intp)].transpose(0, 2, 1)
-    x[:, 4] = qual
-    return x, mask
+        padded[i, : lengths[i]] = c
+        qual[i, : lengths[i]] = 1.0 if q is None else np.minimum(q, QMAX_INPUT) / np.float32(QMAX_INPUT)
+    return padded, qual, lengths
+
+
+def _length_mask(lengths: np.ndarray, width: int) -> np.ndarray:
+    """``(batch, 1, width)`` float32: 1 at real bases, 0 at padding."""
+    return (np.arange(width)[None, None, :] < lengths[:, None, None]).astype(np.float32)
 
 
 def posterior_quality(p: torch.Tensor | np.ndarray, max_quality: int = MAX_QUALITY) -> np.ndarray:
@@ -371,18 +382,9 @@ class ReadCorrector:
         return probs
 
     def _decide(self, batch: list[_Item]) -> list[_Decision]:
-        lengths = np.array([it.codes.shape[0] for it in batch], np.int64)
-        codes = np.full((len(batch), int(lengths.max())), N_CODE, np.int8)
-        for i, it in enumerate(batch):
-            codes[i, : lengths[i]] = it.codes
-        if self.evidence is None:
-            x, mask = encode_batch([it.codes for it in batch], [it.qualities for it in batch])
-        else:
-            qual = np.zeros(codes.shape, np.float32)
-            for i, it in enumerate(batch):
-                qual[i, : lengths[i]] = 1.0 if it.qualities is None else np.minimum(it.qualities, QMAX_INPUT) / QMAX_INPUT
-            x = model_inputs(codes, qual, lengths, self.evidence)
-            mask = (np.arange(codes.shape[1])[None, None, :] < lengths[:, None, None]).astype(np.float32)
+        codes, qual, lengths = _pad_batch([it.codes for it in batch], [it.qualities for it in batch])
+        x = model_inputs(codes, qual, lengths, self.evidence)
+        mask = _length_mask(lengths, codes.shape[1])
         xt = torch.from_numpy(x).to(self.device)
         mt = torch.from_numpy(mask).to(self.device)
         probs = self.forward(xt, mt, codes)

@@ -205,3 +205,26 @@ def test_cli_train_evidence_bad_options(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0]
     assert not (tmp_path / "o" / "model").exists()
+
+
+def test_malformed_fastq_in_the_counting_pass_exits_2_naming_the_read(tmp_path, capsys):
+    """A k-mer-spectrum model reads the input first to count it: a bad record fails there, with
+    one line naming the file and read, and no output is written."""
+    bad = tmp_path / "bad.fq"
+    bad.write_text("@ok\nACGTACGTACGTACGTACGTACGTACGT\n+\nIIIIIIIIIIIIIIIIIIIIIIIIIIII\n"
+                   "@broken\nACGTACGTACGTACGTACGTACGTAAAA\n+\nIIII\n")
+    out = tmp_path / "out.fq"
+    code = main(["correct", str(bad), "--model", str(DATA / "models" / "kmer_illumina"), "-o", str(out),
+                 "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "bad.fq" in err[0] and "broken" in err[0]
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["bad.fq"]
+
+
+def test_self_train_under_torchrun_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    reads = DATA / "samtools" / "ex1.fastq"
+    code = main(["correct", str(reads), "--self-train", "-o", str(tmp_path / "o.fq"), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--self-train under torchrun" in err[0]
