@@ -3,6 +3,15 @@
 Channels 0-3 are A, C, G, T. Every byte value maps to a row of ``IUPAC_WEIGHTS``
 (the probability of A, C, G, T) or is invalid. The :class:`EncodingPolicy`
 decides what N, ambiguity codes, lowercase and U become.
+
+**Accepted sequence characters** (one policy for genomes and reads, in every
+command — ``scan``, ``correct``, ``train``, ``evaluate``): the IUPAC nucleotide
+codes ``A C G T U R Y S W K M B D H V N`` in either case, and ``.``, the no-call
+of old Illumina FASTQ files (read as ``N``). Anything else (digits, ``-``, ``*``,
+spaces, ...) is an error naming the file, the record and the position
+(:func:`first_invalid`); nothing is rewritten silently. For read correction every
+character other than A/C/G/T counts as an unknown base: the model may call it, and
+an uncalled one is written back as it was.
 """
 from __future__ import annotations
 
@@ -37,6 +46,26 @@ def _complement_table() -> bytes:
 
 COMPLEMENT_TABLE: bytes = _complement_table()
 """``bytes.translate`` table: IUPAC complement, case kept, other bytes unchanged."""
+
+NO_CALL = "."
+"""Old Illumina no-call character, accepted everywhere as ``N``."""
+SEQUENCE_CHARACTERS: str = "".join(IUPAC_CODES) + "".join(IUPAC_CODES).lower() + NO_CALL
+"""Every character a sequence may hold (see the module docstring)."""
+_SEQUENCE_BYTES = SEQUENCE_CHARACTERS.encode("ascii")
+
+
+def first_invalid(seq: str | bytes) -> int | None:
+    """Index of the first character of ``seq`` outside :data:`SEQUENCE_CHARACTERS`, or None."""
+    if isinstance(seq, str):
+        if seq.isascii():
+            seq = seq.encode("ascii")
+        else:
+            return next(i for i, ch in enumerate(seq) if not ch.isascii() or ch not in SEQUENCE_CHARACTERS)
+    if not seq.translate(None, _SEQUENCE_BYTES):
+        return None
+    bad = seq.translate(None, _SEQUENCE_BYTES)[0]
+    return seq.index(bad)
+
 
 N_POLICIES = ("zero", "uniform")
 IUPAC_POLICIES = ("fractional", "zero", "error")
@@ -102,6 +131,7 @@ class EncodingPolicy:
             for ch in (code, code.lower()):
                 table[ord(ch)] = row
                 valid[ord(ch)] = True
+        table[ord(NO_CALL)], valid[ord(NO_CALL)] = table[ord("N")], True
         return table, valid
 
 

@@ -3,11 +3,18 @@
 A crash, an error or a signal leaves either the old file or nothing, never half a
 file. The published file gets the permissions a plain ``open(path, "w")`` would
 give (``0o666`` less the umask; ``mkstemp`` alone would make it owner-only).
+
+Temporaries are named ``.TARGET.HOST.PID.RANDOM.SUFFIX``. A process killed with SIGKILL
+cannot clean up, so the next write of the same target removes the temporaries of
+processes that no longer run on this host (those of other hosts, on a shared
+filesystem, are left alone: their processes cannot be checked from here).
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import socket
 import tempfile
 from typing import Iterator
 
@@ -21,18 +28,76 @@ def umask() -> int:
     return mask
 
 
-def temporary_beside(target: str | os.PathLike, suffix: str = ".tmp") -> str:
-    """Create an empty hidden temporary file in ``target``'s directory; returns its path."""
-    target = os.fspath(target)
+def _host() -> str:
+    """This host's name as it appears in temporary names (no dots, so names split cleanly)."""
+    return socket.gethostname().replace(".", "_") or "localhost"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: str | os.PathLike) -> list[str]:
+    """Remove temporaries of ``target`` left by dead processes of this host; returns their paths."""
+    target = os.path.abspath(os.fspath(target))
+    directory, base = os.path.split(target)
+    prefix = f".{base}.{_host()}."
+    removed = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir(directory):
+            if not name.startswith(prefix):
+                continue
+            pid = name[len(prefix):].split(".", 1)[0]
+            if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+                continue
+            path = os.path.join(directory, name)
+            with contextlib.suppress(OSError):
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+                removed.append(path)
+    return removed
+
+
+def _temporary_prefix(target: str) -> str:
+    return f".{os.path.basename(target)}.{_host()}.{os.getpid()}."
+
+
+def _output_directory(target: str) -> str:
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise SeqfcnError("output directory does not exist", path=directory)
+    remove_stale_temporaries(target)
+    return directory
+
+
+def temporary_beside(target: str | os.PathLike, suffix: str = ".tmp") -> str:
+    """Create an empty hidden temporary file in ``target``'s directory; returns its path."""
+    target = os.fspath(target)
+    directory = _output_directory(target)
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=suffix)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(target), suffix=suffix)
     except OSError as exc:
         raise SeqfcnError(f"cannot write: {exc.strerror or exc}", path=target) from None
     os.close(fd)
     return tmp
+
+
+def temporary_directory_beside(target: str | os.PathLike) -> str:
+    """Create an empty hidden temporary directory beside ``target`` (a directory); returns its path."""
+    target = os.fspath(target).rstrip("/") or "/"
+    directory = _output_directory(target)
+    try:
+        return tempfile.mkdtemp(dir=directory, prefix=_temporary_prefix(target))
+    except OSError as exc:
+        raise SeqfcnError(f"cannot write: {exc.strerror or exc}", path=target) from None
 
 
 def publish(tmp: str | os.PathLike, target: str | os.PathLike) -> None:

@@ -8,12 +8,24 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable, NoReturn, Sequence
 
 from seqfcn import __version__
 from seqfcn.errors import SeqfcnError
 
 log = logging.getLogger("seqfcn")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a bad value is a usage error, exit 2, one line)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {value}")
+    return value
 
 
 def _common_parser() -> argparse.ArgumentParser:
@@ -22,10 +34,50 @@ def _common_parser() -> argparse.ArgumentParser:
     group = common.add_argument_group("common options")
     group.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     group.add_argument("-v", "--verbose", action="store_true", help="debug messages on stderr")
-    group.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    group.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch (default: torch's)")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     return common
+
+
+@dataclass(frozen=True)
+class _IOSpec:
+    """Which arguments of a subcommand are inputs, output files and output directories:
+    ``(dest, label)`` pairs, checked by :func:`seqfcn.io.overwrite.check_outputs` before the run."""
+
+    inputs: tuple[tuple[str, str], ...] = ()
+    outputs: tuple[tuple[str, str], ...] = ()
+    directories: tuple[tuple[str, str], ...] = ()
+    written: Callable[[], Sequence[str]] | None = None  # names written inside the directories
+
+
+def _declare_io(p: argparse.ArgumentParser, inputs: Sequence[str] = (), outputs: Sequence[str] = (),
+                directories: Sequence[str] = (), written: Callable[[], Sequence[str]] | None = None) -> None:
+    """Record a subcommand's input and output arguments (by dest) for the no-overwrite check.
+
+    ``written`` (called only when checking, so heavy modules load late) names the entries
+    the command writes inside its output directories."""
+    labels = {a.dest: "/".join(a.option_strings) or a.dest for a in p._actions}
+
+    def pairs(dests: Sequence[str]) -> tuple[tuple[str, str], ...]:
+        return tuple((d, labels[d]) for d in dests)
+
+    p.set_defaults(io=_IOSpec(pairs(inputs), pairs(outputs), pairs(directories), written))
+
+
+def _check_io(args: argparse.Namespace) -> None:
+    """Refuse, before anything is read, a run whose outputs would replace one of its inputs."""
+    spec: _IOSpec | None = getattr(args, "io", None)
+    if spec is None:
+        return
+    from seqfcn.io.overwrite import check_outputs
+
+    def values(pairs: tuple[tuple[str, str], ...]) -> dict:
+        return {label: getattr(args, dest, None) for dest, label in pairs}
+
+    names = list(spec.written()) if spec.written is not None else None
+    directories = {label: (getattr(args, dest, None), names) for dest, label in spec.directories}
+    check_outputs(values(spec.inputs), values(spec.outputs), directories)
 
 
 # --------------------------------------------------------------------------- info
@@ -38,6 +90,7 @@ def _add_info(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     )
     p.add_argument("path", help="FASTA (plain or bgzip) or a model directory")
     p.set_defaults(func=_run_info)
+    _declare_io(p, inputs=["path"])
 
 
 def _run_info(args: argparse.Namespace) -> int:
@@ -74,6 +127,7 @@ def _add_evaluate(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                    help="with --reference: bwa mem (short reads) or minimap2 (default auto: by read length)")
     p.add_argument("--json", dest="json_path", help="also write the metrics as JSON here")
     p.set_defaults(func=_run_evaluate)
+    _declare_io(p, inputs=["original", "corrected", "truth", "reference"], outputs=["json_path"])
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -122,6 +176,7 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     p.add_argument("--q-tests", choices=["tested", "hits"], default="tested",
                    help="BH q-values over all scored windows (default) or over the reported hits (FIMO)")
     p.set_defaults(func=_run_scan)
+    _declare_io(p, inputs=["genome", "motifs", "regions"], outputs=["output"])
 
 
 def _run_scan(args: argparse.Namespace) -> int:
@@ -242,8 +297,21 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--shard", help="i/n: correct only reads k with k %% n == i-1 (round-robin, file order); "
                    "`seqfcn merge` of shards 1..n gives the unsharded output. Under torchrun ranks shard "
                    "automatically and rank 0 merges")
+    enc = p.add_mutually_exclusive_group()
+    enc.add_argument("--phred64", dest="phred", action="store_const", const=64,
+                     help="FASTQ qualities are Phred+64 (old Illumina); default: detected from the first reads")
+    enc.add_argument("--phred33", dest="phred", action="store_const", const=33,
+                     help="FASTQ qualities are Phred+33 (skip the detection); output keeps the input's encoding")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_correct)
+    _declare_io(p, inputs=["reads", "model", "reference"], outputs=["output", "stats"], directories=["save_model"],
+                written=_model_files)
+
+
+def _model_files() -> tuple[str, ...]:
+    from seqfcn.checkpoint import CONFIG_NAME, WEIGHTS_NAME
+
+    return (CONFIG_NAME, WEIGHTS_NAME)
 
 
 def _run_correct(args: argparse.Namespace) -> int:
@@ -286,7 +354,7 @@ def _run_correct(args: argparse.Namespace) -> int:
             args.reads, model, output, output_format=args.output_format, min_confidence=args.min_confidence,
             batch_size=args.batch_size, device=rank_device(args.device, rank), stats_path=args.stats if
             rank is None else None, reference=args.reference, progress=progress, recalibrate=args.recalibrate,
-            both_strands=not args.single_strand, pg=pg, rounds=args.rounds, shard=shard,
+            both_strands=not args.single_strand, pg=pg, rounds=args.rounds, shard=shard, phred=args.phred,
         )
 
     _run_shards(args, rank, run, lambda parts, output: merge_reads(parts, output))
@@ -311,6 +379,7 @@ def _add_merge(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--order", choices=("interleave", "concat"), default="interleave",
                    help="reads: interleave (undo --shard, default) or concat (plain chunks)")
     p.set_defaults(func=_run_merge)
+    _declare_io(p, inputs=["shards"], outputs=["output"])
 
 
 def _run_merge(args: argparse.Namespace) -> int:
@@ -354,6 +423,13 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                     help="simulated samples, one per coverage (default 10,20,40,80)")
     ev.add_argument("--read-length", type=int, help="simulated read length (default 150; ONT 400)")
     p.set_defaults(func=_run_train)
+    _declare_io(p, inputs=["genome", "labels", "reads", "config"], directories=["out"], written=_train_outputs)
+
+
+def _train_outputs() -> tuple[str, ...]:
+    from seqfcn.train import OUTPUT_NAMES
+
+    return OUTPUT_NAMES
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -444,9 +520,16 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParse
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (``seqfcn scan: error: ...``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``seqfcn`` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="seqfcn",
         description="1D fully convolutional networks for DNA: encode, scan, correct, train, evaluate.",
     )
@@ -485,6 +568,16 @@ def _catch_sigterm() -> Callable | int | None:
     return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+def _finish_progress_bars() -> None:
+    """Close open tqdm bars so that a message starts on a line of its own (not after ``\rscan: 0%|...``)."""
+    std = sys.modules.get("tqdm.std")
+    if std is None:
+        return
+    for bar in list(getattr(std.tqdm, "_instances", ())):
+        bar.leave = True  # keep what it showed, then end its line
+        bar.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``seqfcn``; returns the exit code (0 ok, 2 user error, 1 internal error)."""
     parser = build_parser()
@@ -495,17 +588,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup(args)
     previous = _catch_sigterm()
     try:
+        _check_io(args)
         return int(args.func(args) or 0)
     except SeqfcnError as exc:
+        _finish_progress_bars()
         print(f"seqfcn {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
+        _finish_progress_bars()
         print(f"seqfcn {args.command}: interrupted", file=sys.stderr)
         return 130
     except _Terminated:
+        _finish_progress_bars()
         print(f"seqfcn {args.command}: terminated", file=sys.stderr)
         return 143
     finally:

@@ -654,6 +654,7 @@ def correct_reads(
     pg: dict | None = None,
     rounds: int | None = None,
     shard: tuple[int, int] | None = None,
+    phred: int | None = None,
 ) -> dict[str, Any]:
     """Correct every read of ``reads_path`` and write them to ``output_path``.
 
@@ -680,6 +681,8 @@ def correct_reads(
         shard: 0-based ``(index, count)``: correct and write only reads ``k`` with
             ``k % count == index`` (:func:`seqfcn.shard.shard_reads`; a k-mer spectrum is
             still counted over all reads, so the merged shards equal the unsharded output).
+        phred: FASTQ quality offset of the input, 33 or 64 (default: detected); FASTQ
+            output is written in the same encoding.
 
     Returns:
         The summary: ``reads``, ``bases_examined``, ``bases_changed``,
@@ -700,7 +703,7 @@ def correct_reads(
         from seqfcn.kmer_corrector import count_reads
 
         evidence = KmerEvidence(evidence.k, evidence.edits, evidence.source,
-                                count_reads(reads_path, evidence.k, reference=reference))
+                                count_reads(reads_path, evidence.k, reference=reference, phred=phred))
     if rounds is None:
         rounds = 1 if evidence is None else (4 if evidence.edits == "indel" else 2)
     rounds = int(rounds)
@@ -710,7 +713,8 @@ def correct_reads(
                               both_strands=both_strands, max_quality=max_quality, evidence=evidence)
     stats = CorrectionStats()
     t0 = time.monotonic()
-    reads: Iterable[Read] = read_reads(reads_path, reference=reference)
+    stream = read_reads(reads_path, reference=reference, phred=phred)
+    reads: Iterable[Read] = stream
     if shard is not None:
         from seqfcn.shard import shard_reads
 
@@ -725,11 +729,11 @@ def correct_reads(
     try:
         for chunk in _chunks(reads):
             if writer is None:
-                writer = _open_writer(out_label, output_format, reads_label, chunk[0], pg)
+                writer = _open_writer(out_label, output_format, reads_label, chunk[0], pg, stream.phred)
             _correct_chunk(chunk, corrector, writer, stats, recalibrate, rounds)
             bar.update(len(chunk))
         if writer is None:
-            writer = _open_writer(out_label, output_format, reads_label, None, pg)
+            writer = _open_writer(out_label, output_format, reads_label, None, pg, stream.phred)
     except BaseException:
         if writer is not None:
             writer.abort()
@@ -756,18 +760,19 @@ def correct_reads(
     return result
 
 
-def _open_writer(output: str, output_format: str | None, reads_label: str, first: Read | None, pg: dict | None):
+def _open_writer(output: str, output_format: str | None, reads_label: str, first: Read | None, pg: dict | None,
+                 phred: int | None = 33):
     """A writer for ``output``. SAM/BAM output copies the input's header (taken from the first
     record, so stdin works); without an extension or ``output_format`` the input's kind is kept."""
     if first is None and reads_label != "-":  # empty input file: its own format decides
-        return open_read_writer(output, reads_label, output_format, pg=pg)
+        return open_read_writer(output, reads_label, output_format, pg=pg, phred=phred or 33)
     if first is not None and first.segment is not None:
         like: Any = first.segment.header.to_dict()
         kind = "bam"
     else:
         like = {"HD": {"VN": "1.6", "SO": "unknown"}}
         kind = "fasta" if first is not None and first.qualities is None else "fastq"
-    return open_read_writer(output, like, _output_format(output, output_format, kind), pg=pg)
+    return open_read_writer(output, like, _output_format(output, output_format, kind), pg=pg, phred=phred or 33)
 
 
 def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, writer: Any, stats: CorrectionStats,

@@ -45,11 +45,9 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from seqfcn.alphabet import BASES
-from seqfcn.encode import SeqLike, as_byte_array
+from seqfcn.encode import N_CODE, SeqLike, as_byte_array, codes_to_str, to_codes, to_codes_batch  # noqa: F401
 from seqfcn.errors import SeqfcnError
 
-N_CODE = 4
-"""Integer code of N (codes 0-3 are A, C, G, T)."""
 GAP = 4
 """Target class of an inserted observed base ("delete this base")."""
 IGNORE_INDEX = -100
@@ -58,49 +56,6 @@ MAX_Q = 41
 """Largest Phred quality the models emit."""
 
 RngLike = Union[int, np.random.Generator]
-
-_CODE_TABLE = np.full(256, N_CODE, dtype=np.int8)
-for _i, _b in enumerate(BASES):
-    _CODE_TABLE[ord(_b)] = _i
-    _CODE_TABLE[ord(_b.lower())] = _i
-_CODE_TABLE[ord("U")] = _CODE_TABLE[ord("u")] = 3
-_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
-
-
-def _is_code_array(x: object) -> bool:
-    """Signed-integer arrays hold codes already; uint8 arrays hold ASCII."""
-    return isinstance(x, np.ndarray) and x.dtype.kind == "i"
-
-
-def to_codes(seq: SeqLike | np.ndarray) -> np.ndarray:
-    """Integer codes ``(L,)`` int8 (0-3 = A, C, G, T; anything else 4 = N) of a sequence.
-
-    Text, bytes and uint8 arrays are read as ASCII; signed-integer arrays are taken
-    as codes already (values outside 0-3 become 4) and returned as int8.
-    """
-    if _is_code_array(seq):
-        return seq if seq.dtype == np.int8 else np.where((seq >= 0) & (seq < 4), seq, N_CODE).astype(np.int8)
-    return _CODE_TABLE[as_byte_array(seq)]
-
-
-def to_codes_batch(seqs: Sequence[SeqLike] | np.ndarray) -> np.ndarray:
-    """Codes ``(batch, L)`` int8 of equal-length sequences (a 2-D array: see :func:`to_codes`)."""
-    if isinstance(seqs, np.ndarray) and seqs.ndim == 2:
-        if _is_code_array(seqs):
-            return to_codes(seqs.reshape(-1)).reshape(seqs.shape)
-        return _CODE_TABLE[seqs.astype(np.uint8, copy=False)]
-    rows = [to_codes(s) for s in seqs]
-    if len({r.shape[0] for r in rows}) > 1:
-        raise ValueError("sequences differ in length; corrupt them one by one or crop to one length")
-    return np.stack(rows) if rows else np.zeros((0, 0), np.int8)
-
-
-def codes_to_str(codes: np.ndarray) -> str:
-    """Text of ``(L,)`` codes (4 and anything out of range → N)."""
-    c = np.asarray(codes)
-    c = np.where((c >= 0) & (c < 4), c, N_CODE).astype(np.intp)
-    return _LETTERS[c].tobytes().decode("ascii")
-
 
 def _rng(seed: RngLike) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):

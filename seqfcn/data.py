@@ -100,7 +100,7 @@ class GenomeWindows(Dataset):
         self.regions = [r for r in _subtract(list(regions), exclude) if r.end - r.start >= self.length]
         if not self.regions:
             raise SeqfcnError(f"no region of the genome is at least {self.length} bp long", path=genome.path)
-        self.codes = {c: to_codes(genome.fetch(c)) for c in {r.chrom for r in self.regions}}
+        self.codes = {c: genome.codes(c) for c in {r.chrom for r in self.regions}}
         starts = np.array([r.end - r.start - self.length + 1 for r in self.regions], dtype=np.float64)
         self._weights = starts / starts.sum()
 

@@ -63,6 +63,52 @@ def as_byte_array(seq: SeqLike, name: str | None = None) -> np.ndarray:
     raise TypeError(f"cannot read a sequence from {type(seq).__name__}")
 
 
+N_CODE = 4
+"""Integer code of N and of every other non-A/C/G/T character (codes 0-3 are A, C, G, T)."""
+
+_CODE_TABLE = np.full(256, N_CODE, dtype=np.int8)
+for _i, _b in enumerate(BASES):
+    _CODE_TABLE[ord(_b)] = _i
+    _CODE_TABLE[ord(_b.lower())] = _i
+_CODE_TABLE[ord("U")] = _CODE_TABLE[ord("u")] = 3
+_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+
+
+def _is_code_array(x: object) -> bool:
+    """Signed-integer arrays hold codes already; uint8 arrays hold ASCII."""
+    return isinstance(x, np.ndarray) and x.dtype.kind == "i"
+
+
+def to_codes(seq: SeqLike | np.ndarray) -> np.ndarray:
+    """Integer codes ``(L,)`` int8 (0-3 = A, C, G, T; anything else 4 = N) of a sequence.
+
+    Text, bytes and uint8 arrays are read as ASCII; signed-integer arrays are taken
+    as codes already (values outside 0-3 become 4) and returned as int8.
+    """
+    if _is_code_array(seq):
+        return seq if seq.dtype == np.int8 else np.where((seq >= 0) & (seq < 4), seq, N_CODE).astype(np.int8)
+    return _CODE_TABLE[as_byte_array(seq)]
+
+
+def to_codes_batch(seqs: Sequence[SeqLike] | np.ndarray) -> np.ndarray:
+    """Codes ``(batch, L)`` int8 of equal-length sequences (a 2-D array: see :func:`to_codes`)."""
+    if isinstance(seqs, np.ndarray) and seqs.ndim == 2:
+        if _is_code_array(seqs):
+            return to_codes(seqs.reshape(-1)).reshape(seqs.shape)
+        return _CODE_TABLE[seqs.astype(np.uint8, copy=False)]
+    rows = [to_codes(s) for s in seqs]
+    if len({r.shape[0] for r in rows}) > 1:
+        raise ValueError("sequences differ in length; corrupt them one by one or crop to one length")
+    return np.stack(rows) if rows else np.zeros((0, 0), np.int8)
+
+
+def codes_to_str(codes: np.ndarray) -> str:
+    """Text of ``(L,)`` codes (4 and anything out of range → N)."""
+    c = np.asarray(codes)
+    c = np.where((c >= 0) & (c < 4), c, N_CODE).astype(np.intp)
+    return _LETTERS[c].tobytes().decode("ascii")
+
+
 def _is_integer(dtype: np.dtype) -> bool:
     return np.dtype(dtype).kind in "biu"
 

@@ -133,7 +133,7 @@ def genome_codes(path: str | os.PathLike) -> list[np.ndarray]:
     from seqfcn.io.fasta import Genome
 
     g = Genome(path)
-    return [to_codes(g.fetch(c)) for c in g.chrom_sizes]
+    return [g.codes(c) for c in g.chrom_sizes]
 
 
 def simulate_reads(genome: Sequence[np.ndarray], error_model: Any, n_reads: int, read_length: int,
@@ -397,13 +397,13 @@ def self_train_kmer(
 
 
 def count_reads(reads_path: str | os.PathLike, k: int, *, reference: str | os.PathLike | None = None,
-                progress: bool = False) -> KmerTable:
+                progress: bool = False, phred: int | None = None) -> KmerTable:
     """The k-mer spectrum of a read file (first pass of ``seqfcn correct``)."""
     from seqfcn.io.reads import read_reads
 
     if str(reads_path) == "-":
         raise SeqfcnError("this model counts the reads' k-mers in a first pass; give a file, not stdin")
-    gen = (to_codes(r.sequence) for r in read_reads(reads_path, reference=reference) if r.sequence)
+    gen = (to_codes(r.sequence) for r in read_reads(reads_path, reference=reference, phred=phred) if r.sequence)
     table = table_for_reads(gen, k)
     log.info("counted %d distinct %d-mers of %s (typical count %.0f)", len(table), k, reads_path, table.scale)
     return table

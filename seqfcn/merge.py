@@ -223,13 +223,14 @@ def _combine(streams: Sequence[Iterable[T]], labels: Sequence[str], order: str) 
 def _merge_fastx(labels: Sequence[str], output: str, order: str) -> int:
     from seqfcn.io.reads import FastqWriter, read_reads
 
-    streams = [read_reads(p) for p in labels]
+    lead = read_reads(labels[0])  # every shard is read and written in the first one's quality encoding
+    streams = [lead] + [read_reads(p, phred=lead.phred) for p in labels[1:]]
     first = [next(s, None) for s in streams]
     fmt = "fasta" if any(r is not None and r.qualities is None for r in first) else "fastq"
     streams = [itertools.chain([] if r is None else [r], s) for r, s in zip(first, streams)]
     name = output.lower()
     named = any(name.endswith(x) or name.endswith(x + ".gz") for x in (".fa", ".fasta", ".fna", ".fq", ".fastq"))
-    with FastqWriter(output, fmt=None if named else fmt) as writer:
+    with FastqWriter(output, fmt=None if named else fmt, phred=lead.phred or 33) as writer:
         for read in _combine(streams, labels, order):
             writer.write(read)
         return writer.count

@@ -167,6 +167,8 @@ def train_task(
     Returns:
         The trainer's final result (metrics, steps, stop reason).
     """
+    import torch
+
     from seqfcn.checkpoint import save_model
     from seqfcn.nn.models import model_from_config
     from seqfcn.train import TrainConfig, Trainer
@@ -178,6 +180,7 @@ def train_task(
     model_cfg = dict(cfg["model"])
     if task == "profile" and meta.get("binary_labels") and train_cfg.loss == "mse":
         train_cfg.loss = "bce_dice"
+    torch.manual_seed(seed)  # initial weights: a function of the seed alone
     model = model_from_config(model_cfg)
     meta["config"] = cfg
 

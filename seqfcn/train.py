@@ -48,7 +48,6 @@ import random
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
@@ -62,7 +61,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from seqfcn import metrics as M
-from seqfcn.atomic import atomic_path
+from seqfcn.atomic import atomic_path, temporary_directory_beside
 from seqfcn.errors import SeqfcnError
 from seqfcn.losses import get_loss
 
@@ -80,8 +79,10 @@ class TrainConfig:
     Length of the run: ``steps`` optimiser steps if given, else ``epochs`` passes over the
     training set. ``batch_size`` is the *global* batch (split across DDP ranks).
     ``eval_every`` / ``checkpoint_every`` are in steps (``eval_every`` defaults to one
-    epoch; with ``checkpoint_every=0`` checkpoints are written only at the end, at
-    ``stop_after`` and on a signal). ``patience`` counts evaluations without an
+    epoch). A checkpoint is written every ``checkpoint_every`` steps and, whatever that is,
+    once ``checkpoint_seconds`` of wall time have passed since the last one, so a run
+    killed with SIGKILL loses at most that much work; always at the end, at
+    ``stop_after`` and on a signal (``0`` turns either periodic trigger off). ``patience`` counts evaluations without an
     improvement of ``monitor`` before early stopping (``None`` disables it).
     ``stop_after`` ends this invocation (with a checkpoint) once the step count reaches it,
     leaving the schedule unchanged — for time-sliced jobs and resume tests.
@@ -102,7 +103,8 @@ class TrainConfig:
     loss: str = "cross_entropy"
     ignore_index: int = -100
     eval_every: int | None = None
-    checkpoint_every: int = 0
+    checkpoint_every: int = 500
+    checkpoint_seconds: float = 300.0
     patience: int | None = None
     monitor: str = "val_loss"
     restore_best: bool = True
@@ -129,8 +131,8 @@ class TrainConfig:
             bad(f"lr must be > 0, got {self.lr}")
         if self.amp not in _AMP_CHOICES:
             bad(f"amp must be one of {_AMP_CHOICES}, got {self.amp!r}")
-        if self.warmup_steps < 0 or self.checkpoint_every < 0 or self.num_workers < 0:
-            bad("warmup_steps, checkpoint_every and num_workers must be >= 0")
+        if min(self.warmup_steps, self.checkpoint_every, self.checkpoint_seconds, self.num_workers) < 0:
+            bad("warmup_steps, checkpoint_every, checkpoint_seconds and num_workers must be >= 0")
         if self.eval_every is not None and self.eval_every < 1:
             bad(f"eval_every must be >= 1, got {self.eval_every}")
         if self.patience is not None and self.patience < 1:
@@ -371,10 +373,14 @@ def _default_save_fn(model: torch.nn.Module, directory: Path, metadata: dict) ->
         return
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    tmp = Path(temporary_directory_beside(directory))
     save_file(_state_dict_cpu(model), str(tmp / "model.safetensors"))
     _json_dump(metadata, tmp / "metadata.json")
     _atomic_dir_replace(tmp, directory)
+
+
+OUTPUT_NAMES = ("last", "last.old", "best", "best.old", "model", "model.old", "metrics.csv",
+                "training_curve.png", "tensorboard")  # what a Trainer writes in out_dir (no-overwrite check)
 
 
 # --------------------------------------------------------------------------- trainer
@@ -512,7 +518,7 @@ class Trainer:
             all_rng = [rng]
         if self.dist.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".last.", dir=self.out_dir))
+            tmp = Path(temporary_directory_beside(self.last_dir))
             save_file(_state_dict_cpu(self.model), str(tmp / "model.safetensors"))
             opt_tensors, opt_meta = _state_tensors_split(self.optimizer.state_dict())
             save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
@@ -600,7 +606,7 @@ class Trainer:
     def _save_best(self) -> None:
         if self.dist.is_main:
             best = self.out_dir / "best"
-            tmp = Path(tempfile.mkdtemp(prefix=".best.", dir=self.out_dir))
+            tmp = Path(temporary_directory_beside(best))
             save_file(_state_dict_cpu(self.model), str(tmp / "model.safetensors"))
             _json_dump({"step": self.step, self.config.monitor: self.best}, tmp / "best.json")
             _atomic_dir_replace(tmp, best)
@@ -718,6 +724,22 @@ class Trainer:
         lower_better = "loss" in self.config.monitor
         return value < self.best if lower_better else value > self.best
 
+    def _checkpoint_due(self, last_save: float) -> bool:
+        """Periodic checkpoint: every ``checkpoint_every`` steps or ``checkpoint_seconds`` of wall time.
+
+        Under DDP the time trigger is rank 0's clock, broadcast, so every rank saves together.
+        """
+        cfg = self.config
+        due = bool(cfg.checkpoint_every) and self.step % cfg.checkpoint_every == 0
+        if cfg.checkpoint_seconds and not due:
+            late = time.monotonic() - last_save >= cfg.checkpoint_seconds
+            if self.dist.distributed:
+                flag = torch.tensor([int(late)], device=self.device)
+                dist.broadcast(flag, 0)
+                late = bool(flag.item())
+            due = late
+        return due
+
     def fit(self) -> dict[str, Any]:
         """Train to the end (or early stop / signal / ``stop_after``); returns the final metrics.
 
@@ -729,7 +751,10 @@ class Trainer:
         Only a finished run (completed or early-stopped) exports ``out_dir/model``.
         """
         cfg = self.config
-        if not (self.resume and self.load_checkpoint()):
+        resumed = self.resume and self.load_checkpoint()
+        if self.resume and not resumed:
+            log.warning("--resume: no checkpoint in %s, starting at step 0", self.last_dir)
+        if not resumed:
             torch.manual_seed(_mix(cfg.seed, self.dist.rank))
             random.seed(_mix(cfg.seed, self.dist.rank, 1))
             np.random.seed(_mix(cfg.seed, self.dist.rank, 2) % (2**32))
@@ -745,6 +770,7 @@ class Trainer:
         loss_n = self._loss_n
         stop_reason = "completed"
         t0 = time.monotonic() - self.elapsed
+        last_save = time.monotonic()
         it: Iterator | None = None
         try:
             while self.step < self.total_steps:
@@ -771,12 +797,11 @@ class Trainer:
                     loss_n = 0
                     early = self._early_stopping_check(row)
                 stopping = early or self._stop_requested() or (cfg.stop_after is not None and self.step >= cfg.stop_after)
-                if stopping or self.step == self.total_steps or (
-                    cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
-                ):
+                if stopping or self.step == self.total_steps or self._checkpoint_due(last_save):
                     self.elapsed = time.monotonic() - t0
                     self._loss_sum, self._loss_n = float(loss_sum), loss_n
                     self.save_checkpoint()
+                    last_save = time.monotonic()
                 if stopping:
                     if early:
                         stop_reason = "early_stopping"

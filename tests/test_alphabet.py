@@ -21,7 +21,8 @@ def test_channel_order_and_complement():
 
 def test_policy_tables():
     table, valid = EncodingPolicy().weights(integer=False)
-    assert table.shape == (256, 4) and valid.sum() == 2 * len(IUPAC_CODES)
+    assert table.shape == (256, 4) and valid.sum() == 2 * len(IUPAC_CODES) + 1  # + "." (no-call, as N)
+    np.testing.assert_array_equal(table[ord(".")], [0, 0, 0, 0])
     np.testing.assert_allclose(table[ord("B")], [0, 1 / 3, 1 / 3, 1 / 3])
     np.testing.assert_array_equal(table[ord("n")], [0, 0, 0, 0])
     assert not valid[ord("X")] and not valid[ord("-")]

@@ -3,6 +3,7 @@ a trained tiny model on a real genome, malformed input."""
 from __future__ import annotations
 
 import gzip
+import zlib
 import json
 from pathlib import Path
 
@@ -350,8 +351,10 @@ def test_malformed_fastq_exit_2_nothing_written(tmp_path, capsys, case):
         data = gzip.compress(b"".join(
             b"@read%d\n%s\n+\n%s\n" % (i, rng.choice(acgt, 50).tobytes(), rng.integers(65, 74, 50).astype(np.uint8).tobytes())
             for i in range(4000)))
-        bad.write_bytes(data[: int(len(data) * 0.6)])  # cut inside a gzip block, after ~2300 reads
-        name = "'read2309'"
+        cut = data[: int(len(data) * 0.6)]  # cut inside the gzip stream, after ~2300 reads
+        bad.write_bytes(cut)
+        complete = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(cut).count(b"\n") // 4
+        name = f"after {complete} complete records (the last one 'read{complete - 1}')"
     out = tmp_path / "out.fq"
     code, err = _cli(["correct", str(bad), "--model", str(tmp_path / "m"), "-o", str(out), "--no-progress",
                       "--device", "cpu"], capsys)

@@ -91,12 +91,23 @@ def test_jaspar_and_transfac(tmp_path: Path) -> None:
     np.testing.assert_allclose(single.pfm[:, 1], [0.95, 0, 0.05, 0])
 
 
-def test_meme_without_nsites_uses_default_and_renormalises(tmp_path: Path) -> None:
+def test_meme_without_nsites_uses_default_and_renormalises_rounding(tmp_path: Path) -> None:
     path = tmp_path / "x.meme"
-    path.write_text(MEME_HEAD + "MOTIF m1 alt1\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n0.2 0.2 0.2 0.2\n")
+    path.write_text(MEME_HEAD + "MOTIF m1 alt1\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n"
+                    "0.249 0.249 0.249 0.249\n")
     (m,) = read_motifs(path)
     assert (m.id, m.name, m.nsites) == ("m1", "alt1", 20)
-    np.testing.assert_allclose(m.pfm[:, 1], 0.25)
+    np.testing.assert_allclose(m.pfm[:, 1], 0.25)  # rounding in the file (sum 0.996) is renormalised
+
+
+@pytest.mark.parametrize("row, total", [("0.05 0.05 0.05 0.05", "0.2"), ("0.5 0.5 0.5 0.5", "2")])
+def test_meme_row_not_probabilities_is_refused(tmp_path: Path, row: str, total: str) -> None:
+    """Defect 7 of the reliability issue: rows summing to 0.2 or 2.0 were renormalised silently."""
+    path = tmp_path / "x.meme"
+    path.write_text(MEME_HEAD + f"MOTIF m1\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n{row}\n")
+    with pytest.raises(InputFormatError, match=f"sums to {total}") as err:
+        read_motifs(path)
+    assert str(path) in str(err.value) and "'m1'" in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ from seqfcn.io.reads import FastqWriter, read_reads
 from seqfcn.merge import merge_bed, merge_shards
 from seqfcn.shard import shard_reads
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-GENOME = DATA / "lambda" / "lambda_virus.fa"
-MOTIFS = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
-FASTQ = DATA / "samtools" / "ex1.fastq"
-BAM = DATA / "samtools" / "ex1.bam"
-MODEL = DATA / "models" / "ex1_illumina"
+from conftest import DATA
+from conftest import EX1_BAM as BAM
+from conftest import EX1_FASTQ as FASTQ
+from conftest import EX1_MODEL as MODEL
+from conftest import JASPAR_MEME as MOTIFS
+from conftest import LAMBDA_FA as GENOME
 
 
 def _scan(*extra: str) -> list[str]:

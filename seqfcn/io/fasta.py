@@ -10,6 +10,7 @@ input, which is 1-based inclusive like ``samtools faidx``.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import tempfile
@@ -20,9 +21,13 @@ import numpy as np
 import pandas as pd
 import pysam
 
-from seqfcn.alphabet import DEFAULT_POLICY, EncodingPolicy
+from seqfcn.alphabet import DEFAULT_POLICY, EncodingPolicy, first_invalid
 from seqfcn.encode import one_hot as _one_hot
+from seqfcn.encode import to_codes
 from seqfcn.errors import InputFormatError, RegionError, SeqfcnError, SequenceError
+from seqfcn.io.faidx import first_duplicate_name, index_problem
+
+log = logging.getLogger("seqfcn")
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _SUMMARY_CHUNK = 1 << 23  # bases fetched at a time by genome_summary
@@ -68,11 +73,16 @@ def _check_fasta_file(path: Path) -> None:
 
 
 def _build_index(path: Path) -> None:
-    """Create ``path.fai`` (and ``.gzi`` for bgzip) with htslib, turning failures into one line."""
+    """Create ``path.fai`` (and ``.gzi`` for bgzip) with htslib, turning failures into one line.
+
+    Raises:
+        InputFormatError: htslib cannot index the file, or two records share a name (htslib
+            would drop the second with only a warning; the half-made index is removed).
+    """
     fai = Path(f"{path}.fai")
     if not os.access(path.parent, os.W_OK):
         raise SeqfcnError(
-            f"no index {fai.name} and the directory is not writable; run `samtools faidx {path}` "
+            f"no valid index {fai.name} and the directory is not writable; run `samtools faidx {path}` "
             "where you can write, or copy the FASTA to a writable directory",
             path=path,
         )
@@ -91,16 +101,47 @@ def _build_index(path: Path) -> None:
             os.close(saved)
         err.seek(0)
         detail = " ".join(err.read().decode("utf-8", "replace").split())
+    duplicate = first_duplicate_name(detail)
+    if duplicate is not None:
+        fai.unlink(missing_ok=True)
+        raise InputFormatError("two sequences have this name; names must be unique", path=path, record=duplicate)
     if failure is not None or not fai.exists():
         detail = re.sub(r"\[[EW]::\w+\]\s*", "", detail) or failure or "unknown error"
         raise InputFormatError(f"cannot index FASTA: {detail[:300]}", path=path)
+
+
+def _ensure_index(path: Path, bgzf: bool) -> None:
+    """Make sure ``path.fai`` (and ``.gzi``) exist and describe ``path``: a missing, stale or
+    wrong index is rebuilt (:mod:`seqfcn.io.faidx` checks every record's offset and size)."""
+    fai, gzi = Path(f"{path}.fai"), Path(f"{path}.gzi")
+    if fai.exists() and (gzi.exists() or not bgzf):
+        problem = index_problem(path, fai, gzi if bgzf else None)
+        if problem is None:
+            return
+        if not os.access(fai.parent, os.W_OK):
+            raise InputFormatError(
+                f"the index {fai.name} does not match the FASTA ({problem}) and the directory is not "
+                f"writable; rebuild it with `samtools faidx {path}`",
+                path=path,
+            )
+        log.warning("%s: %s does not match the FASTA (%s); rebuilding it", path, fai.name, problem)
+        fai.unlink(missing_ok=True)
+        if bgzf:
+            gzi.unlink(missing_ok=True)
+    _build_index(path)
+    problem = index_problem(path, fai, gzi if bgzf else None)
+    if problem is not None:
+        raise InputFormatError(f"htslib's index does not match the file: {problem}", path=path)
 
 
 class Genome:
     """An indexed FASTA genome (plain or bgzip-compressed) read through ``pysam.FastaFile``.
 
     The ``.fai`` index (and ``.gzi`` for bgzip) is created beside the file when
-    missing (or rebuilt when older than the FASTA and the directory is writable). ``len(genome)`` is the total length in bp over all chromosomes.
+    missing, and checked against the FASTA when present (every record's header,
+    offset and length, :mod:`seqfcn.io.faidx`): a stale or wrong index is rebuilt
+    (an error when the directory is not writable). Two records with the same name
+    are an error. ``len(genome)`` is the total length in bp over all chromosomes.
 
     Use as a context manager or call :meth:`close`. A Genome may be pickled or
     used after ``fork`` (e.g. in DataLoader workers): each process reopens the
@@ -117,10 +158,7 @@ class Genome:
         _check_fasta_file(self.path)
         with open(self.path, "rb") as fh:
             bgzf = _is_bgzf(fh.read(16))
-        fai, gzi = Path(f"{self.path}.fai"), Path(f"{self.path}.gzi")
-        stale = fai.exists() and fai.stat().st_mtime < self.path.stat().st_mtime
-        if not fai.exists() or (bgzf and not gzi.exists()) or (stale and os.access(fai.parent, os.W_OK)):
-            _build_index(self.path)
+        _ensure_index(self.path, bgzf)
         self._open()
         self._chrom_sizes = dict(zip(self._fasta.references, (int(n) for n in self._fasta.lengths)))
 
@@ -192,6 +230,20 @@ class Genome:
         if start == end:
             return ""
         return self._handle().fetch(chrom, start, end)
+
+    def codes(self, chrom: str, start: int = 0, end: int | None = None) -> np.ndarray:
+        """``(L,)`` int8 base codes of ``chrom[start:end]`` (0-3 = A, C, G, T; 4 for N and the
+        other accepted characters, :data:`seqfcn.alphabet.SEQUENCE_CHARACTERS`).
+
+        Raises:
+            SequenceError: a character outside the accepted set, at its chromosome position.
+        """
+        seq = self.fetch(chrom, start, end)
+        bad = first_invalid(seq)
+        if bad is not None:
+            raise SequenceError(f"invalid base character {seq[bad]!r} (accepted: IUPAC codes and '.')",
+                                path=self.path, record=chrom, position=int(start) + bad)
+        return to_codes(seq)
 
     def one_hot(
         self,

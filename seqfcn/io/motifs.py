@@ -203,6 +203,13 @@ def _meme_blocks(path: str | os.PathLike, text: str) -> list[tuple[str, str, np.
                 raise InputFormatError(
                     f"matrix row has {len(values)} columns, expected 4", path=path, record=motif_id, position=i + 1
                 )
+            total = sum(values)
+            if abs(total - 1.0) > MEME_ROW_TOLERANCE:
+                raise InputFormatError(
+                    f"letter-probability row sums to {total:g}, not 1 (within {MEME_ROW_TOLERANCE}); a MEME "
+                    "matrix holds probabilities (counts belong in JASPAR/TRANSFAC files)",
+                    path=path, record=motif_id, position=i + 1,
+                )
             rows.append(values)
             i += 1
         if width is not None and len(rows) != width:
@@ -212,6 +219,11 @@ def _meme_blocks(path: str | os.PathLike, text: str) -> list[tuple[str, str, np.
         pfm = _normalise(np.array(rows, dtype=np.float64).T, path, motif_id, motif_line)
         blocks.append((motif_id, alt or motif_id, pfm, nsites, motif_line))
     return blocks
+
+
+MEME_ROW_TOLERANCE = 0.02
+"""A MEME letter-probability row may differ from 1 by this much (rounding to 2-3 decimals);
+the row is then rescaled to sum 1. Beyond it the file is an error, never renormalised silently."""
 
 
 def _read_meme(path: str | os.PathLike, text: str) -> list[Motif]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import array
 import copy
 import gzip
+import logging
 import os
 import re
 import sys
@@ -32,10 +33,13 @@ from typing import Iterator
 import numpy as np
 import pysam
 
+from seqfcn.alphabet import first_invalid
 from seqfcn.atomic import publish, temporary_beside
 from seqfcn.encode import reverse_complement
 from seqfcn.errors import InputFormatError, SeqfcnError, SequenceError
 from seqfcn.io.fasta import Genome
+
+log = logging.getLogger("seqfcn")
 
 READ_FORMATS = ("fastq", "fasta", "sam", "bam", "cram")
 """Formats :func:`read_reads` understands (``fmt=`` values)."""
@@ -166,65 +170,207 @@ class _StdinPipe:
 
 
 # --------------------------------------------------------------------------- FASTQ / FASTA
-def _diagnose_fastx(path: str, fmt: str, good: int, last: str | None, exc: Exception) -> InputFormatError:
-    """Explain why pysam stopped parsing: re-read the file with Biopython to name the record."""
-    from Bio.SeqIO.FastaIO import SimpleFastaParser
-    from Bio.SeqIO.QualityIO import FastqGeneralIterator
+PHRED_OFFSETS = (33, 64)
 
-    where = f"record #{good + 1}" + (f" (after {last!r})" if last else "")
-    if path.startswith("/dev/fd/"):  # stdin cannot be read again
-        detail = str(exc).replace(f" in {path}", "")
-        if "unknown problem" in detail:
-            detail = "cannot parse (truncated or corrupt data)"
-        return InputFormatError(f"{where}: {detail}", path="-")
+
+def detect_quality_offset(head: bytes) -> int:
+    """The FASTQ quality encoding (33 or 64) judged from the first (decompressed) bytes.
+
+    Phred+64 (Illumina 1.3-1.7) when every quality character of the complete records
+    in ``head`` is ``@`` (64) or above and some are above ``J`` (74, the highest
+    Phred+33 Illumina value); otherwise Phred+33. Phred+33 data whose every base in
+    the first 64 kB is Q31 or better *and* Q42+ somewhere would be misjudged: declare
+    the encoding then (``phred=33``, ``--phred33``).
+    """
+    lines = head.split(b"\n")
+    quals = [
+        lines[i + 1].rstrip(b"\r")
+        for i in range(2, len(lines) - 1)
+        if lines[i].startswith(b"+") and lines[i - 2].startswith(b"@")
+        and len(lines[i + 1].rstrip(b"\r")) == len(lines[i - 1].rstrip(b"\r"))
+        and (i + 2 < len(lines))  # the record is complete in head
+    ]
+    data = b"".join(quals)
+    if data and min(data) >= 64 and max(data) > 74:
+        return 64
+    return 33
+
+
+def _open_bytes(path: str):
+    """A binary line reader over a plain or gzip file."""
     with open(path, "rb") as fh:
         gz = fh.read(2) == _GZIP_MAGIC
-    parser = FastqGeneralIterator if fmt == "fastq" else SimpleFastaParser
-    count, name = 0, None
+    return gzip.open(path, "rb") if gz else open(path, "rb")
+
+
+def _fastq_problem(path: str, label: str) -> InputFormatError | None:
+    """Read a FASTQ file strictly (4-line records, or wrapped sequence and quality) and name
+    the first thing wrong: the record, its line, and what was expected. None if all is well."""
+    def err(msg: str, record: str | None) -> InputFormatError:
+        return InputFormatError(msg, path=label, record=record)
+
+    count, name, done, line_no = 0, None, None, 0
     try:
-        with (gzip.open(path, "rt") if gz else open(path)) as handle:
-            for title, *_ in parser(handle):
+        with _open_bytes(path) as fh:
+            line = fh.readline()
+            line_no = 1
+            while line:
+                if not line.strip():
+                    line, line_no = fh.readline(), line_no + 1
+                    continue
+                start = line_no
+                if not line.startswith(b"@"):
+                    return err(f"line {line_no}: expected a '@' header line, found {line[:30].strip()!r}"[:200], None)
+                name = line[1:].split(None, 1)[0].decode("utf-8", "replace") if line[1:].strip() else ""
+                what = f"record #{count + 1} (line {start})"
+                seq = b""
+                line, line_no = fh.readline(), line_no + 1
+                while line and not line.startswith(b"+"):
+                    piece = line.rstrip(b"\r\n")
+                    if line.startswith(b"@") or (seq and first_invalid(piece) is not None):
+                        return err(f"{what}: expected the '+' line after the sequence at line {line_no}, "
+                                   f"found {piece[:30].decode('ascii', 'replace')!r}", name)
+                    seq += piece
+                    line, line_no = fh.readline(), line_no + 1
+                if not line:
+                    return err(f"{what}: the file ends before the '+' line", name)
+                qual = b""
+                line, line_no = fh.readline(), line_no + 1
+                while line and len(qual) < len(seq):
+                    qual += line.rstrip(b"\r\n")
+                    line, line_no = fh.readline(), line_no + 1
+                    if len(qual) < len(seq) and line.startswith(b"@"):
+                        break
+                if len(qual) != len(seq):
+                    return err(f"{what}: the sequence has {len(seq)} bases but the quality string has "
+                               f"{len(qual)} characters", name)
+                count, done = count + 1, name
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        after = f" (the last one {done!r})" if done else ""
+        return err(f"truncated or corrupt gzip data after {count} complete records{after}: {exc}", None)
+    return None
+
+
+def _diagnose_fastx(path: str, label: str, fmt: str, good: int, last: str | None, exc: Exception) -> InputFormatError:
+    """Explain why pysam stopped parsing: re-read the file strictly to name the record and the line."""
+    where = f"record #{good + 1}" + (f" (after {last!r})" if last else "")
+    detail = str(exc).replace(f" in {path}", "").replace(f" parsing {path}", "")
+    if "unknown problem" in detail:
+        detail = "cannot parse (truncated or corrupt data)"
+    if path.startswith("/dev/fd/"):  # stdin cannot be read again
+        return InputFormatError(f"{where}: {detail}", path="-")
+    if fmt == "fastq":
+        return _fastq_problem(path, label) or InputFormatError(f"{where}: {detail}", path=label)
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+    count = 0
+    try:
+        with gzip.open(path, "rt") if _is_gzip(path) else open(path) as handle:
+            for _ in SimpleFastaParser(handle):
                 count += 1
-                name = title.split(None, 1)[0] if title else title
-                if count > good + 100:  # well past where pysam stopped: Biopython sees no problem
-                    break
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        after = f" (last {name!r})" if name else ""
-        return InputFormatError(
-            f"truncated or corrupt gzip data after {count} complete records{after}: {err}", path=path
-        )
+        return InputFormatError(f"truncated or corrupt gzip data after {count} complete records: {err}", path=label)
     except ValueError as err:
-        named = re.search(r"\bfor (\S+) \(\d+ and \d+\)", str(err))
-        return InputFormatError(f"record #{count + 1}: {err}", path=path, record=named and named.group(1))
+        return InputFormatError(f"record #{count + 1}: {err}", path=label)
     except UnicodeDecodeError as err:
-        return InputFormatError(f"{where}: non-text byte {err.object[err.start:err.start + 1]!r}", path=path)
-    return InputFormatError(f"{where}: {exc}", path=path)
+        return InputFormatError(f"{where}: non-text byte {err.object[err.start:err.start + 1]!r}", path=label)
+    return InputFormatError(f"{where}: {detail}", path=label)
 
 
-def _iter_fastx(source: str, label: str, fmt: str) -> Iterator[Read]:
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def _check_bases(seq: str, label: str, name: str, good: int) -> None:
+    bad = first_invalid(seq)
+    if bad is not None:
+        raise SequenceError(
+            f"invalid base character {seq[bad]!r} (record #{good}; accepted: IUPAC codes in either case and "
+            "'.' for no-call)",
+            path=label, record=name, position=bad,
+        )
+
+
+def _qualities(qual: str, phred: int, label: str, name: str, good: int) -> np.ndarray:
+    """``(L,)`` uint8 Phred scores of a quality string in the Phred+``phred`` encoding."""
+    if not qual:
+        return np.zeros(0, np.uint8)
+    if not qual.isascii():
+        raise InputFormatError(f"non-ASCII quality character (record #{good})", path=label, record=name)
+    raw = np.frombuffer(qual.encode("ascii"), dtype=np.uint8)
+    low = int(raw.min())
+    if low < phred or int(raw.max()) > 126:
+        bad = int(np.argmax((raw < phred) | (raw > 126)))
+        hint = "; the file is Phred+33: drop --phred64" if phred == 64 else ""
+        raise InputFormatError(
+            f"quality character {qual[bad]!r} is outside the Phred+{phred} range (record #{good}){hint}",
+            path=label, record=name, position=bad,
+        )
+    return raw - np.uint8(phred)
+
+
+def _quiet_records(fh: pysam.FastxFile) -> Iterator[pysam.FastxRecord]:
+    """``fh``'s records with htslib's ``[E::]`` lines silenced while each is read (our error says it
+    better); verbosity is restored between records, so other pysam users are unaffected."""
+    it = iter(fh)
+    while True:
+        verbosity = pysam.set_verbosity(0)
+        try:
+            entry = next(it)
+        except StopIteration:
+            return
+        finally:
+            pysam.set_verbosity(verbosity)
+        yield entry
+
+
+def _iter_fastx(source: str, label: str, fmt: str, phred: int) -> Iterator[Read]:
     good, last = 0, None
     try:
         with pysam.FastxFile(source, persist=False) as fh:
-            for entry in fh:
+            for entry in _quiet_records(fh):
                 name, seq, qual = entry.name, entry.sequence, entry.quality
                 good += 1
                 qualities = None
                 if qual is not None:
-                    qualities = np.frombuffer(qual.encode("ascii", "replace"), dtype=np.uint8) - np.uint8(33)
                     if len(qual) != len(seq):
-                        raise InputFormatError(
-                            f"quality length {len(qual)} differs from sequence length {len(seq)} (record #{good})",
-                            path=label,
-                            record=name,
-                        )
-                    if qual and min(qual) < "!":
-                        raise InputFormatError(f"quality character below '!' (record #{good})", path=label, record=name)
+                        raise _diagnose_fastx(source, label, fmt, good - 1, last,
+                                              ValueError(f"quality length {len(qual)} differs from sequence "
+                                                         f"length {len(seq)}"))
+                    qualities = _qualities(qual, phred, label, name, good)
                 elif fmt == "fastq":
-                    raise InputFormatError(f"FASTA record in a FASTQ file (record #{good})", path=label, record=name)
+                    if seq:  # no '+' line: htslib read the qualities as more sequence
+                        raise _diagnose_fastx(source, label, fmt, good - 1, last, ValueError("missing '+' line"))
+                    qualities = np.zeros(0, np.uint8)  # an empty read (trimmers write them)
+                _check_bases(seq, label, name, good)
                 last = name
                 yield Read(name=name, sequence=seq, qualities=qualities, comment=entry.comment or "")
     except (OSError, ValueError) as exc:
-        raise _diagnose_fastx(source, fmt, good, last, exc) from None
+        raise _diagnose_fastx(source, label, fmt, good, last, exc) from None
+    if fmt == "fastq" and _lines_of_plain_file(source) not in (None, 4 * good):
+        # htslib reads wrapped FASTQ: a short quality line swallows the next record(s) without
+        # an error (quality "III" + "@next" + ...). Not 4 lines per record: check strictly.
+        problem = _fastq_problem(source, label)
+        if problem is not None:
+            raise problem
+
+
+def _lines_of_plain_file(path: str) -> int | None:
+    """Number of lines of an uncompressed regular file (None for pipes and gzip files)."""
+    try:
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as fh:
+            if fh.read(2) == _GZIP_MAGIC:
+                return None
+            fh.seek(0)
+            n, tail = 0, b""
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                n, tail = n + block.count(b"\n"), block[-1:]
+    except OSError:
+        return None
+    return n + (tail not in (b"", b"\n"))
 
 
 # --------------------------------------------------------------------------- SAM / BAM / CRAM
@@ -416,7 +562,8 @@ def read_reads(
     reference: str | os.PathLike | None = None,
     fmt: str | None = None,
     primary_only: bool = False,
-) -> Iterator[Read]:
+    phred: int | None = None,
+) -> "ReadStream":
     """Stream the reads of a FASTQ/FASTA (plain or gzip) or SAM/BAM/CRAM file in file order.
 
     Args:
@@ -428,9 +575,12 @@ def read_reads(
             first bytes of the data.
         primary_only: for alignment files, skip secondary and supplementary records
             (unmapped reads are always kept).
+        phred: FASTQ quality encoding, 33 or 64; None detects it from the first 64 kB
+            (:func:`detect_quality_offset`). :attr:`Read.qualities` are always Phred
+            scores; the stream's ``phred`` attribute tells the encoding, for writers.
 
     Returns:
-        An iterator of :class:`Read` objects: every record, unmapped ones included, in
+        A :class:`ReadStream`: an iterator of :class:`Read` objects: every record, unmapped ones included, in
         file order. The file is checked and its format detected at the call; records
         are parsed lazily.
 
@@ -439,37 +589,71 @@ def read_reads(
             record (named with its number and, when known, its read name).
     """
     fmt = _check_fmt(fmt)
+    if phred is not None and phred not in PHRED_OFFSETS:
+        raise SeqfcnError(f"quality offset must be 33 or 64, not {phred}")
     label = str(path)
+    stream = ReadStream(label, reference, fmt, primary_only, phred)
     if label != "-":
         if not os.path.exists(label):
             raise SeqfcnError("no such file", path=label)
         if os.path.isdir(label):
             raise SeqfcnError("is a directory, expected a read file", path=label)
         with open(label, "rb") as fh:
-            fmt = fmt or _sniff(fh.read(_HEAD_BYTES), label)
-        if fmt == "cram" and reference is None:
+            stream.sniff(fh.read(_HEAD_BYTES))
+        if stream.fmt == "cram" and reference is None:
             raise SeqfcnError("reading CRAM needs the reference FASTA (reference=...)", path=label)
     if reference is not None and not os.path.exists(reference):
         raise SeqfcnError("no such file (reference FASTA)", path=reference)
-    return _stream(label, reference, fmt, primary_only)
+    return stream
 
 
-def _stream(label: str, reference: str | os.PathLike | None, fmt: str | None, primary_only: bool) -> Iterator[Read]:
-    """The generator behind :func:`read_reads` (stdin is opened on the first ``next``)."""
-    stdin = None
-    source = label
-    try:
-        if label == "-":
-            stdin = _StdinPipe()
-            source = stdin.path
-            fmt = fmt or _sniff(stdin.head, label)
-        if fmt in ("fastq", "fasta"):
-            yield from _iter_fastx(source, label, fmt)
-        else:
-            yield from _iter_alignments(source, label, fmt, reference, primary_only)
-    finally:
-        if stdin is not None:
-            stdin.close()
+class ReadStream:
+    """The iterator :func:`read_reads` returns: :class:`Read` objects in file order.
+
+    ``fmt`` is the detected format and ``phred`` the FASTQ quality offset (33 or 64);
+    for stdin both are known once the first read has been taken.
+    """
+
+    def __init__(self, label: str, reference: str | os.PathLike | None, fmt: str | None, primary_only: bool,
+                 phred: int | None) -> None:
+        self.label, self.reference, self.fmt, self.primary_only = label, reference, fmt, primary_only
+        self.phred = phred
+        self._declared = phred is not None
+        self._gen = self._run()
+
+    def sniff(self, head: bytes) -> None:
+        """Take the format (unless forced) and the quality offset (unless declared) from the first bytes."""
+        self.fmt = self.fmt or _sniff(head, self.label)
+        if self.phred is None:
+            text = _inflate_head(head, self.label) if head[:2] == _GZIP_MAGIC else head
+            self.phred = detect_quality_offset(text) if self.fmt == "fastq" else 33
+            if self.phred == 64:
+                log.info("%s: qualities are Phred+64 (detected; --phred33 says otherwise)", self.label)
+
+    def __iter__(self) -> "ReadStream":
+        return self
+
+    def __next__(self) -> Read:
+        return next(self._gen)
+
+    def close(self) -> None:
+        self._gen.close()
+
+    def _run(self) -> Iterator[Read]:
+        stdin = None
+        source = self.label
+        try:
+            if self.label == "-":
+                stdin = _StdinPipe()
+                source = stdin.path
+                self.sniff(stdin.head)
+            if self.fmt in ("fastq", "fasta"):
+                yield from _iter_fastx(source, self.label, self.fmt, self.phred)
+            else:
+                yield from _iter_alignments(source, self.label, self.fmt, self.reference, self.primary_only)
+        finally:
+            if stdin is not None:
+                stdin.close()
 
 
 # --------------------------------------------------------------------------- writers
@@ -500,7 +684,8 @@ def _name_format(path: str | os.PathLike) -> str | None:
 
 
 class FastqWriter:
-    """Write reads as FASTQ (Phred+33), or FASTA when ``fmt="fasta"`` / the name ends .fa/.fasta/.fna.
+    """Write reads as FASTQ (Phred+33, or Phred+64 with ``phred=64``), or FASTA when
+    ``fmt="fasta"`` / the name ends .fa/.fasta/.fna.
 
     gzip-compressed when the path ends ``.gz``; ``-`` writes plain text to stdout.
     Reverse-strand alignments are written in sequencing orientation
@@ -510,8 +695,11 @@ class FastqWriter:
 
     _FLUSH = 1 << 20
 
-    def __init__(self, path: str | os.PathLike, *, fmt: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, *, fmt: str | None = None, phred: int = 33) -> None:
         self.path = str(path)
+        if phred not in PHRED_OFFSETS:
+            raise SeqfcnError(f"quality offset must be 33 or 64, not {phred}")
+        self.phred = int(phred)
         fmt = _check_fmt(fmt) or _name_format(path) or "fastq"
         if fmt not in ("fastq", "fasta"):
             raise SeqfcnError(f"FastqWriter writes FASTQ or FASTA, not {fmt}", path=self.path)
@@ -548,8 +736,9 @@ class FastqWriter:
                     path=self.path,
                     record=read.name,
                 )
-            phred = (np.minimum(np.asarray(qual), 93).astype(np.uint8) + np.uint8(33)).tobytes()
-            self._buffer += f"@{header}\n{seq}\n+\n".encode("ascii") + phred + b"\n"
+            top = 126 - self.phred
+            text = (np.minimum(np.asarray(qual), top).astype(np.uint8) + np.uint8(self.phred)).tobytes()
+            self._buffer += f"@{header}\n{seq}\n+\n".encode("ascii") + text + b"\n"
         self.count += 1
         if len(self._buffer) >= self._FLUSH:
             self._flush()
@@ -757,6 +946,7 @@ def open_read_writer(
     fmt: str | None = None,
     *,
     pg: dict | None = None,
+    phred: int = 33,
 ) -> FastqWriter | BamWriter:
     """A writer for ``path``: FASTQ/FASTA or SAM/BAM.
 
@@ -765,7 +955,8 @@ def open_read_writer(
     or another name) the format of ``like``, the input reads (CRAM input → BAM).
     SAM/BAM output copies ``like``'s header (an alignment file path, an
     ``AlignmentHeader`` or a header dict; a FASTQ/FASTA ``like`` gives a minimal
-    header for unmapped reads) and adds the ``pg`` @PG line.
+    header for unmapped reads) and adds the ``pg`` @PG line. FASTQ qualities are
+    written Phred+``phred`` (give the input's encoding, ``ReadStream.phred``).
     """
     like_is_file = isinstance(like, (str, os.PathLike)) and str(like) != "-"
     like_fmt = None
@@ -782,7 +973,7 @@ def open_read_writer(
             raise SeqfcnError("writing CRAM is not supported; write BAM (.bam) or SAM (.sam)", path=path)
         out_fmt = "bam"
     if out_fmt in ("fastq", "fasta"):
-        return FastqWriter(path, fmt=out_fmt)
+        return FastqWriter(path, fmt=out_fmt, phred=phred)
     if like_fmt in ("fastq", "fasta"):
         template: object = {"HD": {"VN": "1.6", "SO": "unknown"}}
     elif like_fmt is None:
