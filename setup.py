@@ -13,5 +13,6 @@ setup(
         Extension("seqfcn._onehot", ["seqfcn/_onehot.c"], optional=True, extra_compile_args=flags),
         Extension("seqfcn._pwmscan", ["seqfcn/_pwmscan.c"], optional=True, extra_compile_args=flags),
         Extension("seqfcn._kmerev", ["seqfcn/_kmerev.c"], optional=True, extra_compile_args=flags),
+        Extension("seqfcn._kmercount", ["seqfcn/_kmercount.c"], optional=True, extra_compile_args=flags),
     ]
 )

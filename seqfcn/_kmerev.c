@@ -20,6 +20,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 static const uint64_t MULT = 0x9E3779B97F4A7C15ULL;
 
@@ -35,6 +36,15 @@ static inline float lookup(uint64_t v, const int64_t *slots, uint64_t mask, unsi
             return values[idx];
         h = (h + 1) & mask;
     }
+}
+
+static void release(Py_buffer *a, Py_buffer *b, Py_buffer *c, Py_buffer *d, Py_buffer *e)
+{
+    PyBuffer_Release(a);
+    PyBuffer_Release(b);
+    PyBuffer_Release(c);
+    PyBuffer_Release(d);
+    PyBuffer_Release(e);
 }
 
 static PyObject *substitutions(PyObject *self, PyObject *args)
@@ -57,11 +67,7 @@ static PyObject *substitutions(PyObject *self, PyObject *args)
              ((uint64_t)1 << (64 - shift)) != (uint64_t)(slots.len / 8))
         err = "slots must be a power-of-two table of 2**(64 - shift) int64";
     if (err) {
-        PyBuffer_Release(&codes);
-        PyBuffer_Release(&slots);
-        PyBuffer_Release(&keys);
-        PyBuffer_Release(&values);
-        PyBuffer_Release(&out);
+        release(&codes, &slots, &keys, &values, &out);
         PyErr_SetString(PyExc_ValueError, err);
         return NULL;
     }
@@ -72,11 +78,22 @@ static PyObject *substitutions(PyObject *self, PyObject *args)
     float *o = (float *)out.buf;
     const uint64_t mask = (uint64_t)(slots.len / 8) - 1;
     const int place[3] = {k - 1, k / 2, 0};
+    /* a row's k-mers are gathered first and looked up as a batch with prefetching: the
+     * lookups are independent, so their cache misses overlap */
+    uint64_t *want = malloc(sizeof(uint64_t) * 12 * (size_t)(w + 1));
+    float **where = malloc(sizeof(float *) * 12 * (size_t)(w + 1));
+    if (!want || !where) {
+        free(want);
+        free(where);
+        release(&codes, &slots, &keys, &values, &out);
+        return PyErr_NoMemory();
+    }
 
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t r = 0; r < n; r++) {
         const uint8_t *row = c + r * w;
         float *orow = o + r * 12 * w;
+        Py_ssize_t m = 0;
         for (Py_ssize_t i = 0; i < w; i++) {
             for (int j = 0; j < 3; j++) {
                 const Py_ssize_t s = i - place[j], e = s + k;
@@ -104,18 +121,32 @@ static PyObject *substitutions(PyObject *self, PyObject *args)
                 const unsigned fshift = (unsigned)(2 * (e - 1 - i)), rshift = (unsigned)(2 * (i - s));
                 for (uint64_t b = 0; b < 4; b++) {
                     const uint64_t f = fwd | (b << fshift), q = rc | ((3 - b) << rshift);
-                    dst[(Py_ssize_t)3 * b * w] = lookup(f < q ? f : q, sl, mask, (unsigned)shift, ky, val);
+                    want[m] = f < q ? f : q;
+                    where[m++] = dst + (Py_ssize_t)3 * b * w;
                 }
             }
         }
+        enum { PF = 16 };
+        for (Py_ssize_t t = 0; t < m && t < PF; t++)
+            __builtin_prefetch(&sl[(want[t] * MULT) >> shift]);
+        for (Py_ssize_t t = 0; t < m; t++) {
+            if (t + PF < m)
+                __builtin_prefetch(&sl[(want[t + PF] * MULT) >> shift]);
+            if (t + PF / 2 < m) {
+                int64_t j = sl[(want[t + PF / 2] * MULT) >> shift];
+                if (j >= 0) {
+                    __builtin_prefetch(&ky[j]);
+                    __builtin_prefetch(&val[j]);
+                }
+            }
+            *where[t] = lookup(want[t], sl, mask, (unsigned)shift, ky, val);
+        }
     }
     Py_END_ALLOW_THREADS
+    free(want);
+    free(where);
 
-    PyBuffer_Release(&codes);
-    PyBuffer_Release(&slots);
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&values);
-    PyBuffer_Release(&out);
+    release(&codes, &slots, &keys, &values, &out);
     Py_RETURN_NONE;
 }
 

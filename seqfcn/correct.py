@@ -301,6 +301,14 @@ class ReadCorrector:
         max_quality: cap of recalibrated qualities.
         evidence: the model's k-mer evidence (:class:`seqfcn.kmer_corrector.KmerEvidence`,
             with its table), for models that take evidence channels.
+        solid: with a reads-spectrum ``evidence``, the count from which a k-mer is solid
+            (:func:`seqfcn.correction.spectrum.solid_threshold`). Then the model runs
+            only on reads with a base that no solid k-mer set supports (the smallest
+            count of its covering k-mers is below ``solid``), and a substitution is
+            made only where the read's base was unsupported and every k-mer covering
+            the new base, with the read's other edits applied, is solid (an N call counts
+            as unsupported). None: no such
+            checks (the model alone decides).
     """
 
     def __init__(
@@ -313,6 +321,7 @@ class ReadCorrector:
         both_strands: bool = True,
         max_quality: int = MAX_QUALITY,
         evidence: KmerEvidence | None = None,
+        solid: int | None = None,
     ) -> None:
         from seqfcn.train import resolve_device
 
@@ -339,6 +348,77 @@ class ReadCorrector:
             self.max_reads, self.max_tokens = size, None
         self.oom_retries = 0
         self.batches = 0
+        if solid is not None and (evidence is None or evidence.table is None or evidence.source != "reads"):
+            raise SeqfcnError("solid k-mer checks need a model whose evidence is the reads' spectrum")
+        self.solid = None if solid is None else int(solid)
+        self.vetoed = 0
+        self.spectrum_edits = 0
+
+    # ---------------------------------------------------------------- k-mer support
+    def needs_model(self, codes: Sequence[np.ndarray]) -> np.ndarray:
+        """``(n,)`` bool: reads with an unsupported base (all True without ``solid``)."""
+        if self.solid is None or not len(codes):
+            return np.ones(len(codes), bool)
+        from seqfcn.correction.spectrum import support
+
+        padded, _, lengths = _pad_batch(codes, [None] * len(codes))
+        sup = support(padded, self.evidence.table)
+        called_n = (padded >= 4) & (np.arange(padded.shape[1])[None, :] < lengths[:, None])
+        return ((sup >= 0) & (sup < self.solid)).any(1) | (called_n.any(1) & (lengths >= self.evidence.k))
+
+    def spectrum_fix(self, items: Sequence[_Item]) -> dict[int, _Decision]:
+        """Spectrum-guided substitutions (:func:`seqfcn.correction.spectrum.extend`) for reads
+        the model left with unsupported bases; a changed base keeps its quality."""
+        from seqfcn.correction.spectrum import extend
+
+        if self.solid is None or self.min_confidence >= 1 or not items:
+            return {}  # min_confidence >= 1: nothing may change
+        codes, _, lengths = _pad_batch([it.codes for it in items], [None] * len(items))
+        new = extend(codes, lengths, self.evidence.table, self.solid)
+        result = {}
+        for row, it in enumerate(items):
+            n = it.codes.shape[0]
+            sub = new[row, :n] != codes[row, :n]
+            if not sub.any():
+                continue
+            qual = it.qualities if it.qualities is not None else np.zeros(n, np.uint8)
+            result[it.index] = _Decision(new[row, :n], sub, np.zeros(n, bool), np.asarray(qual, np.uint8))
+            self.spectrum_edits += int(sub.sum())
+        return result
+
+    def _veto(self, codes: np.ndarray, base: torch.Tensor, substitute: torch.Tensor) -> torch.Tensor:
+        """``substitute`` less the edits the spectrum does not support (see ``solid``)."""
+        from seqfcn.correction.spectrum import support
+
+        table = self.evidence.table
+        sub = substitute.cpu().numpy()
+        if not sub.any():
+            return substitute
+        before = support(codes, table)
+        proposed = np.where(sub, base.cpu().numpy(), codes)
+        after = support(proposed, table)
+        keep = sub & (before < self.solid) & (after >= self.solid)  # before -1: an N call
+        keep = self._necessary(codes, np.where(keep, proposed, codes), keep)
+        self.vetoed += int(sub.sum() - keep.sum())
+        return torch.from_numpy(keep).to(substitute.device)
+
+    def _necessary(self, codes: np.ndarray, edited: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Drop edits the read does not need: in reads with several, an edit whose original
+        base is supported once the read's other edits are made (a second copy of a repeat
+        reached by changing a true base besides the error)."""
+        from seqfcn.correction.spectrum import support
+
+        rows = np.nonzero(keep.sum(1) >= 2)[0]
+        if rows.size == 0:
+            return keep
+        r, i = np.nonzero(keep[rows])
+        r = rows[r]
+        trial = edited[r].copy()
+        trial[np.arange(r.size), i] = codes[r, i]
+        sup = support(trial, self.evidence.table)[np.arange(r.size), i]
+        keep = keep.copy()
+        keep[r[sup >= self.solid], i[sup >= self.solid]] = False
+        return keep
 
     # ---------------------------------------------------------------- batching
     def _limit(self, width: int) -> int:
@@ -394,6 +474,8 @@ class ReadCorrector:
         observed_p = torch.where(obs < 4, observed_p, torch.zeros_like(observed_p))
         thr = self.min_confidence
         substitute = (base != obs) & (base_p > thr)
+        if self.solid is not None:
+            substitute = self._veto(codes, base, substitute)
         emitted_p = torch.where(substitute, base_p, observed_p)
         insert = ins_q = None
         if self.n_classes >= 5:
@@ -655,6 +737,7 @@ def correct_reads(
     rounds: int | None = None,
     shard: tuple[int, int] | None = None,
     phred: int | None = None,
+    solid: int | str | None = "auto",
 ) -> dict[str, Any]:
     """Correct every read of ``reads_path`` and write them to ``output_path``.
 
@@ -683,6 +766,9 @@ def correct_reads(
             still counted over all reads, so the merged shards equal the unsharded output).
         phred: FASTQ quality offset of the input, 33 or 64 (default: detected); FASTQ
             output is written in the same encoding.
+        solid: for models whose evidence is the reads' spectrum, the solid k-mer count
+            of :class:`ReadCorrector` (``"auto"``: the spectrum's valley,
+            :func:`seqfcn.correction.spectrum.solid_threshold`; None: no checks).
 
     Returns:
         The summary: ``reads``, ``bases_examined``, ``bases_changed``,
@@ -709,8 +795,16 @@ def correct_reads(
     rounds = int(rounds)
     if rounds < 1:
         raise SeqfcnError(f"rounds must be >= 1, not {rounds}")
+    if evidence is None or evidence.source != "reads":
+        solid = None
+    elif solid == "auto":
+        from seqfcn.correction.spectrum import solid_threshold
+
+        solid = solid_threshold(evidence.table)
+        log.info("k-mers counted %d times or more are solid", solid)
     corrector = ReadCorrector(model, device=device, min_confidence=min_confidence, batch_size=batch_size,
-                              both_strands=both_strands, max_quality=max_quality, evidence=evidence)
+                              both_strands=both_strands, max_quality=max_quality, evidence=evidence,
+                              solid=solid)
     stats = CorrectionStats()
     t0 = time.monotonic()
     stream = read_reads(reads_path, reference=reference, phred=phred)
@@ -747,6 +841,7 @@ def correct_reads(
     stats.extra.update(
         seconds=round(time.monotonic() - t0, 3), model=label, device=str(corrector.device),
         min_confidence=min_confidence, recalibrate=recalibrate, both_strands=corrector.both_strands, rounds=rounds,
+        solid=corrector.solid, edits_vetoed=corrector.vetoed, spectrum_edits=corrector.spectrum_edits,
         input=reads_label, output=out_label, shard=None if shard is None else f"{shard[0] + 1}/{shard[1]}",
     )
     result = stats.as_dict()
@@ -775,6 +870,12 @@ def _open_writer(output: str, output_format: str | None, reads_label: str, first
     return open_read_writer(output, like, _output_format(output, output_format, kind), pg=pg, phred=phred or 33)
 
 
+def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices: Sequence[int]) -> list[int]:
+    """The reads among ``indices`` that still have a base no solid k-mer supports."""
+    weak = corrector.needs_model([codes[i] for i in indices])
+    return [i for i, w in zip(indices, weak) if w]
+
+
 def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, writer: Any, stats: CorrectionStats,
                    recalibrate: str, rounds: int = 1) -> None:
     """Correct a chunk of reads (``rounds`` passes of the model, each on the previous output) and write it."""
@@ -786,18 +887,29 @@ def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, writer: Any, sta
         seg = read.segment
         may[i] = seg is None or seg.is_unmapped or not seg.cigartuples
         states[i] = _initial(read)
-    todo = set(states)
+    order = sorted(states)
+    codes = {i: to_codes(states[i].seq) for i in order}
+    todo = _still_weak(corrector, codes, order)
+    stats.extra["reads_skipped_solid"] = stats.extra.get("reads_skipped_solid", 0) + len(order) - len(todo)
+    weak_at_start = todo
     for _ in range(max(1, rounds)):
-        items = [_Item(i, to_codes(states[i].seq), states[i].qual, may[i]) for i in sorted(todo)]
+        items = [_Item(i, codes[i], states[i].qual, may[i]) for i in todo]
         if not items:
             break
         decisions = corrector.decide(items)
-        todo = set()
+        changed = []
         for i, d in decisions.items():
             before = states[i].n_changed
             states[i] = _edit(states[i], d, recalibrate)
-            if states[i].n_changed > before:
-                todo.add(i)  # only reads that changed can change in the next round
+            if states[i].n_changed > before:  # only reads that changed can change in the next round
+                codes[i] = to_codes(states[i].seq)
+                changed.append(i)
+        todo = _still_weak(corrector, codes, sorted(changed))
+    if corrector.solid is not None:
+        rest = _still_weak(corrector, codes, weak_at_start)
+        items = [_Item(i, codes[i], states[i].qual, may[i]) for i in rest]
+        for i, d in corrector.spectrum_fix(items).items():
+            states[i] = _edit(states[i], d, "none")
     bam_out = isinstance(writer, BamWriter)
     for i, read in enumerate(chunk):
         stats.reads += 1

@@ -398,13 +398,19 @@ def self_train_kmer(
 
 def count_reads(reads_path: str | os.PathLike, k: int, *, reference: str | os.PathLike | None = None,
                 progress: bool = False, phred: int | None = None) -> KmerTable:
-    """The k-mer spectrum of a read file (first pass of ``seqfcn correct``)."""
+    """The k-mer spectrum of a read file (first pass of ``seqfcn correct``): Bloom-filtered
+    compact counting (:func:`seqfcn.correction.spectrum.count_spectrum`)."""
+    from seqfcn.correction.spectrum import count_fastq_file, count_spectrum
     from seqfcn.io.reads import read_reads
 
     if str(reads_path) == "-":
         raise SeqfcnError("this model counts the reads' k-mers in a first pass; give a file, not stdin")
-    gen = (to_codes(r.sequence) for r in read_reads(reads_path, reference=reference, phred=phred) if r.sequence)
-    table = table_for_reads(gen, k)
+    table = count_fastq_file(str(reads_path), k) if os.path.isfile(reads_path) else None
+    if table is None:
+        gen = (to_codes(r.sequence) for r in read_reads(reads_path, reference=reference, phred=phred) if r.sequence)
+        size = os.path.getsize(reads_path)
+        gz = str(reads_path).endswith((".gz", ".bgz", ".bam", ".cram"))
+        table = count_spectrum(gen, k, expected_bases=size * (2 if gz else 1) // 2)
     log.info("counted %d distinct %d-mers of %s (typical count %.0f)", len(table), k, reads_path, table.scale)
     return table
 

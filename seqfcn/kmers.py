@@ -44,6 +44,10 @@ try:  # the compiled substitution kernel (setup.py builds it when a C compiler i
     from seqfcn import _kmerev
 except ImportError:  # pragma: no cover - exercised where no compiler was available
     _kmerev = None
+try:  # the compiled counting / support kernels
+    from seqfcn import _kmercount
+except ImportError:  # pragma: no cover
+    _kmercount = None
 
 MAX_K = 31
 EDIT_SETS = {"sub": 4, "indel": 9}
@@ -328,8 +332,12 @@ class _HashIndex:
         bits = max(4, int(np.ceil(np.log2(max(2 * keys.shape[0], 2)))))
         self.shift = np.uint64(64 - bits)
         self.mask = np.int64((1 << bits) - 1)
-        self.slots = np.full(1 << bits, -1, np.int64)  # index into keys, -1 empty
         self.keys = keys
+        if _kmercount is not None:
+            self.slots = np.empty(1 << bits, np.int64)
+            _kmercount.build_index(np.ascontiguousarray(keys, np.uint64), 64 - bits, self.slots)
+            return
+        self.slots = np.full(1 << bits, -1, np.int64)  # index into keys, -1 empty
         pending = np.arange(keys.shape[0], dtype=np.int64)
         pos = self._home(keys)
         while pending.size:

@@ -228,3 +228,27 @@ def test_self_train_under_torchrun_is_refused_before_training(tmp_path, capsys, 
     code = main(["correct", str(reads), "--self-train", "-o", str(tmp_path / "o.fq"), "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--self-train under torchrun" in err[0]
+
+
+def test_spectrum_checks_keep_error_free_reads_and_bound_false_corrections(tmp_path):
+    """A barely trained model proposes changes everywhere; with the solid k-mer checks
+    (the default for reads-spectrum models) error-free reads come out unchanged, and the
+    model's proposals pass only where the spectrum supports them."""
+    em = IlluminaErrorModel.default(read_length=100, q_end=20)
+    weak = train_kmer_corrector(genome_codes(LAMBDA), error_model=em, k=21, coverages=(10,), read_length=100,
+                                window=100, steps=2, batch_size=8, lr=1e-2, device="cpu", progress=False,
+                                model_config={"channels": 4, "n_layers": 1})
+    reads = tmp_path / "r.fq"
+    truth = _write_sim(reads, genome_codes(LAMBDA), em, 12_000, 100, seed=9)  # 25x
+    free = {r.name for r, t in zip(pysam.FastxFile(str(reads)), pysam.FastxFile(str(truth))) if r.sequence == t.sequence}
+    out = tmp_path / "o.fq"
+    stats = correct_reads(reads, weak, out, min_confidence=0.0, progress=False, device="cpu")
+    assert stats["solid"] >= 2 and stats["reads_skipped_solid"] > 0.5 * len(free)
+    kept = {r.name: r.sequence for r in pysam.FastxFile(str(out))}
+    original = {r.name: r.sequence for r in pysam.FastxFile(str(reads))}
+    assert all(kept[n] == original[n] for n in free)
+    m = evaluate_correction(reads, out, truth=truth)
+    assert m["FP"] <= 0.002 * m["TP"] + 2 and m["gain"] > 0.9, m
+    unguarded = correct_reads(reads, weak, tmp_path / "u.fq", min_confidence=0.0, progress=False, device="cpu",
+                              solid=None)
+    assert evaluate_correction(reads, tmp_path / "u.fq", truth=truth)["FP"] > 10 * max(m["FP"], 1), unguarded

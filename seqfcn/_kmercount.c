@@ -1,0 +1,506 @@
+/* Compact k-mer counting and per-base k-mer support for seqfcn.spectrum, compiled.
+ *
+ * Canonical k-mers (the smaller 2-bit packing of a k-mer and its reverse complement),
+ * k <= 31, counted in an open-addressing table: keys uint64 (EMPTY = all ones, which no
+ * canonical k-mer of k <= 31 can be), counts uint32, home slot (key * 0x9E3779B97F4A7C15)
+ * >> shift, linear probing. Written here rather than taken from a library because the
+ * table must be shared, without copying, with the evidence kernel (seqfcn/_kmerev.c) and
+ * numpy, and none of jellyfish/KMC has a Python binding that stays in memory.
+ *
+ * count(codes, offsets, k, keys, counts, shift, bloom, bloom_shift) -> (new_distinct, kmers)
+ *   codes:   uint8 bases of the reads concatenated (0-3; anything else is N: k-mers with
+ *            an N are skipped); offsets: int64 (n + 1,) read starts.
+ *   keys/counts: the table (2**(64 - shift) slots), updated in place.
+ *   bloom:   uint64 words of a Bloom filter with 2**(64 - bloom_shift) bits (2 hash
+ *            functions), or an empty buffer for none. With a filter, the first sighting
+ *            of a k-mer only sets its bits, so k-mers seen once (most error k-mers) never
+ *            reach the table; a k-mer's table count is then its count less one (more
+ *            rarely its full count, where a false positive of the filter let its first
+ *            sighting through).
+ *   The caller keeps the load below ~0.7 (a batch adds at most `kmers` distinct keys).
+ *
+ * rehash(keys, counts, new_keys, new_counts, new_shift) -> None: move all entries.
+ *
+ * cover_min(codes, n, w, k, slots, shift, keys, counts, out) -> None
+ *   codes: (n, w) uint8 padded reads (N past a read's end); slots/keys/counts: a
+ *   seqfcn.kmers._HashIndex (int64 slots into sorted keys) and int64 counts.
+ *   out: (n, w) int64: for every base the smallest count of the N-free k-mers covering
+ *   it, -1 where no N-free k-mer covers it.
+ *
+ * build_index(keys, shift, slots) -> None: fill slots (-1 = empty) with indices of keys
+ *   (the layout of seqfcn.kmers._HashIndex, in one pass instead of numpy rounds).
+ *
+ * parse_fastq(buf, codes, offsets) -> (consumed, records) or (-1, record) when malformed
+ *   Splits the complete 4-line FASTQ records at the start of buf ('@' header, bases,
+ *   '+' line, qualities as long as the bases) into codes (uint8, A/C/G/T/U either case
+ *   -> 0-3 as seqfcn.encode.to_codes, any other byte 4; writable, len(buf) bytes) and offsets (int64 record starts
+ *   in codes, writable, len(buf) / 4 + 2 entries); consumed = bytes of buf used (the
+ *   rest is an incomplete last record). A record that breaks the 4-line layout gives
+ *   (-1, its index): the caller then reads the file with the strict parser.
+ *
+ * extend(codes, lengths, n, w, k, slots, shift, keys, counts, solid, max_edits, min_run) -> edits
+ *   Spectrum-guided substitutions for the bases the model left unsupported, in place
+ *   on codes (n, w) uint8. Walking right from a solid k-mer (count >= solid), the first
+ *   non-solid k-mer's new (last) base is the suspect; walking left from the first solid
+ *   k-mer, the first non-solid k-mer's first base (an N is a suspect too). A suspect becomes the one other base
+ *   that makes the longest run of solid k-mers from there, when that run is at least
+ *   min(min_run, the k-mers left in that direction) long and no other base does as well;
+ *   otherwise the read is left for the walk to continue. At most max_edits per read;
+ *   a read without a solid k-mer is not touched. Returns the number of edits.
+ *
+ * The GIL is released during the loops.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint64_t MULT = 0x9E3779B97F4A7C15ULL;
+static const uint64_t EMPTY = ~0ULL;
+
+/* roll base b (a code; > 3 is N) into a k-mer's forward and reverse-complement packings;
+ * 1 with *v = the canonical k-mer once the last k bases hold no N */
+typedef struct { uint64_t fwd, rev, kmask; unsigned top; int valid, k; } roller_t;
+
+static inline roller_t roller(int k) { roller_t r = {0, 0, (1ULL << (2 * k)) - 1, 2u * (k - 1), 0, k}; return r; }
+
+static inline int roll(roller_t *r, uint8_t b, uint64_t *v)
+{
+    if (b > 3) {
+        r->valid = 0;
+        r->fwd = r->rev = 0;
+        return 0;
+    }
+    r->fwd = ((r->fwd << 2) | b) & r->kmask;
+    r->rev = (r->rev >> 2) | ((uint64_t)(3 - b) << r->top);
+    if (++r->valid < r->k)
+        return 0;
+    *v = r->fwd < r->rev ? r->fwd : r->rev;
+    return 1;
+}
+
+static inline uint64_t bloom_hash2(uint64_t v) { return (v ^ (v >> 31)) * 0xBF58476D1CE4E5B9ULL; }
+
+/* 1 when both bits were set already (a repeat sighting); sets them either way */
+static inline int bloom_seen(uint64_t *bloom, unsigned bshift, uint64_t v)
+{
+    uint64_t h1 = (v * MULT) >> bshift, h2 = bloom_hash2(v) >> bshift;
+    uint64_t m1 = 1ULL << (h1 & 63), m2 = 1ULL << (h2 & 63);
+    int seen = (bloom[h1 >> 6] & m1) && (bloom[h2 >> 6] & m2);
+    bloom[h1 >> 6] |= m1;
+    bloom[h2 >> 6] |= m2;
+    return seen;
+}
+
+/* add one to v's count; returns 1 when v is new */
+static inline int table_add(uint64_t *keys, uint32_t *counts, uint64_t mask, unsigned shift, uint64_t v)
+{
+    uint64_t h = (v * MULT) >> shift;
+    for (;;) {
+        uint64_t key = keys[h];
+        if (key == v) {
+            if (counts[h] != UINT32_MAX)
+                counts[h]++;
+            return 0;
+        }
+        if (key == EMPTY) {
+            keys[h] = v;
+            counts[h] = 1;
+            return 1;
+        }
+        h = (h + 1) & mask;
+    }
+}
+
+static PyObject *count(PyObject *self, PyObject *args)
+{
+    Py_buffer codes, offsets, keys, counts, bloom;
+    int k;
+    unsigned shift, bshift;
+    if (!PyArg_ParseTuple(args, "y*y*iw*w*Iw*I", &codes, &offsets, &k, &keys, &counts, &shift, &bloom, &bshift))
+        return NULL;
+    const uint8_t *c = codes.buf;
+    const int64_t *off = offsets.buf;
+    Py_ssize_t n = offsets.len / 8 - 1;
+    uint64_t *K = keys.buf;
+    uint32_t *C = counts.buf;
+    uint64_t *B = bloom.len ? bloom.buf : NULL;
+    uint64_t mask = (1ULL << (64 - shift)) - 1;
+    long long added = 0, seen = 0;
+    /* k-mers are gathered a window at a time so that their filter words and table slots
+     * can be prefetched before they are touched */
+    enum { WIN = 64 };
+    uint64_t win[WIN];
+    Py_BEGIN_ALLOW_THREADS
+    int m = 0;
+    for (Py_ssize_t r = 0; r <= n; r++) {
+        roller_t ro = roller(k);
+        int64_t lo = r < n ? off[r] : 0, hi = r < n ? off[r + 1] : 0;
+        for (int64_t i = lo; i <= hi; i++) {
+            int flush = (i == hi && r == n) || m == WIN;
+            if (flush && m) {
+                for (int t = 0; t < m; t++) {
+                    uint64_t v = win[t];
+                    if (B) {
+                        __builtin_prefetch(&B[((v * MULT) >> bshift) >> 6]);
+                        __builtin_prefetch(&B[(bloom_hash2(v) >> bshift) >> 6]);
+                    }
+                    __builtin_prefetch(&K[(v * MULT) >> shift]);
+                    __builtin_prefetch(&C[(v * MULT) >> shift]);
+                }
+                for (int t = 0; t < m; t++) {
+                    uint64_t v = win[t];
+                    seen++;
+                    if (B && !bloom_seen(B, bshift, v))
+                        continue;
+                    added += table_add(K, C, mask, shift, v);
+                }
+                m = 0;
+            }
+            if (i == hi)
+                break;
+            uint64_t v;
+            if (roll(&ro, c[i], &v))
+                win[m++] = v;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&bloom);
+    return Py_BuildValue("LL", added, seen);
+}
+
+static PyObject *rehash(PyObject *self, PyObject *args)
+{
+    Py_buffer keys, counts, nkeys, ncounts;
+    unsigned nshift;
+    if (!PyArg_ParseTuple(args, "y*y*w*w*I", &keys, &counts, &nkeys, &ncounts, &nshift))
+        return NULL;
+    const uint64_t *K = keys.buf;
+    const uint32_t *C = counts.buf;
+    uint64_t *NK = nkeys.buf;
+    uint32_t *NC = ncounts.buf;
+    Py_ssize_t m = keys.len / 8;
+    uint64_t nmask = (1ULL << (64 - nshift)) - 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (K[i] == EMPTY)
+            continue;
+        uint64_t h = (K[i] * MULT) >> nshift;
+        while (NK[h] != EMPTY)
+            h = (h + 1) & nmask;
+        NK[h] = K[i];
+        NC[h] = C[i];
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&nkeys);
+    PyBuffer_Release(&ncounts);
+    Py_RETURN_NONE;
+}
+
+static inline int64_t find_count(uint64_t v, const int64_t *slots, uint64_t mask, unsigned shift,
+                                 const uint64_t *keys, const int64_t *counts)
+{
+    uint64_t h = (v * MULT) >> shift;
+    for (;;) {
+        int64_t idx = slots[h];
+        if (idx < 0)
+            return 0;
+        if (keys[idx] == v)
+            return counts[idx];
+        h = (h + 1) & mask;
+    }
+}
+
+/* counts of n canonical k-mers, with the table lines prefetched a batch ahead (the lookups
+ * are independent, so their cache misses overlap instead of queueing) */
+#define PF 16
+static void find_counts(const uint64_t *v, Py_ssize_t n, const int64_t *S, uint64_t mask, unsigned shift,
+                        const uint64_t *K, const int64_t *C, int64_t *out)
+{
+    for (Py_ssize_t i = 0; i < n && i < PF; i++)
+        __builtin_prefetch(&S[(v[i] * MULT) >> shift]);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + PF < n)
+            __builtin_prefetch(&S[(v[i + PF] * MULT) >> shift]);
+        if (i + PF / 2 < n) {
+            int64_t j = S[(v[i + PF / 2] * MULT) >> shift];
+            if (j >= 0) {
+                __builtin_prefetch(&K[j]);
+                __builtin_prefetch(&C[j]);
+            }
+        }
+        out[i] = find_count(v[i], S, mask, shift, K, C);
+    }
+}
+
+static PyObject *cover_min(PyObject *self, PyObject *args)
+{
+    Py_buffer codes, slots, keys, counts, out;
+    Py_ssize_t n, w;
+    int k;
+    unsigned shift;
+    if (!PyArg_ParseTuple(args, "y*nniy*Iy*y*w*", &codes, &n, &w, &k, &slots, &shift, &keys, &counts, &out))
+        return NULL;
+    const uint8_t *c = codes.buf;
+    const int64_t *S = slots.buf;
+    const uint64_t *K = keys.buf;
+    const int64_t *C = counts.buf;
+    int64_t *o = out.buf;
+    uint64_t mask = (uint64_t)(slots.len / 8) - 1;
+    uint64_t *vals = malloc(sizeof(uint64_t) * (w + 1));
+    int64_t *cnts = malloc(sizeof(int64_t) * (w + 1));
+    Py_ssize_t *at = malloc(sizeof(Py_ssize_t) * (w + 1));
+    if (!vals || !cnts || !at) {
+        free(vals); free(cnts); free(at);
+        PyBuffer_Release(&codes); PyBuffer_Release(&slots); PyBuffer_Release(&keys);
+        PyBuffer_Release(&counts); PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < n; r++) {
+        const uint8_t *row = c + r * w;
+        int64_t *orow = o + r * w;
+        for (Py_ssize_t i = 0; i < w; i++)
+            orow[i] = -1;
+        roller_t ro = roller(k);
+        Py_ssize_t m = 0;
+        for (Py_ssize_t i = 0; i < w; i++)
+            if (roll(&ro, row[i], &vals[m]))
+                at[m++] = i;
+        find_counts(vals, m, S, mask, shift, K, C, cnts);
+        for (Py_ssize_t t = 0; t < m; t++) {
+            int64_t cnt = cnts[t];
+            for (Py_ssize_t j = at[t] - k + 1; j <= at[t]; j++)
+                if (orow[j] < 0 || cnt < orow[j])
+                    orow[j] = cnt;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    free(vals); free(cnts); free(at);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&slots);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&out);
+    Py_RETURN_NONE;
+}
+
+static inline uint64_t kmer_at(const uint8_t *row, int j, int k, int *ok)
+{
+    uint64_t f = 0, r = 0;
+    for (int i = 0; i < k; i++) {
+        uint8_t b = row[j + i];
+        if (b > 3) { *ok = 0; return 0; }
+        f = (f << 2) | b;
+        r |= (uint64_t)(3 - b) << (2 * i);
+    }
+    *ok = 1;
+    return f < r ? f : r;
+}
+
+typedef struct {
+    const int64_t *S; uint64_t mask; unsigned shift; const uint64_t *K; const int64_t *C; int k;
+} index_t;
+
+static inline int64_t count_at(const index_t *ix, const uint8_t *row, int j)
+{
+    int ok;
+    uint64_t v = kmer_at(row, j, ix->k, &ok);
+    return ok ? find_count(v, ix->S, ix->mask, ix->shift, ix->K, ix->C) : -1;
+}
+
+/* solid k-mers in a row from start j0 stepping by dir, stopping at the first weak one (at most limit) */
+static int run_len(const index_t *ix, const uint8_t *row, int j0, int dir, int nk, int limit, int64_t solid)
+{
+    int n = 0;
+    for (int j = j0; j >= 0 && j < nk && n < limit; j += dir, n++)
+        if (count_at(ix, row, j) < solid)
+            break;
+    return n;
+}
+
+/* try the 3 other bases at position p; the run of k-mers checked starts at j0 going dir */
+static int try_fix(const index_t *ix, uint8_t *row, int p, int j0, int dir, int nk, int64_t solid, int min_run)
+{
+    int k = ix->k;
+    int left = dir > 0 ? nk - j0 : j0 + 1;
+    int limit = left < k ? left : k;
+    int need = limit < min_run ? limit : min_run;
+    uint8_t orig = row[p];  /* an N (> 3) is a suspect like any other base */
+    int best = -1, best_len = 0, ties = 0;
+    for (uint8_t b = 0; b < 4; b++) {
+        if (b == orig)
+            continue;
+        row[p] = b;
+        int len = run_len(ix, row, j0, dir, nk, limit, solid);
+        if (len > best_len) { best = b; best_len = len; ties = 0; }
+        else if (len == best_len && len > 0) ties++;
+    }
+    if (best >= 0 && best_len >= need && ties == 0) {
+        row[p] = (uint8_t)best;
+        return 1;
+    }
+    row[p] = orig;
+    return 0;
+}
+
+static PyObject *extend(PyObject *self, PyObject *args)
+{
+    Py_buffer codes, lengths, slots, keys, counts;
+    Py_ssize_t n, w;
+    int k, max_edits, min_run;
+    unsigned shift;
+    long long solid_ll;
+    if (!PyArg_ParseTuple(args, "w*y*nniy*Iy*y*Lii", &codes, &lengths, &n, &w, &k, &slots, &shift, &keys, &counts,
+                          &solid_ll, &max_edits, &min_run))
+        return NULL;
+    index_t ix = {slots.buf, (uint64_t)(slots.len / 8) - 1, shift, keys.buf, counts.buf, k};
+    int64_t solid = solid_ll;
+    const int64_t *len = lengths.buf;
+    long long edits = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < n; r++) {
+        uint8_t *row = (uint8_t *)codes.buf + r * w;
+        int L = (int)len[r], nk = L - k + 1, made = 0;
+        if (nk < 1)
+            continue;
+        int first = -1;
+        for (int j = 0; j < nk; j++)
+            if (count_at(&ix, row, j) >= solid) { first = j; break; }
+        if (first < 0)
+            continue;
+        /* rightwards from the first solid k-mer */
+        int prev_solid = 1;
+        for (int j = first + 1; j < nk && made < max_edits; j++) {
+            int s = count_at(&ix, row, j) >= solid;
+            if (!s && prev_solid && try_fix(&ix, row, j + k - 1, j, +1, nk, solid, min_run)) {
+                made++;
+                s = 1;
+            }
+            prev_solid = s;
+        }
+        /* leftwards from the first solid k-mer */
+        prev_solid = 1;
+        for (int j = first - 1; j >= 0 && made < max_edits; j--) {
+            int s = count_at(&ix, row, j) >= solid;
+            if (!s && prev_solid && try_fix(&ix, row, j, j, -1, nk, solid, min_run)) {
+                made++;
+                s = 1;
+            }
+            prev_solid = s;
+        }
+        edits += made;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&lengths);
+    PyBuffer_Release(&slots);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&counts);
+    return PyLong_FromLongLong(edits);
+}
+
+static PyObject *build_index(PyObject *self, PyObject *args)
+{
+    Py_buffer keys, slots;
+    unsigned shift;
+    if (!PyArg_ParseTuple(args, "y*Iw*", &keys, &shift, &slots))
+        return NULL;
+    const uint64_t *K = keys.buf;
+    int64_t *S = slots.buf;
+    Py_ssize_t m = keys.len / 8, nslots = slots.len / 8;
+    uint64_t mask = (uint64_t)nslots - 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < nslots; i++)
+        S[i] = -1;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        uint64_t h = (K[i] * MULT) >> shift;
+        while (S[h] >= 0)
+            h = (h + 1) & mask;
+        S[h] = i;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&slots);
+    Py_RETURN_NONE;
+}
+
+static const uint8_t *line_end(const uint8_t *p, const uint8_t *end)
+{
+    const uint8_t *q = memchr(p, '\n', (size_t)(end - p));
+    return q;
+}
+
+static PyObject *parse_fastq(PyObject *self, PyObject *args)
+{
+    Py_buffer buf, codes, offsets;
+    if (!PyArg_ParseTuple(args, "y*w*w*", &buf, &codes, &offsets))
+        return NULL;
+    static uint8_t table[256];
+    static int ready = 0;
+    if (!ready) {
+        memset(table, 4, sizeof table);
+        table['A'] = table['a'] = 0;
+        table['C'] = table['c'] = 1;
+        table['G'] = table['g'] = 2;
+        table['T'] = table['t'] = 3;
+        table['U'] = table['u'] = 3;
+        ready = 1;
+    }
+    const uint8_t *p = buf.buf, *end = p + buf.len, *start = p;
+    uint8_t *c = codes.buf;
+    int64_t *off = offsets.buf;
+    long long n = 0, bad = -1;
+    int64_t pos = 0;
+    Py_BEGIN_ALLOW_THREADS
+    off[0] = 0;
+    while (p < end) {
+        const uint8_t *h = p;
+        if (*h != '@') { bad = n; break; }
+        const uint8_t *he = line_end(h, end);
+        if (!he) break;
+        const uint8_t *s = he + 1, *se = line_end(s, end);
+        if (!se) break;
+        const uint8_t *pl = se + 1, *ple = line_end(pl, end);
+        if (!ple) break;
+        const uint8_t *q = ple + 1, *qe = line_end(q, end);
+        if (!qe) break;
+        size_t slen = (size_t)(se - s), qlen = (size_t)(qe - q);
+        if (slen && s[slen - 1] == '\r') slen--;
+        if (qlen && q[qlen - 1] == '\r') qlen--;
+        if (*pl != '+' || slen != qlen) { bad = n; break; }
+        for (size_t i = 0; i < slen; i++)
+            c[pos + i] = table[s[i]];
+        pos += (int64_t)slen;
+        off[++n] = pos;
+        p = qe + 1;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&offsets);
+    if (bad >= 0)
+        return Py_BuildValue("LL", -1LL, bad);
+    return Py_BuildValue("LL", (long long)(p - start), n);
+}
+
+static PyMethodDef methods[] = {
+    {"parse_fastq", parse_fastq, METH_VARARGS, "Split complete 4-line FASTQ records of a buffer into codes."},
+    {"count", count, METH_VARARGS, "Count canonical k-mers of concatenated reads into an open-addressing table."},
+    {"rehash", rehash, METH_VARARGS, "Move a table's entries into a larger one."},
+    {"cover_min", cover_min, METH_VARARGS, "Per base, the smallest count of the k-mers covering it."},
+    {"extend", extend, METH_VARARGS, "Spectrum-guided substitutions walking out of solid k-mers."},
+    {"build_index", build_index, METH_VARARGS, "Fill a _HashIndex slot array for sorted keys."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kmercount", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__kmercount(void) { return PyModule_Create(&module); }

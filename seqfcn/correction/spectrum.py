@@ -1,0 +1,225 @@
+"""The reads' k-mer spectrum, counted compactly, and which bases it supports.
+
+:func:`count_spectrum` streams reads once through a Bloom filter and an
+open-addressing table (``seqfcn/_kmercount.c``): a k-mer's first sighting only sets
+filter bits, so the k-mers seen once, nearly all of them sequencing errors, never take
+table space; counts are kept as uint32 and the table grows by doubling. Memory is the
+filter (about one bit per input base, capped) plus 12 bytes per table slot, whatever
+the number of reads. The result is a :class:`seqfcn.kmers.KmerTable`; a k-mer seen
+once (in the table only by a filter false positive) and an absent one both count as 0
+or 2 rather than 1, which no decision below distinguishes.
+
+:func:`solid_threshold` reads the valley between the error and the genome peaks of
+the count histogram; :func:`support` gives for every base the smallest count of the
+k-mers covering it, so a base is *supported* when that reaches the threshold.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Iterable
+
+import numpy as np
+
+from seqfcn.errors import SeqfcnError
+from seqfcn.kmers import KmerTable, _check_k, _kmercount
+
+log = logging.getLogger(__name__)
+
+_EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+_MAX_LOAD = 0.7
+_BATCH_BASES = 1 << 22
+
+
+class SpectrumCounter:
+    """Incremental canonical k-mer counter (Bloom-filtered, compiled).
+
+    Args:
+        k: k-mer length (3..31).
+        expected_bases: about how many bases will be added (sizes the Bloom filter:
+            one bit per base, 2**23..2**32 bits).
+        bloom: drop k-mers seen once (default True); False counts every k-mer exactly.
+    """
+
+    def __init__(self, k: int, *, expected_bases: int = 1 << 26, bloom: bool = True) -> None:
+        if _kmercount is None:
+            raise SeqfcnError("the compiled k-mer counter is not built (reinstall seqfcn with a C compiler)")
+        self.k = _check_k(k)
+        self.bits = 22
+        self.keys = np.full(1 << self.bits, _EMPTY, np.uint64)
+        self.counts = np.zeros(1 << self.bits, np.uint32)
+        self.used = 0
+        self.kmers = 0
+        self.bloom_filtered = bool(bloom)
+        if bloom:
+            bloom_bits = int(min(32, max(23, np.ceil(np.log2(max(expected_bases, 2))))))
+            self.bloom = np.zeros(1 << (bloom_bits - 6), np.uint64)
+            self.bloom_shift = 64 - bloom_bits
+        else:
+            self.bloom = np.zeros(0, np.uint64)
+            self.bloom_shift = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the table and the filter."""
+        return self.keys.nbytes + self.counts.nbytes + self.bloom.nbytes
+
+    def _grow(self, extra: int) -> None:
+        while self.used + extra > _MAX_LOAD * (1 << self.bits):
+            bits = self.bits + 1
+            keys = np.full(1 << bits, _EMPTY, np.uint64)
+            counts = np.zeros(1 << bits, np.uint32)
+            _kmercount.rehash(self.keys, self.counts, keys, counts, 64 - bits)
+            self.keys, self.counts, self.bits = keys, counts, bits
+
+    def add(self, codes: np.ndarray, offsets: np.ndarray) -> None:
+        """Count the reads ``codes[offsets[i]:offsets[i + 1]]`` (uint8 codes, N = 4; int64 offsets)."""
+        codes = np.ascontiguousarray(codes, np.uint8)
+        offsets = np.ascontiguousarray(offsets, np.int64)
+        self._grow(int(codes.shape[0]))
+        added, seen = _kmercount.count(codes, offsets, self.k, self.keys, self.counts, 64 - self.bits,
+                                       self.bloom, self.bloom_shift)
+        self.used += added
+        self.kmers += seen
+
+    def table(self) -> KmerTable:
+        """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1)."""
+        full = self.keys != _EMPTY
+        keys = self.keys[full]
+        counts = self.counts[full].astype(np.int64) + (1 if self.bloom_filtered else 0)
+        order = np.argsort(keys, kind="stable")
+        return KmerTable(self.k, keys[order], counts[order], source="reads")
+
+
+def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int = 1 << 26,
+                   bloom: bool = True) -> KmerTable:
+    """The canonical k-mer spectrum of ``reads`` (``(L_i,)`` code arrays, 0-3, N = 4)."""
+    counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom)
+    batch: list[np.ndarray] = []
+    bases = 0
+    for r in reads:
+        batch.append(r)
+        bases += r.shape[0]
+        if bases >= _BATCH_BASES:
+            _add_batch(counter, batch)
+            batch, bases = [], 0
+    _add_batch(counter, batch)
+    table = counter.table()
+    log.debug("k-mer spectrum: %d k-mers, %d distinct kept, %.0f MB", counter.kmers, len(table), counter.nbytes / 1e6)
+    return table
+
+
+def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | None:
+    """The spectrum of a 4-line FASTQ file (plain or gzip), parsed in C a block at a time
+    (no per-read Python objects). None when the file is not such a FASTQ (FASTA, BAM,
+    wrapped or malformed records): the caller then counts through the strict reader,
+    which also names what is wrong."""
+    import gzip
+    import os
+
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    size = os.path.getsize(path)
+    gz = magic == b"\x1f\x8b"
+    if magic[:1] != b"@" and not gz:
+        return None
+    counter = SpectrumCounter(k, expected_bases=size * (2 if gz else 1) // 2, bloom=bloom)
+    opener = gzip.open if gz else open
+    rest = b""
+    try:
+        with opener(path, "rb") as fh:
+            while True:
+                block = fh.read(_BATCH_BASES)
+                data = rest + block if rest else block
+                if not data:
+                    break
+                codes = np.empty(len(data), np.uint8)
+                offsets = np.empty(len(data) // 4 + 2, np.int64)
+                used, n = _kmercount.parse_fastq(data, codes, offsets)
+                if used < 0:
+                    return None
+                if n:
+                    counter.add(codes[: offsets[n]], offsets[: n + 1])
+                rest = data[used:]
+                if not block:
+                    if rest.strip():
+                        return None  # an incomplete last record: let the strict reader say so
+                    break
+    except (OSError, EOFError, ValueError):
+        return None
+    table = counter.table()
+    log.debug("k-mer spectrum: %d k-mers, %d distinct kept, %.0f MB", counter.kmers, len(table), counter.nbytes / 1e6)
+    return table
+
+
+def _add_batch(counter: SpectrumCounter, batch: list[np.ndarray]) -> None:
+    if not batch:
+        return
+    lengths = np.fromiter((r.shape[0] for r in batch), np.int64, len(batch))
+    offsets = np.zeros(len(batch) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    counter.add(np.concatenate(batch).astype(np.uint8, copy=False), offsets)
+
+
+def solid_threshold(table: KmerTable, *, floor: int = 2) -> int:
+    """The smallest count of a *solid* (genomic) k-mer: the first valley of the count
+    histogram between the error k-mers and the genome peak, at least ``floor`` and at
+    most half the typical count (a histogram without a valley gives ``floor``)."""
+    if len(table) == 0:
+        return floor
+    top = int(max(floor + 1, min(4 * table.scale, 10_000)))
+    hist = np.bincount(np.minimum(table.counts, top + 1), minlength=top + 2)[: top + 1]
+    ceiling = max(floor, int(table.scale // 2))
+    for c in range(floor, min(ceiling, top - 1) + 1):
+        if hist[c] <= hist[c + 1]:
+            return int(c)
+    return ceiling
+
+
+def _index(table: KmerTable) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    if len(table) == 0:
+        return np.full(16, -1, np.int64), 60, np.zeros(1, np.uint64), np.zeros(1, np.int64)
+    index = table.hash_index()
+    return index.slots, int(index.shift), table.keys, table.counts
+
+
+def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *, max_edits: int = 4,
+           min_run: int = 5) -> np.ndarray:
+    """Spectrum-guided substitutions walking out of each read's solid k-mers.
+
+    From the first solid k-mer rightwards (then leftwards), the base entering the first
+    non-solid k-mer is replaced by the one other base whose change gives the longest run
+    of solid k-mers, if that run is at least ``min(min_run, k-mers left)`` and no other
+    base's run is as long (``seqfcn/_kmercount.c: extend``).
+
+    Args:
+        codes: ``(n, w)`` padded codes (0-3, N 4); lengths: ``(n,)``.
+
+    Returns:
+        ``(n, w)`` uint8 codes with the substitutions made (a new array).
+    """
+    out = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4), np.uint8).copy()
+    n, w = out.shape
+    if n and w:
+        slots, shift, keys, counts = _index(table)
+        _kmercount.extend(out, np.ascontiguousarray(lengths, np.int64), n, w, table.k, slots, shift, keys, counts,
+                          int(solid), int(max_edits), int(min_run))
+    return out
+
+
+def support(codes: np.ndarray, table: KmerTable) -> np.ndarray:
+    """Per base, the smallest count of the N-free k-mers covering it.
+
+    Args:
+        codes: ``(n, w)`` codes of padded reads (0-3, N and padding 4).
+
+    Returns:
+        ``(n, w)`` int64; -1 where no N-free k-mer covers the base (short reads, N runs).
+    """
+    codes = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4), np.uint8)
+    n, w = codes.shape
+    out = np.empty((n, w), np.int64)
+    if n == 0 or w == 0:
+        return out
+    index_slots, shift, keys, counts = _index(table)
+    _kmercount.cover_min(codes, n, w, table.k, index_slots, shift, keys, counts, out)
+    return out

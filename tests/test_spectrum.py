@@ -1,0 +1,136 @@
+"""The compact k-mer spectrum (seqfcn.correction.spectrum) against brute-force oracles."""
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import EX1_FASTQ
+from seqfcn.correction.spectrum import (
+    SpectrumCounter, count_fastq_file, count_spectrum, extend, solid_threshold, support,
+)
+from seqfcn.encode import to_codes
+from seqfcn.kmers import KmerTable
+
+_RC = str.maketrans("ACGT", "TGCA")
+
+
+def _canonical_counts(reads: list[str], k: int) -> Counter:
+    c: Counter = Counter()
+    for r in reads:
+        for i in range(len(r) - k + 1):
+            s = r[i:i + k]
+            if set(s) <= set("ACGT"):
+                c[min(s, s.translate(_RC)[::-1])] += 1
+    return c
+
+
+def _pack(s: str) -> int:
+    v = 0
+    for ch in s:
+        v = 4 * v + "ACGT".index(ch)
+    return v
+
+
+def _random_reads(n: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    genome = "".join(rng.choice(list("ACGT"), 3000))
+    reads = []
+    for _ in range(n):
+        s = int(rng.integers(0, len(genome) - 80))
+        r = list(genome[s:s + int(rng.integers(15, 80))])
+        if rng.random() < 0.3:
+            r[int(rng.integers(0, len(r)))] = "N"
+        reads.append("".join(r))
+    return reads
+
+
+def test_exact_counts_equal_brute_force() -> None:
+    reads = _random_reads(400)
+    table = count_spectrum((to_codes(r) for r in reads), 11, bloom=False)
+    oracle = _canonical_counts(reads, 11)
+    got = dict(zip(table.keys.tolist(), table.counts.tolist()))
+    assert got == {_pack(s): c for s, c in oracle.items()}
+
+
+def test_bloom_keeps_every_repeated_kmer_with_its_count() -> None:
+    reads = _random_reads(400, seed=1)
+    oracle = {_pack(s): c for s, c in _canonical_counts(reads, 11).items()}
+    table = count_spectrum((to_codes(r) for r in reads), 11, bloom=True)
+    got = dict(zip(table.keys.tolist(), table.counts.tolist()))
+    repeated = {key: c for key, c in oracle.items() if c >= 2}
+    assert {key: got.get(key) for key in repeated} == repeated
+    # singletons are dropped unless a filter false positive let them in (then they read as 2)
+    assert all(got[key] == 2 for key in got if oracle[key] == 1)
+    assert sum(oracle[key] == 1 for key in got) <= 0.05 * sum(c == 1 for c in oracle.values())
+
+
+def test_table_grows_past_its_first_size() -> None:
+    counter = SpectrumCounter(21, bloom=False)
+    rng = np.random.default_rng(2)
+    codes = rng.integers(0, 4, 4_000_000).astype(np.uint8)
+    counter.add(codes, np.array([0, codes.size], np.int64))
+    assert counter.bits > 22 and counter.used == len(counter.table()) > 3_900_000
+
+
+def test_fastq_fast_path_equals_strict_reader(tmp_path: Path) -> None:
+    from seqfcn.io.reads import read_reads
+
+    slow = count_spectrum((to_codes(r.sequence) for r in read_reads(EX1_FASTQ)), 21)
+    fast = count_fastq_file(str(EX1_FASTQ), 21)
+    assert np.array_equal(fast.keys, slow.keys) and np.array_equal(fast.counts, slow.counts)
+    gz = tmp_path / "r.fq.gz"
+    gz.write_bytes(gzip.compress(EX1_FASTQ.read_bytes()))
+    fast_gz = count_fastq_file(str(gz), 21)
+    assert np.array_equal(fast_gz.keys, slow.keys) and np.array_equal(fast_gz.counts, slow.counts)
+
+
+@pytest.mark.parametrize("text", [">a\nACGT\n", "@a\nACGT\nIIII\n@b\nAC\n+\nII\n", "@a\nACGT\n+\nIII\n", "@a\nACGT\n+\nIIII\n@b\nAC"])
+def test_fastq_fast_path_declines_what_it_cannot_read(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "x.fq"
+    path.write_text(text)
+    assert count_fastq_file(str(path), 3) is None  # the strict reader then counts (and names errors)
+
+
+def test_support_is_the_weakest_covering_kmer() -> None:
+    reads = _random_reads(300, seed=3)
+    table = count_spectrum((to_codes(r) for r in reads), 9, bloom=False)
+    counts = {_pack(s): c for s, c in _canonical_counts(reads, 9).items()}
+    probe = reads[:20]
+    width = max(map(len, probe))
+    codes = np.full((len(probe), width), 4, np.int8)
+    for i, r in enumerate(probe):
+        codes[i, :len(r)] = to_codes(r)
+    got = support(codes, table)
+    for i, r in enumerate(probe):
+        for p in range(width):
+            cover = [r[j:j + 9] for j in range(max(0, p - 8), min(p, len(r) - 9) + 1) if p < len(r)]
+            cover = [counts[_pack(min(s, s.translate(_RC)[::-1]))] for s in cover if set(s) <= set("ACGT")]
+            assert got[i, p] == (min(cover) if cover else -1), (i, p)
+
+
+def test_solid_threshold_is_the_valley() -> None:
+    counts = np.r_[np.full(500, 1), np.full(80, 2), np.full(20, 3), np.full(5, 4), np.full(30, 5),
+                   np.full(200, 20), np.full(400, 25)]
+    table = KmerTable(5, np.arange(counts.size, dtype=np.uint64), counts)
+    assert solid_threshold(table) == 4
+    flat = KmerTable(5, np.arange(3, dtype=np.uint64), np.array([30, 30, 30]))
+    assert solid_threshold(flat) == 2
+
+
+def test_extend_fixes_an_error_from_the_solid_side_and_leaves_true_reads() -> None:
+    rng = np.random.default_rng(4)
+    genome = "".join(rng.choice(list("ACGT"), 2000))
+    reads = [genome[s:s + 60] for s in range(0, 1940, 3) for _ in range(4)]
+    table = count_spectrum((to_codes(r) for r in reads), 15, bloom=False)
+    true = genome[500:560]
+    wrong = list(true)
+    wrong[40] = "ACGT"[("ACGT".index(true[40]) + 1) % 4]
+    wrong[3] = "N"
+    codes = np.stack([to_codes(true), to_codes("".join(wrong))])
+    out = extend(codes, np.array([60, 60]), table, solid=2)
+    assert out[0].tobytes() == to_codes(true).astype(np.uint8).tobytes()
+    assert out[1].tobytes() == to_codes(true).astype(np.uint8).tobytes()
