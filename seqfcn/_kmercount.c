@@ -25,7 +25,7 @@
  *   codes: (n, w) uint8 padded reads (N past a read's end); slots/keys/counts: a
  *   seqfcn.kmers._HashIndex (int64 slots into sorted keys) and int64 counts.
  *   out: (n, w) int64: for every base the smallest count of the N-free k-mers covering
- *   it, -1 where no N-free k-mer covers it.
+ *   it (the largest with the optional last argument true), -1 where none covers it.
  *
  * build_index(keys, shift, slots) -> None: fill slots (-1 = empty) with indices of keys
  *   (the layout of seqfcn.kmers._HashIndex, in one pass instead of numpy rounds).
@@ -244,9 +244,10 @@ static PyObject *cover_min(PyObject *self, PyObject *args)
 {
     Py_buffer codes, slots, keys, counts, out;
     Py_ssize_t n, w;
-    int k;
+    int k, largest = 0;
     unsigned shift;
-    if (!PyArg_ParseTuple(args, "y*nniy*Iy*y*w*", &codes, &n, &w, &k, &slots, &shift, &keys, &counts, &out))
+    if (!PyArg_ParseTuple(args, "y*nniy*Iy*y*w*|p", &codes, &n, &w, &k, &slots, &shift, &keys, &counts, &out,
+                          &largest))
         return NULL;
     const uint8_t *c = codes.buf;
     const int64_t *S = slots.buf;
@@ -278,7 +279,7 @@ static PyObject *cover_min(PyObject *self, PyObject *args)
         for (Py_ssize_t t = 0; t < m; t++) {
             int64_t cnt = cnts[t];
             for (Py_ssize_t j = at[t] - k + 1; j <= at[t]; j++)
-                if (orow[j] < 0 || cnt < orow[j])
+                if (orow[j] < 0 || (largest ? cnt > orow[j] : cnt < orow[j]))
                     orow[j] = cnt;
         }
     }

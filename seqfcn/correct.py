@@ -114,6 +114,7 @@ _UPPER = np.arange(256, dtype=np.uint8)
 _UPPER[ord("a") : ord("z") + 1] -= 32
 _CPU_TOKENS = 1 << 15  # bases per batch with batch_size="auto" on CPU (cache-sized: fastest measured)
 _GPU_TOKENS = 1 << 22
+_PARTIAL_CONFIDENCE = 0.9  # posterior an edit needs when only some of its k-mers can be checked
 _CHUNK_READS = 8192  # reads held in memory at once (plus their batches)
 _CHUNK_BASES = 1 << 23
 _OUTPUT_EXTS = (".fastq", ".fq", ".fasta", ".fa", ".fna", ".bam", ".sam")
@@ -307,7 +308,9 @@ class ReadCorrector:
             count of its covering k-mers is below ``solid``), and a substitution is
             made only where the read's base was unsupported and every k-mer covering
             the new base, with the read's other edits applied, is solid (an N call counts
-            as unsupported). None: no such
+            as unsupported) — or, where another error keeps some covering k-mer weak,
+            where no covering k-mer was solid before and one is after and the posterior
+            exceeds 0.9 as well. None: no such
             checks (the model alone decides).
     """
 
@@ -386,7 +389,8 @@ class ReadCorrector:
             self.spectrum_edits += int(sub.sum())
         return result
 
-    def _veto(self, codes: np.ndarray, base: torch.Tensor, substitute: torch.Tensor) -> torch.Tensor:
+    def _veto(self, codes: np.ndarray, base: torch.Tensor, substitute: torch.Tensor,
+              base_p: torch.Tensor) -> torch.Tensor:
         """``substitute`` less the edits the spectrum does not support (see ``solid``)."""
         from seqfcn.correction.spectrum import support
 
@@ -398,6 +402,12 @@ class ReadCorrector:
         proposed = np.where(sub, base.cpu().numpy(), codes)
         after = support(proposed, table)
         keep = sub & (before < self.solid) & (after >= self.solid)  # before -1: an N call
+        # with another error within k of this one, no covering k-mer can be solid yet; then
+        # the edit passes when no covering k-mer was solid before and one is after
+        rest = sub & ~keep & (base_p.cpu().numpy() > max(self.min_confidence, _PARTIAL_CONFIDENCE))
+        if rest.any():
+            keep |= rest & (support(codes, table, largest=True) < self.solid) & \
+                (support(proposed, table, largest=True) >= self.solid)
         keep = self._necessary(codes, np.where(keep, proposed, codes), keep)
         self.vetoed += int(sub.sum() - keep.sum())
         return torch.from_numpy(keep).to(substitute.device)
@@ -475,7 +485,7 @@ class ReadCorrector:
         thr = self.min_confidence
         substitute = (base != obs) & (base_p > thr)
         if self.solid is not None:
-            substitute = self._veto(codes, base, substitute)
+            substitute = self._veto(codes, base, substitute, base_p)
         emitted_p = torch.where(substitute, base_p, observed_p)
         insert = ins_q = None
         if self.n_classes >= 5:

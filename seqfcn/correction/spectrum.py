@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _MAX_LOAD = 0.7
 _BATCH_BASES = 1 << 22
+_COUNT_BITS = 22  # counts kept when packed beside a key for sorting (k <= 21): up to 4,194,303
 
 
 class SpectrumCounter:
@@ -82,10 +83,23 @@ class SpectrumCounter:
         self.kmers += seen
 
     def table(self) -> KmerTable:
-        """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1)."""
+        """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1;
+        for k <= 21 a count above 4,194,303 is kept as that)."""
         full = self.keys != _EMPTY
+        extra = 1 if self.bloom_filtered else 0
+        if 2 * self.k + _COUNT_BITS <= 64:
+            # sort (key, count) packed in one uint64, in place: no argsort permutation, no gathers
+            packed = self.keys[full] << np.uint64(_COUNT_BITS)
+            packed |= np.minimum(self.counts[full], (1 << _COUNT_BITS) - 1).astype(np.uint64)
+            del full
+            packed.sort()
+            keys = packed >> np.uint64(_COUNT_BITS)
+            packed &= np.uint64((1 << _COUNT_BITS) - 1)
+            counts = packed.view(np.int64)
+            counts += extra
+            return KmerTable(self.k, keys, counts, source="reads")
         keys = self.keys[full]
-        counts = self.counts[full].astype(np.int64) + (1 if self.bloom_filtered else 0)
+        counts = self.counts[full].astype(np.int64) + extra
         order = np.argsort(keys, kind="stable")
         return KmerTable(self.k, keys[order], counts[order], source="reads")
 
@@ -103,9 +117,7 @@ def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int =
             _add_batch(counter, batch)
             batch, bases = [], 0
     _add_batch(counter, batch)
-    table = counter.table()
-    log.debug("k-mer spectrum: %d k-mers, %d distinct kept, %.0f MB", counter.kmers, len(table), counter.nbytes / 1e6)
-    return table
+    return _finish(counter)
 
 
 def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | None:
@@ -146,8 +158,16 @@ def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | No
                     break
     except (OSError, EOFError, ValueError):
         return None
+    return _finish(counter)
+
+
+def _finish(counter: SpectrumCounter) -> KmerTable:
+    """The counter's table; the counter's arrays are released."""
+    log.debug("k-mer spectrum: %d k-mers, %d distinct in the table, %.0f MB", counter.kmers, counter.used,
+              counter.nbytes / 1e6)
+    counter.bloom = np.zeros(0, np.uint64)
     table = counter.table()
-    log.debug("k-mer spectrum: %d k-mers, %d distinct kept, %.0f MB", counter.kmers, len(table), counter.nbytes / 1e6)
+    counter.keys = counter.counts = None
     return table
 
 
@@ -182,14 +202,15 @@ def _index(table: KmerTable) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
     return index.slots, int(index.shift), table.keys, table.counts
 
 
-def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *, max_edits: int = 4,
-           min_run: int = 5) -> np.ndarray:
+def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *, max_edits: int = 64,
+           min_run: int = 5, passes: int = 2) -> np.ndarray:
     """Spectrum-guided substitutions walking out of each read's solid k-mers.
 
     From the first solid k-mer rightwards (then leftwards), the base entering the first
     non-solid k-mer is replaced by the one other base whose change gives the longest run
     of solid k-mers, if that run is at least ``min(min_run, k-mers left)`` and no other
-    base's run is as long (``seqfcn/_kmercount.c: extend``).
+    base's run is as long (``seqfcn/_kmercount.c: extend``). Each of ``passes`` walks
+    starts from the previous one's result (a fix can make the next suspect decidable).
 
     Args:
         codes: ``(n, w)`` padded codes (0-3, N 4); lengths: ``(n,)``.
@@ -201,13 +222,16 @@ def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int,
     n, w = out.shape
     if n and w:
         slots, shift, keys, counts = _index(table)
-        _kmercount.extend(out, np.ascontiguousarray(lengths, np.int64), n, w, table.k, slots, shift, keys, counts,
-                          int(solid), int(max_edits), int(min_run))
+        for _ in range(passes):
+            made = _kmercount.extend(out, np.ascontiguousarray(lengths, np.int64), n, w, table.k, slots, shift,
+                                     keys, counts, int(solid), int(max_edits), int(min_run))
+            if not made:
+                break
     return out
 
 
-def support(codes: np.ndarray, table: KmerTable) -> np.ndarray:
-    """Per base, the smallest count of the N-free k-mers covering it.
+def support(codes: np.ndarray, table: KmerTable, *, largest: bool = False) -> np.ndarray:
+    """Per base, the smallest (``largest``: the largest) count of the N-free k-mers covering it.
 
     Args:
         codes: ``(n, w)`` codes of padded reads (0-3, N and padding 4).
@@ -221,5 +245,5 @@ def support(codes: np.ndarray, table: KmerTable) -> np.ndarray:
     if n == 0 or w == 0:
         return out
     index_slots, shift, keys, counts = _index(table)
-    _kmercount.cover_min(codes, n, w, table.k, index_slots, shift, keys, counts, out)
+    _kmercount.cover_min(codes, n, w, table.k, index_slots, shift, keys, counts, out, largest)
     return out
