@@ -28,6 +28,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _solid_count(text: str) -> int | str | None:
+    """argparse type for --solid: ``auto``, ``off`` or a count >= 1."""
+    if text in ("auto", "off"):
+        return None if text == "off" else text
+    return positive_int(text)
+
+
 def _common_parser() -> argparse.ArgumentParser:
     """Options every subcommand shares."""
     common = argparse.ArgumentParser(add_help=False)
@@ -297,6 +304,10 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--shard", help="i/n: correct only reads k with k %% n == i-1 (round-robin, file order); "
                    "`seqfcn merge` of shards 1..n gives the unsharded output. Under torchrun ranks shard "
                    "automatically and rank 0 merges")
+    p.add_argument("--solid", type=_solid_count, default="auto",
+                   help="reads-spectrum models: k-mers counted this often are solid; the network runs only on "
+                   "reads with a base no solid k-mer covers and its edits must make the k-mers solid "
+                   "(default auto: the count histogram's valley; off: the network alone decides)")
     enc = p.add_mutually_exclusive_group()
     enc.add_argument("--phred64", dest="phred", action="store_const", const=64,
                      help="FASTQ qualities are Phred+64 (old Illumina); default: detected from the first reads")
@@ -355,6 +366,7 @@ def _run_correct(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, device=rank_device(args.device, rank), stats_path=args.stats if
             rank is None else None, reference=args.reference, progress=progress, recalibrate=args.recalibrate,
             both_strands=not args.single_strand, pg=pg, rounds=args.rounds, shard=shard, phred=args.phred,
+            solid=args.solid,
         )
 
     _run_shards(args, rank, run, lambda parts, output: merge_reads(parts, output))

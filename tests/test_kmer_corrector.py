@@ -252,3 +252,18 @@ def test_spectrum_checks_keep_error_free_reads_and_bound_false_corrections(tmp_p
     unguarded = correct_reads(reads, weak, tmp_path / "u.fq", min_confidence=0.0, progress=False, device="cpu",
                               solid=None)
     assert evaluate_correction(reads, tmp_path / "u.fq", truth=truth)["FP"] > 10 * max(m["FP"], 1), unguarded
+
+
+def test_cli_solid_off_is_the_model_alone(tmp_path, lambda_model):
+    save_kmer_corrector(lambda_model, tmp_path / "m")
+    reads = tmp_path / "r.fq"
+    _write_sim(reads, genome_codes(LAMBDA), IlluminaErrorModel.default(read_length=100, q_end=20), 3000, 100, seed=4)
+    assert main(["correct", str(reads), "--model", str(tmp_path / "m"), "-o", str(tmp_path / "off.fq"),
+                 "--solid", "off", "--min-confidence", "0.5", "--no-progress", "-q", "--device", "cpu"]) == 0
+    correct_reads(reads, tmp_path / "m", tmp_path / "api.fq", min_confidence=0.5, solid=None, progress=False,
+                  device="cpu")
+    assert (tmp_path / "off.fq").read_bytes() == (tmp_path / "api.fq").read_bytes()
+    assert main(["correct", str(reads), "--model", str(tmp_path / "m"), "-o", str(tmp_path / "auto.fq"),
+                 "--min-confidence", "0.5", "--no-progress", "-q", "--device", "cpu", "--stats",
+                 str(tmp_path / "s.json")]) == 0
+    assert json.loads((tmp_path / "s.json").read_text())["solid"] >= 2

@@ -232,6 +232,7 @@ PROBES = [
     Probe("#10 .fai with a too-long length", 0, "", _fai(length=60_000), _scans_whole_record),
     Probe("#10 .fai with a wrong offset", 0, "", _fai(offset=3), _scans_whole_record),
     Probe("#11 --threads -2", 2, "expected a whole number >= 1", lambda w: _correct("r.fq", "o.fq", "--threads", "-2")),
+    Probe("--solid 0", 2, "expected a whole number >= 1", lambda w: _correct("r.fq", "o.fq", "--solid", "0")),
     Probe("#12 empty FASTQ reads pass through", 0, "", _empty_reads, _empty_kept),
     Probe("#13 error during a scan, progress bar on", 2, "'two'", _bad_second_record, _error_on_its_own_line),
     Probe("#14 truncated .fastq.gz", 2, "truncated or corrupt gzip data", _truncated_gz, _names_complete),
