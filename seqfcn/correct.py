@@ -807,11 +807,15 @@ def correct_reads(
         raise SeqfcnError(f"rounds must be >= 1, not {rounds}")
     if evidence is None or evidence.source != "reads":
         solid = None
-    elif solid == "auto":
-        from seqfcn.correction.spectrum import solid_threshold
+    elif solid is not None:
+        from seqfcn.correction.spectrum import compiled, solid_threshold
 
-        solid = solid_threshold(evidence.table)
-        log.info("k-mers counted %d times or more are solid", solid)
+        if not compiled():
+            log.warning("the compiled k-mer kernels are not built: no solid k-mer checks (the model alone decides)")
+            solid = None
+        elif solid == "auto":
+            solid = solid_threshold(evidence.table)
+            log.info("k-mers counted %d times or more are solid", solid)
     corrector = ReadCorrector(model, device=device, min_confidence=min_confidence, batch_size=batch_size,
                               both_strands=both_strands, max_quality=max_quality, evidence=evidence,
                               solid=solid)

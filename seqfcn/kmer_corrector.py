@@ -400,7 +400,7 @@ def count_reads(reads_path: str | os.PathLike, k: int, *, reference: str | os.Pa
                 progress: bool = False, phred: int | None = None) -> KmerTable:
     """The k-mer spectrum of a read file (first pass of ``seqfcn correct``): Bloom-filtered
     compact counting (:func:`seqfcn.correction.spectrum.count_spectrum`)."""
-    from seqfcn.correction.spectrum import count_fastq_file, count_spectrum
+    from seqfcn.correction.spectrum import count_fastq_file, count_spectrum, expected_bases
     from seqfcn.io.reads import read_reads
 
     if str(reads_path) == "-":
@@ -408,9 +408,7 @@ def count_reads(reads_path: str | os.PathLike, k: int, *, reference: str | os.Pa
     table = count_fastq_file(str(reads_path), k) if os.path.isfile(reads_path) else None
     if table is None:
         gen = (to_codes(r.sequence) for r in read_reads(reads_path, reference=reference, phred=phred) if r.sequence)
-        size = os.path.getsize(reads_path)
-        gz = str(reads_path).endswith((".gz", ".bgz", ".bam", ".cram"))
-        table = count_spectrum(gen, k, expected_bases=size * (2 if gz else 1) // 2)
+        table = count_spectrum(gen, k, expected_bases=expected_bases(str(reads_path)))
     log.info("counted %d distinct %d-mers of %s (typical count %.0f)", len(table), k, reads_path, table.scale)
     return table
 

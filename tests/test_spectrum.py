@@ -134,3 +134,14 @@ def test_extend_fixes_an_error_from_the_solid_side_and_leaves_true_reads() -> No
     out = extend(codes, np.array([60, 60]), table, solid=2)
     assert out[0].tobytes() == to_codes(true).astype(np.uint8).tobytes()
     assert out[1].tobytes() == to_codes(true).astype(np.uint8).tobytes()
+
+
+def test_without_the_compiled_kernels_counting_falls_back_to_exact_numpy(monkeypatch, tmp_path: Path) -> None:
+    import seqfcn.correction.spectrum as spectrum
+
+    reads = _random_reads(200, seed=6)
+    exact = count_spectrum((to_codes(r) for r in reads), 11, bloom=False)
+    monkeypatch.setattr(spectrum, "_kmercount", None)
+    assert not spectrum.compiled() and count_fastq_file(str(EX1_FASTQ), 21) is None
+    fallback = spectrum.count_spectrum((to_codes(r) for r in reads), 11)
+    assert np.array_equal(fallback.keys, exact.keys) and np.array_equal(fallback.counts, exact.counts)

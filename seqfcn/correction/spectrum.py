@@ -104,9 +104,27 @@ class SpectrumCounter:
         return KmerTable(self.k, keys[order], counts[order], source="reads")
 
 
+def compiled() -> bool:
+    """Whether the compiled kernels are built (counting, support and extension need them)."""
+    return _kmercount is not None
+
+
+def expected_bases(path: str) -> int:
+    """About how many bases a read file holds, from its size (sizes the Bloom filter)."""
+    import os
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        packed = fh.read(2) == b"\x1f\x8b" or str(path).endswith((".bam", ".cram"))
+    return size * (2 if packed else 1) // 2
+
+
 def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int = 1 << 26,
                    bloom: bool = True) -> KmerTable:
-    """The canonical k-mer spectrum of ``reads`` (``(L_i,)`` code arrays, 0-3, N = 4)."""
+    """The canonical k-mer spectrum of ``reads`` (``(L_i,)`` code arrays, 0-3, N = 4).
+    Without the compiled kernels: exact counts with numpy (:meth:`KmerTable.from_codes`)."""
+    if not compiled():
+        return KmerTable.from_codes(reads, k, source="reads")
     counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom)
     batch: list[np.ndarray] = []
     bases = 0
@@ -126,15 +144,13 @@ def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | No
     wrapped or malformed records): the caller then counts through the strict reader,
     which also names what is wrong."""
     import gzip
-    import os
 
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    size = os.path.getsize(path)
     gz = magic == b"\x1f\x8b"
-    if magic[:1] != b"@" and not gz:
+    if not compiled() or (magic[:1] != b"@" and not gz):
         return None
-    counter = SpectrumCounter(k, expected_bases=size * (2 if gz else 1) // 2, bloom=bloom)
+    counter = SpectrumCounter(k, expected_bases=expected_bases(path), bloom=bloom)
     opener = gzip.open if gz else open
     rest = b""
     try:
