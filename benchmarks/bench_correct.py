@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from seqfcn.evaluate import evaluate_correction
+from seqfcn.correction.evaluate import evaluate_correction
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA = ROOT / "data/lambda/lambda_virus.fa"

@@ -11,8 +11,8 @@ Demonstration (``--demo``): ``seqfcn train --task correct`` (a plain model) on t
 reference (data/sarscov2) with Illumina-like corruption for a few CPU minutes;
 prints the per-base error-rate reduction on held-out corrupted windows (fresh
 draws at the realistic default Illumina error rate); then a k-mer evidence corrector
-(seqfcn.kmer_corrector) trained on SARS-CoV-2 simulations and run through
-``seqfcn.correct.correct_reads`` on fresh reads of SARS-CoV-2 and of lambda phage.
+(seqfcn.correction.training) trained on SARS-CoV-2 simulations and run through
+``seqfcn.correct_reads`` on fresh reads of SARS-CoV-2 and of lambda phage.
 
 Usage: python benchmarks/bench_train.py [--steps 20] [--compile] [--demo] [--demo-steps 1500]
 """
@@ -123,10 +123,10 @@ def _write_reads(path: Path, batch) -> Path:
 def demo_kmer(steps: int) -> dict:
     """A k-mer-evidence ReadCorrector trained on SARS-CoV-2 simulations (default Illumina error
     model), then run with ``correct_reads`` on fresh held-out reads of SARS-CoV-2 and of lambda."""
-    from seqfcn.correct import correct_reads
+    from seqfcn.correction.evaluate import evaluate_correction
+    from seqfcn.correction.pipeline import correct_reads
+    from seqfcn.correction.training import genome_codes, simulate_reads, train_kmer_corrector
     from seqfcn.corrupt import IlluminaErrorModel
-    from seqfcn.evaluate import evaluate_correction
-    from seqfcn.kmer_corrector import genome_codes, simulate_reads, train_kmer_corrector
 
     em = IlluminaErrorModel.default(read_length=150)
     start = time.perf_counter()

@@ -7,9 +7,9 @@
 Reference-trained mode: random windows of the genome (both strands), corrupted by an
 Illumina error model (by default *fitted* to real reads aligned to the genome:
 per-cycle qualities, error rate per quality, substitution matrix, N rate), with 15%
-of the input bases hidden (:class:`seqfcn.correct.MaskedInputs`); a small
+of the input bases hidden (:class:`seqfcn.correction.selftrain.MaskedInputs`); a small
 :class:`~seqfcn.nn.models.ReadCorrector` learns to predict the true base. The model
-is saved with :func:`seqfcn.checkpoint.save_model` (safetensors + JSON).
+is saved with :func:`seqfcn.correction.model_files.save_corrector` (safetensors + JSON).
 
 The shipped ``data/models/ex1_illumina`` was made by the first command above
 (defaults: data/samtools/ex1.fa, error model fitted from data/samtools/ex1.bam,
@@ -26,9 +26,11 @@ from pathlib import Path
 
 import torch
 
-from seqfcn.checkpoint import save_model
+from seqfcn.correction.model_files import save_corrector
+from seqfcn.correction.selftrain import MaskedInputs
+from seqfcn.correction.training import train_corrector
 from seqfcn.corrupt import make_error_model
-from seqfcn.correct import QMAX_INPUT, MaskedInputs, train_corrector
+from seqfcn.encode import QUALITY_CAP
 from seqfcn.data import CorruptedWindows, GenomeWindows
 from seqfcn.nn.models import count_parameters, create_model
 
@@ -59,7 +61,7 @@ def main() -> None:
     t0 = time.time()
     error_model = make_error_model(args.error_model, reference=args.genome)
     windows = GenomeWindows(args.genome, args.window, args.steps * args.batch_size, seed=args.seed)
-    dataset = MaskedInputs(CorruptedWindows(windows, error_model, qmax=QMAX_INPUT, seed=args.seed + 1),
+    dataset = MaskedInputs(CorruptedWindows(windows, error_model, qmax=QUALITY_CAP, seed=args.seed + 1),
                            args.mask_rate, seed=args.seed + 2)
     torch.manual_seed(args.seed)
     model = create_model("read_corrector", channels=args.channels, n_layers=args.layers,
@@ -77,7 +79,7 @@ def main() -> None:
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("threads", "device")
             and str(v) != str(ap.get_default(k))),
     }
-    save_model(model, args.out, metadata=meta)
+    save_corrector(model, args.out, metadata=meta)
     print(f"saved {args.out}: {count_parameters(model)} parameters, receptive field {model.receptive_field}, "
           f"train loss {result.get('train_loss')}, {time.time() - t0:.0f} s")
 

@@ -51,7 +51,9 @@ from seqfcn.corrupt import (
     error_model_from_dict,
     make_error_model,
 )
-from seqfcn.evaluate import correction_metrics, evaluate_correction
+from seqfcn.correction.evaluate import correction_metrics, evaluate_correction
+from seqfcn.correction.labels import LabelScheme
+from seqfcn.correction.pipeline import CorrectionOptions, correct_reads
 from seqfcn.nn import (
     ASPP1d,
     DilatedFCN,
@@ -127,6 +129,9 @@ __all__ = [
     "apply_targets",
     "correction_metrics",
     "evaluate_correction",
+    "correct_reads",
+    "CorrectionOptions",
+    "LabelScheme",
     "MotifConv",
     "DilatedResidualBlock",
     "DilatedStack",

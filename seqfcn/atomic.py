@@ -16,7 +16,7 @@ import os
 import shutil
 import socket
 import tempfile
-from typing import Iterator
+from typing import Any, Iterator
 
 from seqfcn.errors import SeqfcnError
 
@@ -127,3 +127,10 @@ def atomic_write(target: str | os.PathLike, data: bytes | str) -> None:
             fh.write(blob)
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def write_json(obj: Any, path: str | os.PathLike) -> None:
+    """Write ``obj`` as indented, key-sorted JSON atomically (temp file in the same folder, then rename)."""
+    import json
+
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")

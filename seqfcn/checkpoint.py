@@ -37,6 +37,8 @@ from seqfcn.errors import ModelFileError
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+TRAINED_MODEL_DIR = "model"
+"""Where ``seqfcn train --out DIR`` puts the final model (``DIR/model/``); loading ``DIR`` finds it."""
 FORMAT = "seqfcn-model"
 FORMAT_VERSION = 1
 _HEADER_KEY = "seqfcn_config"
@@ -136,6 +138,8 @@ def _check_document(document: Any, path: Path) -> dict[str, Any]:
 def _resolve(path: Path) -> tuple[Path | None, Path]:
     """``(config path or None for the embedded header, weights path)`` for a directory, .json or .safetensors."""
     if path.is_dir():
+        if not (path / CONFIG_NAME).exists() and (path / TRAINED_MODEL_DIR / CONFIG_NAME).is_file():
+            path = path / TRAINED_MODEL_DIR  # the directory `seqfcn train --out` wrote
         return path / CONFIG_NAME, path / WEIGHTS_NAME
     if path.suffix == ".json":
         document = _read_json(path)
@@ -255,35 +259,68 @@ def _check_tensors(model: nn.Module, tensors: dict[str, torch.Tensor], weights: 
             )
 
 
-def describe_model(path: str | PathLike) -> str:
-    """A human-readable summary of a saved model (for ``seqfcn info MODEL``).
-
-    Lists the model name, its architecture options, input channels, outputs,
-    parameter count, receptive field (and margins), seqfcn version and the
-    training metadata.
-    """
+def model_summary(path: str | PathLike) -> dict[str, Any]:
+    """Everything about a saved model, JSON-ready (``seqfcn info MODEL --json``): the config
+    document (architecture, input channels, metadata, ...) plus ``parameters``,
+    ``receptive_field``, ``receptive_margins`` and the resolved file paths."""
     from seqfcn.nn.models import count_parameters
 
     model, info = load_model(path)
-    config = info["architecture"]
-    left, right = model.receptive_margins
-    period = int(getattr(model, "rf_period", 1))
-    options = ", ".join(f"{k}={json.dumps(v)}" for k, v in config.items() if k != "name")
+    summary = dict(info)
+    summary.update(model_class=type(model).__name__, rf_period=int(getattr(model, "rf_period", 1)),
+                   parameters=count_parameters(model), receptive_field=int(model.receptive_field),
+                   receptive_margins=list(model.receptive_margins), n_outputs=int(model.n_outputs),
+                   input_channels=list(info.get("input_channels") or model.input_channels))
+    return summary
+
+
+_SHORT = 72  # longest value shown inline by describe_model; longer ones are summarised
+
+
+def _short(value: Any) -> str:
+    """``value`` as short text: JSON when it fits, else a count of its entries."""
+    text = json.dumps(value, default=str)
+    if len(text) <= _SHORT or (isinstance(value, str) and len(text) <= 4 * _SHORT):
+        return text
+    if isinstance(value, (list, tuple, dict)):
+        return f"({len(value)} entries; see --json)"
+    return text[: _SHORT - 3] + "..."
+
+
+def describe_model(path: str | PathLike) -> str:
+    """A readable summary of a saved model (``seqfcn info MODEL``): name, architecture,
+    input channels, output classes, parameter count, receptive field, seqfcn version and
+    the training metadata one level deep, long values summarised (never whole matrices;
+    :func:`model_summary` has everything)."""
+    summary = model_summary(path)
+    config = summary["architecture"]
+    left, right = summary["receptive_margins"]
+    period = summary["rf_period"]
+    metadata = dict(summary.get("metadata") or {})
+    scheme = metadata.pop("label_scheme", None)
+    outputs = f"{summary['n_outputs']} per base"
+    if isinstance(scheme, dict) and "classes" in scheme:
+        outputs += f" ({scheme.get('name')}: {', '.join(map(str, scheme['classes']))})"
+    options = ", ".join(f"{k}={_short(v)}" for k, v in config.items() if k != "name")
     lines = [
-        f"model:            {path}",
-        f"name:             {config['name']} ({type(model).__name__})",
+        f"model:            {summary['config_path'] or summary['weights_path']}",
+        f"name:             {config['name']} ({summary['model_class']})",
         f"architecture:     {options}",
-        f"input channels:   {', '.join(info.get('input_channels') or model.input_channels)}",
-        f"outputs:          {model.n_outputs} per base",
-        f"parameters:       {count_parameters(model):,}",
-        f"receptive field:  {model.receptive_field:,} bases (left {left:,}, right {right:,}"
+        f"input channels:   {', '.join(summary['input_channels'])}",
+        f"outputs:          {outputs}",
+        f"parameters:       {summary['parameters']:,}",
+        f"receptive field:  {summary['receptive_field']:,} bases (left {left:,}, right {right:,}"
         + (f"; varies with position modulo {period})" if period > 1 else ")"),
-        f"seqfcn version:   {info.get('seqfcn_version', 'unknown')}",
+        f"seqfcn version:   {summary.get('seqfcn_version', 'unknown')}",
     ]
-    metadata = info.get("metadata") or {}
-    if metadata:
-        lines.append("metadata:")
-        lines += [f"  {k}: {json.dumps(v, default=str)}" for k, v in metadata.items()]
-    else:
+    if not metadata:
         lines.append("metadata:         none")
+        return "\n".join(lines)
+    lines.append("metadata:")
+    for key, value in metadata.items():
+        if isinstance(value, dict) and len(json.dumps(value, default=str)) > _SHORT:
+            lines.append(f"  {key}:")
+            lines += [f"    {k}: {_short(v)}" for k, v in value.items()]
+        else:
+            lines.append(f"  {key}: {_short(value)}")
     return "\n".join(lines)

@@ -9,9 +9,10 @@ import argparse
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Callable, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from seqfcn import __version__
+from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
 
 log = logging.getLogger("seqfcn")
@@ -95,7 +96,8 @@ def _add_info(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
         help="summarise a genome FASTA (chromosomes, composition, encoding) or a model directory",
         description="Summarise a FASTA genome or a seqfcn model directory.",
     )
-    p.add_argument("path", help="FASTA (plain or bgzip) or a model directory")
+    p.add_argument("path", help="FASTA (plain or bgzip), a model directory or the directory `seqfcn train` wrote")
+    p.add_argument("--json", action="store_true", help="models: print everything as JSON")
     p.set_defaults(func=_run_info)
     _declare_io(p, inputs=["path"])
 
@@ -105,9 +107,14 @@ def _run_info(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     if path.is_dir() or path.suffix in (".json", ".safetensors"):
-        from seqfcn.checkpoint import describe_model
+        from seqfcn.checkpoint import describe_model, model_summary
 
-        print(describe_model(path))
+        if args.json:
+            import json
+
+            print(json.dumps(model_summary(path), indent=2, sort_keys=True, default=str))
+        else:
+            print(describe_model(path))
         return 0
     from seqfcn.io.fasta import genome_summary
 
@@ -138,7 +145,7 @@ def _add_evaluate(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from seqfcn.evaluate import evaluate_correction, format_metrics
+    from seqfcn.correction.evaluate import evaluate_correction, format_metrics
 
     metrics = evaluate_correction(
         args.original,
@@ -255,16 +262,21 @@ def _torchrun_rank(args: argparse.Namespace):
     return rank
 
 
-def _run_shards(args: argparse.Namespace, rank, run: Callable[[tuple[int, int] | None, str], None],
-                merge: Callable[[Sequence[str], str], object]) -> None:
-    """Run the job: one ``--shard i/n``, or every torchrun rank's share merged by rank 0, or all of it."""
+def _run_shards(args: argparse.Namespace, rank, run: Callable[[tuple[int, int] | None, Any], None],
+                merge: Callable[[Sequence[str], str], object], output: Any = None) -> None:
+    """Run the job: one ``--shard i/n``, or every torchrun rank's share merged by rank 0, or all of it.
+    ``output``: what ``run`` writes (default ``args.output``); paired outputs (a list) run unsharded
+    or as one ``--shard``, never under torchrun."""
     from seqfcn.distributed_inference import run_sharded
     from seqfcn.tiling import parse_shard
 
+    output = args.output if output is None else output
     if args.shard:
-        run(parse_shard(args.shard), args.output)
+        run(parse_shard(args.shard), output)
+    elif isinstance(output, list):
+        run(None, output)
     else:
-        run_sharded(args.output, run, merge, info=rank)
+        run_sharded(output, run, merge, info=rank)
 
 
 # --------------------------------------------------------------------------- correct
@@ -278,21 +290,30 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         "one read out, in order, with its name, comment, flags and tags; BAM output keeps the original "
         "qualities in OQ and the original sequence in xo.",
     )
-    p.add_argument("reads", help="FASTQ(.gz)/FASTA/SAM/BAM/CRAM, or - for stdin")
-    p.add_argument("--model", help="model directory (e.g. data/models/ex1_illumina); not with --self-train")
-    p.add_argument("-o", "--output", default="-", help="output .fastq[.gz]/.fq/.fa/.bam/.sam, - for stdout (default)")
+    p.add_argument("reads", nargs="+", metavar="READS",
+                   help="FASTQ(.gz)/FASTA/SAM/BAM/CRAM, or - for stdin; two files for paired reads (R1 R2)")
+    p.add_argument("--model", help="model directory (e.g. data/models/kmer_illumina, or the --out directory of "
+                   "seqfcn train); not with --self-train")
+    p.add_argument("-o", "--output", nargs="+", default=["-"], metavar="OUT",
+                   help="output .fastq[.gz]/.fq/.fa/.bam/.sam, - for stdout (default); two for R1 R2")
+    p.add_argument("--interleaved", action="store_true",
+                   help="the one input holds mate pairs in turn (1, 2, 1, 2, ...); pairs are checked")
+    p.add_argument("--spectrum", help="k-mer spectrum from `seqfcn count` (reads-spectrum models): no counting pass; "
+                   "its k and the files it was counted from must match")
     p.add_argument("--output-format", choices=("fastq", "fasta", "bam", "sam"), help="override the extension")
-    p.add_argument("--min-confidence", type=float, default=0.9,
-                   help="change a base only when the model's posterior exceeds this (default 0.9; 1 = never)")
+    p.add_argument("--min-confidence", type=float, default=defaults.MIN_CONFIDENCE,
+                   help=f"change a base only when the model's posterior exceeds this (default "
+                   f"{defaults.MIN_CONFIDENCE}; 1 = never)")
     p.add_argument("--batch-size", default="auto", help="reads per batch, or auto (halved on out-of-memory)")
     p.add_argument("--stats", help="write the summary as JSON here")
     p.add_argument("--reference", help="reference FASTA (CRAM input; updates NM of records without MD)")
-    p.add_argument("--recalibrate", choices=("changed", "all", "none"), default="changed",
-                   help="which qualities come from the model's posterior (default changed)")
+    p.add_argument("--recalibrate", choices=defaults.RECALIBRATE_MODES, default=defaults.RECALIBRATE,
+                   help=f"which qualities come from the model's posterior (default {defaults.RECALIBRATE})")
     p.add_argument("--single-strand", action="store_true",
                    help="do not average each read's posterior with its reverse complement's (2x faster)")
     p.add_argument("--self-train", action="store_true", help="train the model on these reads first (no reference)")
-    p.add_argument("--self-train-steps", type=int, default=1500, help="training steps for --self-train")
+    p.add_argument("--self-train-steps", type=int, default=defaults.SELF_TRAIN_STEPS,
+                   help=f"training steps for --self-train (default {defaults.SELF_TRAIN_STEPS})")
     p.add_argument("--self-train-error-model", default="auto",
                    help="error model for --self-train: auto, illumina, ont, or a spec/.json (default auto)")
     p.add_argument("--self-train-mode", choices=("kmer", "memorise"), default="kmer",
@@ -304,7 +325,7 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--shard", help="i/n: correct only reads k with k %% n == i-1 (round-robin, file order); "
                    "`seqfcn merge` of shards 1..n gives the unsharded output. Under torchrun ranks shard "
                    "automatically and rank 0 merges")
-    p.add_argument("--solid", type=_solid_count, default="auto",
+    p.add_argument("--solid", type=_solid_count, default=defaults.SOLID,
                    help="reads-spectrum models: k-mers counted this often are solid; the network runs only on "
                    "reads with a base no solid k-mer covers and its edits must make the k-mers solid "
                    "(default auto: the count histogram's valley; off: the network alone decides)")
@@ -313,9 +334,10 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
                      help="FASTQ qualities are Phred+64 (old Illumina); default: detected from the first reads")
     enc.add_argument("--phred33", dest="phred", action="store_const", const=33,
                      help="FASTQ qualities are Phred+33 (skip the detection); output keeps the input's encoding")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (also --quiet)")
     p.set_defaults(func=_run_correct)
-    _declare_io(p, inputs=["reads", "model", "reference"], outputs=["output", "stats"], directories=["save_model"],
+    _declare_io(p, inputs=["reads", "model", "reference", "spectrum"], outputs=["output", "stats"],
+                directories=["save_model"],
                 written=_model_files)
 
 
@@ -326,7 +348,9 @@ def _model_files() -> tuple[str, ...]:
 
 
 def _run_correct(args: argparse.Namespace) -> int:
-    from seqfcn.correct import correct_reads, self_train
+    from seqfcn.correction.model_files import save_corrector
+    from seqfcn.correction.pipeline import CorrectionOptions, correct_reads
+    from seqfcn.correction.selftrain import self_train, self_train_kmer
 
     if args.self_train == (args.model is not None):
         raise SeqfcnError("give exactly one of --model DIR or --self-train")
@@ -336,23 +360,24 @@ def _run_correct(args: argparse.Namespace) -> int:
                           "then launch the ranks with --model")
     progress = not (args.no_progress or args.quiet)
     model = args.model
+    if len(args.reads) != len(args.output):
+        raise SeqfcnError(f"{len(args.reads)} input file(s) need as many outputs (-o), not {len(args.output)}")
+    if len(args.reads) > 1 and (rank is not None or args.self_train):
+        raise SeqfcnError("paired files (R1 R2) with torchrun or --self-train are not supported; use --shard i/n "
+                          "jobs, or --save-model a self-trained model first")
     if args.self_train:
-        if args.reads == "-":
+        if "-" in args.reads:
             raise SeqfcnError("--self-train reads the input twice; give a file, not stdin")
         if args.self_train_mode == "kmer":
-            from seqfcn.kmer_corrector import save_kmer_corrector, self_train_kmer
-
-            model = self_train_kmer(args.reads, steps=args.self_train_steps, device=args.device, seed=args.seed,
+            model = self_train_kmer(args.reads[0], steps=args.self_train_steps, device=args.device, seed=args.seed,
                                     reference=args.reference, progress=progress)
             if args.save_model:
-                save_kmer_corrector(model, args.save_model, metadata={"self_train": model.self_train_info})
+                save_corrector(model, args.save_model, metadata={"self_train": model.self_train_info})
         else:
-            model = self_train(args.reads, steps=args.self_train_steps, error_model=args.self_train_error_model,
+            model = self_train(args.reads[0], steps=args.self_train_steps, error_model=args.self_train_error_model,
                                device=args.device, seed=args.seed, reference=args.reference, progress=progress)
             if args.save_model:
-                from seqfcn.checkpoint import save_model
-
-                save_model(model, args.save_model, metadata={"task": "correct", "self_train": model.self_train_info})
+                save_corrector(model, args.save_model, metadata={"self_train": model.self_train_info})
     from seqfcn.distributed_inference import rank_device
     from seqfcn.merge import merge_reads
     from seqfcn.shard import strip_shard_argument
@@ -360,16 +385,61 @@ def _run_correct(args: argparse.Namespace) -> int:
     command = strip_shard_argument(" ".join(["seqfcn", *sys.argv[1:]]))
     pg = {"ID": "seqfcn", "PN": "seqfcn", "VN": __version__, "CL": command}
 
-    def run(shard: tuple[int, int] | None, output: str) -> None:
-        correct_reads(
-            args.reads, model, output, output_format=args.output_format, min_confidence=args.min_confidence,
-            batch_size=args.batch_size, device=rank_device(args.device, rank), stats_path=args.stats if
-            rank is None else None, reference=args.reference, progress=progress, recalibrate=args.recalibrate,
-            both_strands=not args.single_strand, pg=pg, rounds=args.rounds, shard=shard, phred=args.phred,
-            solid=args.solid,
-        )
+    options = CorrectionOptions(
+        min_confidence=args.min_confidence, batch_size=args.batch_size, device=rank_device(args.device, rank),
+        recalibrate=args.recalibrate, both_strands=not args.single_strand, rounds=args.rounds, solid=args.solid,
+        output_format=args.output_format, reference=args.reference, phred=args.phred,
+        stats_path=args.stats if rank is None else None, progress=progress, pg=pg, spectrum=args.spectrum,
+        interleaved=args.interleaved,
+    )
 
-    _run_shards(args, rank, run, lambda parts, output: merge_reads(parts, output))
+    def run(shard: tuple[int, int] | None, output: str | list[str]) -> None:
+        correct_reads(args.reads, model, output, options, shard=shard)
+
+    # one file: torchrun ranks may shard it; a pair runs whole or as one --shard
+    single = len(args.reads) == 1 and not args.shard
+    _run_shards(args, rank, run, merge_reads, output=args.output[0] if single else args.output)
+    return 0
+
+
+# --------------------------------------------------------------------------- count
+def _add_count(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "count",
+        parents=[common],
+        help="count the k-mer spectrum of reads once, for `seqfcn correct --spectrum` (e.g. on every shard)",
+        description="Count the canonical k-mers of one or more read files (R1 and R2 together) into a "
+        "spectrum file (numpy .npz of plain arrays + JSON: k, counts, the typical count, the input names and "
+        "sizes; never pickle). `seqfcn correct --spectrum FILE` then skips its counting pass, so n shards "
+        "count once instead of n times.",
+    )
+    p.add_argument("reads", nargs="+", metavar="READS", help="FASTQ(.gz)/FASTA/SAM/BAM/CRAM files")
+    p.add_argument("-o", "--output", required=True, help="spectrum file to write (e.g. sample.kmers)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--model", help="take k from this reads-spectrum model")
+    size.add_argument("-k", "--kmer", type=int, help=f"k-mer length, odd (default {defaults.K_READS})")
+    p.add_argument("--reference", help="reference FASTA (CRAM input)")
+    p.set_defaults(func=_run_count)
+    _declare_io(p, inputs=["reads", "model", "reference"], outputs=["output"])
+
+
+def _run_count(args: argparse.Namespace) -> int:
+    from seqfcn.correction.evidence import count_reads
+
+    k = args.kmer or defaults.K_READS
+    if args.model:
+        from seqfcn.correction.model_files import load_corrector
+
+        evidence = load_corrector(args.model).evidence
+        if evidence is None or evidence.source != "reads":
+            raise SeqfcnError("not a reads-spectrum model (it needs no spectrum)", path=args.model)
+        k = evidence.k
+    if "-" in args.reads or args.output == "-":
+        raise SeqfcnError("seqfcn count reads files and writes a file: give paths, not -")
+    table = count_reads(args.reads, k, reference=args.reference)
+    table.save(args.output)
+    log.info("wrote %s: %d distinct %d-mers of %d file(s), typical count %.0f", args.output, len(table), k,
+             len(args.reads), table.scale)
     return 0
 
 
@@ -423,17 +493,19 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last/ if present")
     ev = p.add_argument_group("read correction with k-mer evidence (--task correct)")
-    ev.add_argument("--evidence", choices=("none", "reads", "reference"), default="none",
+    ev.add_argument("--evidence", choices=("none", "reads", "reference"),
                     help="k-mer evidence channels: reads (the spectrum of the reads being corrected; "
-                    "genome-agnostic, recommended), reference (this genome's k-mers, stored with the model) "
-                    "or none (the model learns the genome in its weights; default)")
-    ev.add_argument("--kmer", type=int, help="k-mer length, odd (default 21 for reads, 15 for reference)")
+                    "genome-agnostic, the strongest corrector; default), reference (this genome's k-mers, stored "
+                    "with the model) or none (the model learns the genome in its weights; resumable training)")
+    ev.add_argument("--kmer", type=int, help=f"k-mer length, odd (default {defaults.K_READS} for reads, "
+                    f"{defaults.K_REFERENCE} for reference)")
     ev.add_argument("--edits", choices=("auto", "sub", "indel"), default="auto",
                     help="sub (substitutions) or indel (+ deletion/insertion classes); auto: indel for an ONT "
                     "error model")
-    ev.add_argument("--coverages", default="10,20,40,80",
-                    help="simulated samples, one per coverage (default 10,20,40,80)")
-    ev.add_argument("--read-length", type=int, help="simulated read length (default 150; ONT 400)")
+    ev.add_argument("--coverages", default=",".join(f"{c:g}" for c in defaults.TRAIN_COVERAGES),
+                    help="simulated samples, one per coverage (default %(default)s)")
+    ev.add_argument("--read-length", type=int, help=f"simulated read length (default {defaults.READ_LENGTH}; "
+                    f"ONT {defaults.ONT_READ_LENGTH})")
     p.set_defaults(func=_run_train)
     _declare_io(p, inputs=["genome", "labels", "reads", "config"], directories=["out"], written=_train_outputs)
 
@@ -466,6 +538,8 @@ def _run_train(args: argparse.Namespace) -> int:
         config.setdefault("train", {})["progress"] = False
     if args.error_model:
         config.setdefault("data", {})["error_model"] = args.error_model
+    if args.evidence is None:
+        args.evidence = "reads" if args.task == "correct" else "none"
     if args.evidence != "none":
         return _train_kmer(args, config)
     result = train_task(args.task, args.genome, args.out, config=config, labels=args.labels, reads=args.reads,
@@ -486,34 +560,36 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
     import os
 
     from seqfcn.corrupt import OntErrorModel, make_error_model
-    from seqfcn.kmer_corrector import save_kmer_corrector, train_kmer_corrector
+    from seqfcn.checkpoint import TRAINED_MODEL_DIR
+    from seqfcn.correction.model_files import save_corrector
+    from seqfcn.correction.training import train_kmer_corrector
 
     if args.task != "correct":
         raise SeqfcnError("--evidence is for --task correct")
     if args.resume:
-        raise SeqfcnError("--resume is not available with --evidence (training takes minutes; start again)")
+        raise SeqfcnError("--resume needs --evidence none (a k-mer corrector trains in minutes: start again)")
     spec = f"fitted:{args.reads}" if args.reads else config.get("data", {}).get("error_model", "illumina")
     # several error models, separated by ";", each give their own simulated samples
     models = [make_error_model(one.strip(), reference=args.genome) for one in spec.split(";") if one.strip()]
     em = models[0]
     edits = ("indel" if isinstance(em, OntErrorModel) else "sub") if args.edits == "auto" else args.edits
-    k = args.kmer or (21 if args.evidence == "reads" else 15)
+    k = args.kmer or (defaults.K_READS if args.evidence == "reads" else defaults.K_REFERENCE)
     try:
         coverages = [float(c) for c in args.coverages.split(",") if c.strip()]
     except ValueError:
         raise SeqfcnError(f"--coverages needs comma-separated numbers, not {args.coverages!r}") from None
     if not coverages or min(coverages) <= 0:
         raise SeqfcnError(f"--coverages needs positive numbers, not {args.coverages!r}")
-    length = args.read_length or (400 if isinstance(em, OntErrorModel) else 150)
+    length = args.read_length or (defaults.ONT_READ_LENGTH if isinstance(em, OntErrorModel) else defaults.READ_LENGTH)
     train = config.get("train", {})
     model = train_kmer_corrector(
         args.genome, error_model=models, k=k, edits=edits, source=args.evidence, coverages=coverages,
-        read_length=length, window=int(train.get("window", length if edits == "sub" else 128)),
+        read_length=length, window=int(train.get("window", length if edits == "sub" else defaults.INDEL_TRAIN_WINDOW)),
         model_config={kk: v for kk, v in config.get("model", {}).items() if kk != "name"},
-        steps=int(train.get("steps", 1500)), batch_size=int(train.get("batch_size", 64)),
-        lr=float(train.get("lr", 1e-2)), device=args.device, seed=args.seed, progress=not args.quiet,
+        steps=int(train.get("steps", defaults.TRAIN_STEPS)),
+        batch_size=int(train.get("batch_size", defaults.TRAIN_BATCH_SIZE)), lr=float(train.get("lr", defaults.TRAIN_LR)), device=args.device, seed=args.seed, progress=not args.quiet,
     )
-    out = save_kmer_corrector(model, os.path.join(args.out, "model"),
+    out = save_corrector(model, os.path.join(args.out, TRAINED_MODEL_DIR),
                               metadata={"genome": os.path.basename(args.genome), "mode": f"kmer-{args.evidence}",
                                         "train": model.train_info, "error_model_spec": spec,
                                         "command": " ".join(["seqfcn", *sys.argv[1:]])})
@@ -527,6 +603,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParse
     _add_evaluate,
     _add_scan,
     _add_correct,
+    _add_count,
     _add_train,
     _add_merge,
 )

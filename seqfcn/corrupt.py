@@ -45,7 +45,15 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from seqfcn.alphabet import BASES
-from seqfcn.encode import N_CODE, SeqLike, as_byte_array, codes_to_str, to_codes, to_codes_batch  # noqa: F401
+from seqfcn.encode import (  # noqa: F401 - re-exported for error-model users
+    N_CODE,
+    SeqLike,
+    as_byte_array,
+    codes_to_str,
+    reverse_complement_codes,
+    to_codes,
+    to_codes_batch,
+)
 from seqfcn.errors import SeqfcnError
 
 GAP = 4
@@ -335,8 +343,8 @@ class IlluminaErrorModel:
             qual = np.minimum(np.asarray(read.qualities, dtype=np.int64), MAX_Q)
             length = seq.shape[0]
             if seg.is_reverse:  # back to the order and strand the sequencer read
-                seq = np.where(seq < 4, 3 - seq, seq)[::-1]
-                ref = np.where(ref < 4, 3 - ref, ref)[::-1]
+                seq = reverse_complement_codes(seq)
+                ref = reverse_complement_codes(ref)
                 aligned = aligned[::-1]
                 qual = qual[::-1]
             if length > q_counts.shape[0]:

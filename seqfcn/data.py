@@ -18,20 +18,9 @@ import torch
 from torch.utils.data import Dataset
 
 from seqfcn.corrupt import IGNORE_INDEX, N_CODE, to_codes
+from seqfcn.encode import QUALITY_CAP, codes_one_hot, reverse_complement_codes, scale_quality
 from seqfcn.errors import SeqfcnError
 from seqfcn.io.fasta import Genome
-
-_ONE_HOT = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])  # code 4 (N) → zeros
-
-
-def codes_one_hot(codes: np.ndarray) -> np.ndarray:
-    """``(L,)`` int codes (0-3 = A, C, G, T; 4 = N) → ``(4, L)`` float32 one-hot."""
-    return np.ascontiguousarray(_ONE_HOT[codes.astype(np.intp)].T)
-
-
-def rc_codes(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement of ``(L,)`` codes (N stays N)."""
-    return np.where(codes < 4, 3 - codes, codes)[::-1].copy()
 
 
 @dataclass(frozen=True)
@@ -118,7 +107,7 @@ class GenomeWindows(Dataset):
         else:
             raise SeqfcnError(f"no window of {self.length} bp with at most {self.max_n_fraction:.0%} N found")
         minus = self.both_strands and bool(rng.integers(0, 2))
-        codes = rc_codes(codes) if minus else codes.copy()
+        codes = reverse_complement_codes(codes) if minus else codes.copy()
         return {"codes": torch.from_numpy(codes.astype(np.int64)), "chrom": region.chrom, "start": start,
                 "strand": "-" if minus else "+"}
 
@@ -133,7 +122,7 @@ class CorruptedWindows(Dataset):
     to L (padding: N, quality 0, target -100).
     """
 
-    def __init__(self, windows: GenomeWindows, error_model, *, qmax: int = 50, seed: int = 0) -> None:
+    def __init__(self, windows: GenomeWindows, error_model, *, qmax: int = QUALITY_CAP, seed: int = 0) -> None:
         self.windows, self.error_model, self.qmax, self.seed = windows, error_model, qmax, int(seed)
 
     def __len__(self) -> int:
@@ -147,7 +136,7 @@ class CorruptedWindows(Dataset):
         observed = np.full(length, N_CODE, np.int64)
         observed[:n] = read.observed[:n]
         quality = np.zeros(length, np.float32)
-        quality[:n] = np.minimum(read.qualities[:n], self.qmax) / self.qmax
+        quality[:n] = scale_quality(read.qualities[:n], self.qmax)
         target = np.full(length, IGNORE_INDEX, np.int64)
         target[:n] = read.target[:n]
         x = np.concatenate([codes_one_hot(observed), quality[None, :]])

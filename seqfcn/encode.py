@@ -27,6 +27,10 @@ try:  # the C kernel built by setup.py; numpy gives the same result without it
 except ImportError:  # pragma: no cover - depends on the build
     _kernel = None
 _LOWER_ACGT = np.frombuffer(b"acgt", dtype=np.uint8)
+_CODE_ONE_HOT = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])  # code 4 (N) → zeros
+
+QUALITY_CAP = 50
+"""Phred scores are capped here in model inputs: the quality channel is ``min(Q, 50) / 50``."""
 _TABLES: dict[tuple[EncodingPolicy, bool], tuple[np.ndarray, np.ndarray]] = {}
 
 
@@ -302,6 +306,26 @@ def reverse_complement_onehot(x: np.ndarray | torch.Tensor) -> np.ndarray | torc
     return np.ascontiguousarray(x[..., order, ::-1])
 
 
+def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of base codes ``(..., L)`` (0-3 = A, C, G, T; anything else, e.g.
+    N = 4 or padding, stays), reversed along the last axis; a new contiguous array."""
+    codes = np.asarray(codes)
+    return np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), 3 - codes, codes)[..., ::-1])
+
+
+def codes_one_hot(codes: np.ndarray) -> np.ndarray:
+    """Base codes ``(..., L)`` (0-3 = A, C, G, T; anything else = no base) → one-hot
+    ``(..., 4, L)`` float32 (an N is all zeros)."""
+    codes = np.asarray(codes)
+    idx = np.where((codes >= 0) & (codes < 4), codes, 4).astype(np.intp)
+    return np.ascontiguousarray(np.moveaxis(_CODE_ONE_HOT[idx], -1, -2))
+
+
+def scale_quality(scores: np.ndarray, qmax: int = QUALITY_CAP) -> np.ndarray:
+    """Phred scores (any shape) → the model's quality channel ``min(Q, qmax) / qmax``, float32."""
+    return np.minimum(np.asarray(scores), qmax).astype(np.float32) / np.float32(qmax)
+
+
 def phred_scores(qual: SeqLike, *, offset: int = 33, name: str | None = None) -> np.ndarray:
     """Phred scores ``(L,)`` uint8 from a quality string (Phred+``offset``) or an integer array.
 
@@ -321,11 +345,10 @@ def phred_scores(qual: SeqLike, *, offset: int = 33, name: str | None = None) ->
 
 
 def quality_channel(
-    qual: SeqLike, *, offset: int = 33, qmax: int = 50, name: str | None = None
+    qual: SeqLike, *, offset: int = 33, qmax: int = QUALITY_CAP, name: str | None = None
 ) -> np.ndarray:
     """A scaled quality channel ``(1, L)`` float32: ``min(Q, qmax) / qmax`` in [0, 1]."""
-    scores = phred_scores(qual, offset=offset, name=name)
-    return (np.minimum(scores, qmax).astype(np.float32) / np.float32(qmax))[None, :]
+    return scale_quality(phred_scores(qual, offset=offset, name=name), qmax)[None, :]
 
 
 def encode_read(
@@ -333,7 +356,7 @@ def encode_read(
     qual: SeqLike | None,
     *,
     policy: EncodingPolicy = DEFAULT_POLICY,
-    qmax: int = 50,
+    qmax: int = QUALITY_CAP,
     name: str | None = None,
 ) -> np.ndarray:
     """Encode a read with its qualities as ``(C + 1, L)`` float32: one-hot then quality.

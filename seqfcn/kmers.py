@@ -206,16 +206,21 @@ class KmerTable:
         scale: the typical count (feature value 1); default: the median count of a
             k-mer occurrence (``count``-weighted median).
         source: ``"reads"`` (a read set's spectrum) or ``"reference"`` (a genome).
+        inputs: the files counted, ``[{"name": base name, "bytes": size}, ...]`` (saved with
+            the table, so a spectrum can be checked against the reads it is used with).
+        reads: how many reads were counted, when known (a progress bar's total).
     """
 
     def __init__(self, k: int, keys: np.ndarray, counts: np.ndarray, *, scale: float | None = None,
-                 source: str = "reads") -> None:
+                 source: str = "reads", inputs: list[dict] | None = None, reads: int | None = None) -> None:
         self.k = _check_k(k)
         self.keys = np.asarray(keys, np.uint64)
         self.counts = np.asarray(counts, np.int64)
         if self.keys.shape != self.counts.shape:
             raise SeqfcnError("k-mer keys and counts differ in length")
         self.source = source
+        self.inputs = inputs
+        self.reads = reads
         self._hash: _HashIndex | None = None
         self._values: np.ndarray | None = None
         if scale is None:
@@ -305,8 +310,13 @@ class KmerTable:
                                 meta=np.frombuffer(json.dumps(self.meta()).encode(), np.uint8))
 
     def meta(self) -> dict:
-        """JSON description: ``k``, ``source``, ``scale``, ``distinct``."""
-        return {"k": self.k, "source": self.source, "scale": self.scale, "distinct": len(self)}
+        """JSON description: ``k``, ``source``, ``scale``, ``distinct`` and ``inputs`` (when known)."""
+        meta = {"k": self.k, "source": self.source, "scale": self.scale, "distinct": len(self)}
+        if self.inputs is not None:
+            meta["inputs"] = self.inputs
+        if self.reads is not None:
+            meta["reads"] = self.reads
+        return meta
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "KmerTable":
@@ -315,7 +325,8 @@ class KmerTable:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes().decode())
                 return cls(int(meta["k"]), z["keys"], z["counts"], scale=float(meta["scale"]),
-                           source=str(meta["source"]))
+                           source=str(meta["source"]), inputs=meta.get("inputs"),
+                           reads=meta.get("reads"))
         except FileNotFoundError:
             raise ModelFileError("k-mer table not found", path=path) from None
         except (OSError, ValueError, KeyError) as exc:

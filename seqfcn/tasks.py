@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from seqfcn.encode import QUALITY_CAP
 from seqfcn.errors import SeqfcnError
 
 log = logging.getLogger("seqfcn.tasks")
@@ -120,7 +121,7 @@ def build_datasets(
         error_model = make_error_model(spec, reference=genome_path)
         val_spec = data.get("val_error_model")
         val_model = error_model if val_spec is None else make_error_model(val_spec, reference=genome_path)
-        qmax = int(data.get("qmax", 50))
+        qmax = int(data.get("qmax", QUALITY_CAP))
         train = CorruptedWindows(GenomeWindows(genome, window, data["train_windows"], seed=seed,
                                                max_n_fraction=max_n), error_model, qmax=qmax, seed=seed)
         val = CorruptedWindows(GenomeWindows(genome, window, data["val_windows"], seed=seed + 1_000_003,

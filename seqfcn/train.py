@@ -62,6 +62,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from seqfcn import metrics as M
 from seqfcn.atomic import atomic_path, temporary_directory_beside
+from seqfcn.checkpoint import TRAINED_MODEL_DIR
 from seqfcn.errors import SeqfcnError
 from seqfcn.losses import get_loss
 
@@ -379,8 +380,8 @@ def _default_save_fn(model: torch.nn.Module, directory: Path, metadata: dict) ->
     _atomic_dir_replace(tmp, directory)
 
 
-OUTPUT_NAMES = ("last", "last.old", "best", "best.old", "model", "model.old", "metrics.csv",
-                "training_curve.png", "tensorboard")  # what a Trainer writes in out_dir (no-overwrite check)
+OUTPUT_NAMES = ("last", "last.old", "best", "best.old", TRAINED_MODEL_DIR, TRAINED_MODEL_DIR + ".old",
+                "metrics.csv", "training_curve.png", "tensorboard")  # what a Trainer writes in out_dir (no-overwrite check)
 
 
 # --------------------------------------------------------------------------- trainer
@@ -828,7 +829,7 @@ class Trainer:
             if finished:
                 meta = {"train_config": asdict(cfg), "metrics": _json_safe(result),
                         "trained_steps": self.step}
-                self.save_fn(self.model, self.out_dir / "model", meta)
+                self.save_fn(self.model, self.out_dir / TRAINED_MODEL_DIR, meta)
         self._barrier()
         if self.dist.owns_group:
             dist.destroy_process_group()

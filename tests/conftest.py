@@ -31,3 +31,6 @@ def cli(capsys) -> Callable[[Sequence[str]], tuple[int, str, str]]:
         return code, out, err
 
     return run
+KMER_MODEL = DATA / "models" / "kmer_illumina"
+ILLUMINA_R1 = DATA / "illumina" / "test_1.fastq.gz"
+ILLUMINA_R2 = DATA / "illumina" / "test_2.fastq.gz"

@@ -110,7 +110,7 @@ def test_outputs_get_ordinary_permissions(tmp_path):
 
     from seqfcn.atomic import atomic_write, umask
     from seqfcn.checkpoint import save_model
-    from seqfcn.evaluate import write_json
+    from seqfcn.atomic import write_json
     from seqfcn.nn.models import create_model
 
     old = os.umask(0o022)

@@ -13,21 +13,16 @@ import pytest
 import torch
 
 from seqfcn.cli import main
-from seqfcn.correct import (
-    MaskedInputs,
-    ReadCorrector,
-    _Item,
-    correct_reads,
-    encode_batch,
-    posterior_quality,
-    self_train,
-    train_corrector,
-)
+from seqfcn.correction.engine import ReadCorrector, ReadItem, posterior_quality
+from seqfcn.correction.evaluate import correction_metrics
+from seqfcn.correction.inputs import encode_batch
+from seqfcn.correction.pipeline import correct_reads
+from seqfcn.correction.selftrain import MaskedInputs, self_train
+from seqfcn.correction.training import train_corrector
 from seqfcn.corrupt import MAX_Q, IlluminaErrorModel
 from seqfcn.data import CorruptedWindows, GenomeWindows, Region
 from seqfcn.encode import reverse_complement
 from seqfcn.errors import SeqfcnError
-from seqfcn.evaluate import correction_metrics
 from seqfcn.io.fasta import Genome
 from seqfcn.nn.models import create_model
 
@@ -181,7 +176,7 @@ def test_batch_equals_single_read():
             raw = model(torch.from_numpy(x))[i, :, :n].softmax(0)
             leaked = max(leaked, float((raw - model(torch.from_numpy(xa))[0].softmax(0)).abs().max()))
     assert leaked > 1e-4
-    items = [_Item(i, c, q, True) for i, (c, q) in enumerate(zip(codes, quals))]
+    items = [ReadItem(i, c, q, True) for i, (c, q) in enumerate(zip(codes, quals))]
     one = ReadCorrector(model, device="cpu", batch_size=1, min_confidence=0.3).decide(items)
     many = ReadCorrector(model, device="cpu", batch_size=64, min_confidence=0.3).decide(items)
     for i in range(len(items)):
@@ -224,7 +219,7 @@ class _FakeOOM(torch.nn.Module):
 def test_oom_backoff_halves_batch(error):
     model = _random_model()
     rng = np.random.default_rng(2)
-    items = [_Item(i, rng.integers(0, 4, 30).astype(np.int8), rng.integers(2, 41, 30).astype(np.uint8), True)
+    items = [ReadItem(i, rng.integers(0, 4, 30).astype(np.int8), rng.integers(2, 41, 30).astype(np.uint8), True)
              for i in range(20)]
     ref = ReadCorrector(model, device="cpu", batch_size=1, min_confidence=0.3).decide(items)
     fake = _FakeOOM(model, limit=4, error=error)

@@ -12,10 +12,9 @@ from seqfcn.data import (
     GenomeWindows,
     LabelledWindows,
     Region,
-    codes_one_hot,
     holdout_regions,
-    rc_codes,
 )
+from seqfcn.encode import codes_one_hot, reverse_complement_codes
 from seqfcn.errors import SeqfcnError
 from seqfcn.io.fasta import Genome
 
@@ -30,7 +29,7 @@ def genome():
 def test_codes_helpers():
     codes = np.array([0, 1, 2, 3, 4])
     np.testing.assert_array_equal(codes_one_hot(codes), np.vstack([np.eye(4), np.zeros(4)]).T)
-    np.testing.assert_array_equal(rc_codes(codes), [4, 0, 1, 2, 3])
+    np.testing.assert_array_equal(reverse_complement_codes(codes), [4, 0, 1, 2, 3])
 
 
 def test_windows_match_genome_and_are_deterministic(genome):
@@ -42,7 +41,7 @@ def test_windows_match_genome_and_are_deterministic(genome):
         item = ds[i]
         expect = np.array([table[b] for b in text[item["start"] : item["start"] + 100]])
         if item["strand"] == "-":
-            expect = rc_codes(expect)
+            expect = reverse_complement_codes(expect)
         np.testing.assert_array_equal(item["codes"].numpy(), expect)
     again = GenomeWindows(genome, 100, 50, seed=3)
     assert [again[i]["start"] for i in range(50)] == [ds[i]["start"] for i in range(50)]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seqfcn.cli import main
-from seqfcn.evaluate import correction_metrics, evaluate_with_truth, format_metrics
+from seqfcn.correction.evaluate import correction_metrics, evaluate_with_truth, format_metrics
 from seqfcn.errors import SeqfcnError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -174,7 +174,7 @@ def test_reference_alignment_real_reads(tmp_path) -> None:
 @pytest.mark.skipif(shutil.which("minimap2") is None, reason="minimap2 is not installed")
 def test_reference_alignment_ont_minimap2(tmp_path) -> None:
     """Long ONT reads go to minimap2; an unchanged 'correction' changes nothing."""
-    from seqfcn.evaluate import evaluate_correction
+    from seqfcn.correction.evaluate import evaluate_correction
     from seqfcn.io.reads import read_reads
 
     names, seqs = [], []
@@ -193,7 +193,7 @@ def test_reference_alignment_ont_minimap2(tmp_path) -> None:
 
 
 def test_missing_aligner_is_a_user_error(tmp_path, monkeypatch) -> None:
-    import seqfcn.evaluate as ev
+    import seqfcn.correction.evaluate as ev
 
     orig = _fastq(tmp_path / "o.fq", ["a"], ["ACGTACGTAC"])
     monkeypatch.setattr(ev.shutil, "which", lambda tool: None)

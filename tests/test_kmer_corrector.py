@@ -9,17 +9,16 @@ import pytest
 
 from seqfcn.cli import main
 from seqfcn.corrupt import GAP, IlluminaErrorModel, OntErrorModel, codes_to_str, to_codes
-from seqfcn.correct import _Decision, _edit, _Edited, correct_reads
-from seqfcn.evaluate import evaluate_correction
-from seqfcn.kmer_corrector import (
-    INSERT_BASE,
-    KmerEvidence,
-    edit_targets,
-    genome_codes,
-    save_kmer_corrector,
-    simulate_reads,
-    train_kmer_corrector,
-)
+from seqfcn.correction.edits import Edited, edit
+from seqfcn.correction.engine import Decision
+from seqfcn.correction.evaluate import evaluate_correction
+from seqfcn.correction.evidence import KmerEvidence
+from seqfcn.correction.labels import BASES_GAP_INSERT
+from seqfcn.correction.model_files import save_corrector
+from seqfcn.correction.pipeline import correct_reads
+from seqfcn.correction.training import edit_targets, genome_codes, simulate_reads, train_kmer_corrector
+
+INSERT_BASE = BASES_GAP_INSERT.insert_base
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LAMBDA = DATA / "lambda" / "lambda_virus.fa"
@@ -61,13 +60,13 @@ def test_indel_targets_rebuild_truth_when_deletions_are_single():
 def test_edit_applies_substitution_deletion_insertion():
     seq = np.frombuffer(b"ACGTAC", np.uint8).copy()
     qual = np.array([30, 31, 32, 33, 34, 35], np.uint8)
-    d = _Decision(base=np.array([0, 1, 0, 3, 0, 1], np.uint8),
+    d = Decision(base=np.array([0, 1, 0, 3, 0, 1], np.uint8),
                   substitute=np.array([0, 0, 1, 0, 0, 0], bool),
                   delete=np.array([0, 0, 0, 0, 1, 0], bool),
                   quality=np.full(6, 20, np.uint8),
                   insert=np.array([-1, 3, -1, -1, -1, 2], np.int8),
                   insert_quality=np.full(6, 15, np.uint8))
-    out = _edit(_Edited(seq, qual), d, "changed")
+    out = edit(Edited(seq, qual), d, "changed")
     # A C(+T) G->A T [A deleted] C(+G)
     assert out.seq.tobytes() == b"ACTATCG"
     assert out.qual.tolist() == [30, 31, 15, 20, 33, 35, 15]
@@ -114,7 +113,7 @@ def test_model_trained_on_lambda_corrects_sarscov2_reads(tmp_path, lambda_model)
 
 
 def test_saved_reads_model_counts_input_and_refuses_stdin(tmp_path, lambda_model, capsys):
-    save_kmer_corrector(lambda_model, tmp_path / "m")
+    save_corrector(lambda_model, tmp_path / "m")
     doc = json.loads((tmp_path / "m" / "config.json").read_text())
     assert doc["input_channels"][:7] == ["A", "C", "G", "T", "quality", "sub_A_end", "sub_A_mid"]
     assert len(doc["input_channels"]) == 17 and doc["metadata"]["kmer_evidence"]["source"] == "reads"
@@ -171,7 +170,8 @@ def test_evidence_spec_validation():
 def test_mirrored_inputs_equal_the_reverse_complement_read():
     """The channel permutation used for strand averaging and training augmentation turns the
     inputs of a read into exactly those of its reverse complement (qualities reversed)."""
-    from seqfcn.kmer_corrector import EvidenceWindows, model_inputs
+    from seqfcn.correction.inputs import model_inputs
+    from seqfcn.correction.training import EvidenceWindows
     from seqfcn.kmers import mirror_order, table_for_reads
 
     rng = np.random.default_rng(3)
@@ -205,6 +205,33 @@ def test_cli_train_evidence_bad_options(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0]
     assert not (tmp_path / "o" / "model").exists()
+
+
+def test_train_correct_info_round_trip_on_the_train_directory(tmp_path, capsys):
+    """`seqfcn train --task correct --out D` (default: the reads-spectrum k-mer corrector), then
+    `seqfcn correct --model D` and `seqfcn info D` on the directory train wrote."""
+    out = tmp_path / "run"
+    assert main(["train", "--task", "correct", "--genome", str(LAMBDA), "--coverages", "20", "--read-length", "100",
+                 "--steps", "20", "--out", str(out), "--device", "cpu", "-q"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["evidence"] == "reads" and summary["k"] == 21
+    em = IlluminaErrorModel.default(read_length=100)
+    batch = simulate_reads(genome_codes(LAMBDA), em, 600, 100, seed=5)
+    reads = tmp_path / "r.fq"
+    reads.write_text("".join(f"@r{i}\n{codes_to_str(batch.observed[i])}\n+\n"
+                             f"{''.join(chr(33 + int(q)) for q in batch.qualities[i])}\n" for i in range(len(batch))))
+    fixed = tmp_path / "c.fq"
+    assert main(["correct", str(reads), "--model", str(out), "-o", str(fixed), "--no-progress"]) == 0
+    names = [r.name for r in pysam.FastxFile(str(fixed))]
+    assert names == [f"r{i}" for i in range(len(batch))]
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "bases: A, C, G, T" in text and '"k": 21' in text and "parameters:" in text
+    assert len(text) < 4000 and "quality_probs" not in text  # a summary, not the error model's tables
+    assert main(["info", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["metadata"]["label_scheme"]["classes"] == ["A", "C", "G", "T"] and doc["parameters"] > 0
 
 
 def test_malformed_fastq_in_the_counting_pass_exits_2_naming_the_read(tmp_path, capsys):
@@ -255,7 +282,7 @@ def test_spectrum_checks_keep_error_free_reads_and_bound_false_corrections(tmp_p
 
 
 def test_cli_solid_off_is_the_model_alone(tmp_path, lambda_model):
-    save_kmer_corrector(lambda_model, tmp_path / "m")
+    save_corrector(lambda_model, tmp_path / "m")
     reads = tmp_path / "r.fq"
     _write_sim(reads, genome_codes(LAMBDA), IlluminaErrorModel.default(read_length=100, q_end=20), 3000, 100, seed=4)
     assert main(["correct", str(reads), "--model", str(tmp_path / "m"), "-o", str(tmp_path / "off.fq"),

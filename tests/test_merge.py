@@ -95,7 +95,7 @@ def test_fastq_shards_interleave_back(tmp_path: Path, capsys: pytest.CaptureFixt
 
 @pytest.mark.skipif(not (MODEL / "config.json").exists(), reason="default correction model not built")
 def test_corrected_shards_merge_equals_unsharded(tmp_path: Path) -> None:
-    from seqfcn.correct import correct_reads
+    from seqfcn.correction.pipeline import correct_reads
 
     subset = tmp_path / "reads.fastq"
     subset.write_bytes(b"".join(FASTQ.read_bytes().splitlines(keepends=True)[: 4 * 400]))

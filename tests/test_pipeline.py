@@ -17,6 +17,8 @@ GENOME = DATA / "lambda" / "lambda_virus.fa"
 MOTIFS = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
 FASTQ = DATA / "samtools" / "ex1.fastq"
 MODEL = DATA / "models" / "ex1_illumina"
+KMER = DATA / "models" / "kmer_illumina"
+R1, R2 = DATA / "illumina" / "test_1.fastq.gz", DATA / "illumina" / "test_2.fastq.gz"
 SNAKEFILE = ROOT / "examples" / "snakemake" / "Snakefile"
 
 
@@ -29,24 +31,16 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _correct_has_shard() -> bool:
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    return any("--shard" in action.option_strings for action in sub.choices["correct"]._actions)
-
-
 @pytest.mark.skipif(importlib.util.find_spec("snakemake") is None, reason="snakemake is not installed")
-@pytest.mark.skipif(not (MODEL / "config.json").exists(), reason="default correction model not built")
 def test_snakemake_example_end_to_end(tmp_path: Path) -> None:
-    reads = tmp_path / "reads.fastq"
-    reads.write_bytes(b"".join(FASTQ.read_bytes().splitlines(keepends=True)[: 4 * 300]))
-    correct_shards = 2 if _correct_has_shard() else 1
+    """scan shards -> merge, and paired reads: count once -> 4 correct shards -> merge per mate;
+    each merged output equals one unsharded run byte for byte."""
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--cores", "2", "--directory", str(run),
-           "--config", f"reads={reads}", f"correct_shards={correct_shards}", "--quiet"]
+           "--quiet"]
     done = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
-    # the merged scan equals one unsharded scan, byte for byte
     expected = tmp_path / "expected.bed"
     assert main(["scan", "-q", str(GENOME), "--motifs", str(MOTIFS), "--motif", "MA0004.1", "MA0069.1",
                  "MA0071.1", "--thresh", "1e-4", "-o", str(expected)]) == 0
@@ -54,11 +48,14 @@ def test_snakemake_example_end_to_end(tmp_path: Path) -> None:
     assert hits == expected.read_bytes() and hits.count(b"\n") > 10
     assert not (run / "scan" / "shard1.bed").exists()  # temp() shard outputs removed
 
-    from seqfcn.correct import correct_reads
+    from seqfcn.correction.pipeline import correct_reads
 
-    correct_reads(reads, MODEL, tmp_path / "expected.fastq", progress=False)
-    assert (run / "correct" / "corrected.fastq").read_bytes() == (tmp_path / "expected.fastq").read_bytes()
-    assert (run / "logs" / "scan_merge.log").exists()
+    one = [tmp_path / "one_1.fastq.gz", tmp_path / "one_2.fastq.gz"]
+    correct_reads([R1, R2], KMER, one, progress=False)
+    for mate in (1, 2):
+        assert (run / "correct" / f"corrected_{mate}.fastq.gz").read_bytes() == one[mate - 1].read_bytes()
+    assert not (run / "correct" / "shard1_1.fastq.gz").exists()
+    assert (run / "logs" / "count.log").exists() and not list((run / "logs").glob("count*.log"))[1:]
 
 
 @pytest.mark.parametrize("job", ["scan", "correct"])

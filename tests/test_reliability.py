@@ -279,6 +279,7 @@ def _base_argv(command: str) -> list[str]:
         "merge": ["merge", "r.fq", "r2.fq"],
         "train": ["train", "--task", "correct", "--genome", "g.fa"],
         "info": ["info", "g.fa"],
+        "count": ["count", "r.fq", "r2.fq"],
     }[command]
 
 
@@ -300,7 +301,8 @@ def _option(parser_io, dest: str) -> str:
 def _clobber_cases() -> list[tuple[str, str, str, str]]:
     """(command, output option, input it points at, spelling) for every declared output of every command."""
     cases = []
-    inputs = {"evaluate": "r2.fq", "scan": "g.fa", "correct": "r.fq", "merge": "r2.fq", "train": "g.fa"}
+    inputs = {"evaluate": "r2.fq", "scan": "g.fa", "correct": "r.fq", "merge": "r2.fq", "train": "g.fa",
+              "count": "r2.fq"}
     for command, io in _declared().items():
         assert io is not None, f"seqfcn {command} declares no inputs/outputs for the no-overwrite check"
         for dest, _ in io.outputs + io.directories:
@@ -423,8 +425,8 @@ def test_default_config_checkpoints() -> None:
 
 
 def _train_cmd(out: Path, config: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "seqfcn", "train", "--task", "correct", "--genome", str(EX1_FA), "--config",
-            str(config), "--out", str(out), "--device", "cpu", "--threads", "1", *extra]
+    return [sys.executable, "-m", "seqfcn", "train", "--task", "correct", "--evidence", "none", "--genome",
+            str(EX1_FA), "--config", str(config), "--out", str(out), "--device", "cpu", "--threads", "1", *extra]
 
 
 def test_sigkilled_training_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:

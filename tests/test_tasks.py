@@ -49,7 +49,8 @@ def test_cli_train_correct_writes_loadable_model(tmp_path, capsys):
     config = tmp_path / "cfg.json"
     config.write_text(json.dumps(TINY))
     out = tmp_path / "run"
-    code = main(["train", "--task", "correct", "--genome", EX1, "--config", str(config), "--steps", "6",
+    code = main(["train", "--task", "correct", "--evidence", "none", "--genome", EX1, "--config", str(config),
+                 "--steps", "6",
                  "--out", str(out), "--error-model", "illumina:q_end=15", "--device", "cpu", "-q"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

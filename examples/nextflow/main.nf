@@ -1,11 +1,12 @@
 #!/usr/bin/env nextflow
-// Scan a genome for motifs in shards and correct reads with seqfcn (DSL2).
+// Scan a genome for motifs in shards, and correct paired reads: count once -> scattered
+// correct -> merge per mate (DSL2).
 //
 //   nextflow run examples/nextflow/main.nf --outdir results
 //
 // Results: results/hits.bed (identical to one unsharded `seqfcn scan`) and
-// results/corrected.fastq. Set --correct_shards N (>1) only when `seqfcn correct --help`
-// lists --shard.
+// results/corrected_1.fastq.gz, corrected_2.fastq.gz (identical to one unsharded
+// `seqfcn correct R1 R2`). The same steps as examples/snakemake (which the test suite runs).
 nextflow.enable.dsl = 2
 
 params.genome         = "${projectDir}/../../data/lambda/lambda_virus.fa"
@@ -13,13 +14,14 @@ params.motifs         = "${projectDir}/../../data/motifs/JASPAR2024_CORE_vertebr
 params.motif_ids      = "MA0004.1 MA0069.1 MA0071.1"
 params.thresh         = 1e-4
 params.scan_shards    = 2
-params.reads          = "${projectDir}/../../data/samtools/ex1.fastq"
-params.model          = "${projectDir}/../../data/models/ex1_illumina"
-params.correct_shards = 1
+params.reads_r1       = "${projectDir}/../../data/illumina/test_1.fastq.gz"
+params.reads_r2       = "${projectDir}/../../data/illumina/test_2.fastq.gz"
+params.model          = "${projectDir}/../../data/models/kmer_illumina"
+params.correct_shards = 4
 params.outdir         = "results"
 
-include { SEQFCN_SCAN_SHARD; SEQFCN_CORRECT_SHARD } from './modules/seqfcn.nf'
-include { SEQFCN_MERGE as MERGE_SCAN; SEQFCN_MERGE as MERGE_READS } from './modules/seqfcn.nf'
+include { SEQFCN_SCAN_SHARD; SEQFCN_COUNT; SEQFCN_CORRECT_SHARD } from './modules/seqfcn.nf'
+include { SEQFCN_MERGE as MERGE_SCAN; SEQFCN_MERGE as MERGE_R1; SEQFCN_MERGE as MERGE_R2 } from './modules/seqfcn.nf'
 
 workflow {
     scan_shards = Channel.of(1..params.scan_shards).map { i -> tuple(i, params.scan_shards) }
@@ -28,9 +30,14 @@ workflow {
     // scan shards name themselves, so their order does not matter; sort anyway for readability
     MERGE_SCAN(scanned.toSortedList { a, b -> a[0] <=> b[0] }.map { l -> l.collect { it[1] } }, "hits.bed")
 
+    r1 = file(params.reads_r1)
+    r2 = file(params.reads_r2)
+    model = file(params.model)
+    spectrum = SEQFCN_COUNT(r1, r2, model)
     read_shards = Channel.of(1..params.correct_shards).map { i -> tuple(i, params.correct_shards) }
-    corrected = SEQFCN_CORRECT_SHARD(file(params.reads), file(params.model), read_shards)
-    // read shards must be merged in shard order 1..n
-    MERGE_READS(corrected.toSortedList { a, b -> a[0] <=> b[0] }.map { l -> l.collect { it[1] } },
-                "corrected.fastq")
+    corrected = SEQFCN_CORRECT_SHARD(r1, r2, model, spectrum.first(), read_shards)
+    // read shards must be merged in shard order 1..n, each mate on its own
+    sorted = corrected.toSortedList { a, b -> a[0] <=> b[0] }
+    MERGE_R1(sorted.map { l -> l.collect { it[1] } }, "corrected_1.fastq.gz")
+    MERGE_R2(sorted.map { l -> l.collect { it[2] } }, "corrected_2.fastq.gz")
 }

@@ -16,7 +16,7 @@ k-mers covering it, so a base is *supported* when that reaches the threshold.
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -50,6 +50,7 @@ class SpectrumCounter:
         self.counts = np.zeros(1 << self.bits, np.uint32)
         self.used = 0
         self.kmers = 0
+        self.reads = 0
         self.bloom_filtered = bool(bloom)
         if bloom:
             bloom_bits = int(min(32, max(23, np.ceil(np.log2(max(expected_bases, 2))))))
@@ -81,6 +82,7 @@ class SpectrumCounter:
                                        self.bloom, self.bloom_shift)
         self.used += added
         self.kmers += seen
+        self.reads += int(offsets.shape[0]) - 1
 
     def table(self) -> KmerTable:
         """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1;
@@ -139,18 +141,38 @@ def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int =
 
 
 def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | None:
-    """The spectrum of a 4-line FASTQ file (plain or gzip), parsed in C a block at a time
+    """The spectrum of one 4-line FASTQ file (plain or gzip), parsed in C a block at a time
     (no per-read Python objects). None when the file is not such a FASTQ (FASTA, BAM,
     wrapped or malformed records): the caller then counts through the strict reader,
     which also names what is wrong."""
+    if not compiled():
+        return None
+    counter = SpectrumCounter(k, expected_bases=expected_bases(path), bloom=bloom)
+    return _finish(counter) if _add_fastq_file(counter, path) else None
+
+
+def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True) -> KmerTable | None:
+    """One spectrum over several 4-line FASTQ files (e.g. R1 and R2), as :func:`count_fastq_file`;
+    None when any of them is not such a file."""
+    if not compiled():
+        return None
+    counter = SpectrumCounter(k, expected_bases=sum(expected_bases(p) for p in paths), bloom=bloom)
+    for path in paths:
+        if not _add_fastq_file(counter, path):
+            return None  # counts so far are discarded: the strict reader recounts every file
+    return _finish(counter)
+
+
+def _add_fastq_file(counter: SpectrumCounter, path: str) -> bool:
+    """Add the k-mers of a 4-line FASTQ file to ``counter``; False (possibly after adding
+    part of it) when the file is not one."""
     import gzip
 
     with open(path, "rb") as fh:
         magic = fh.read(2)
     gz = magic == b"\x1f\x8b"
-    if not compiled() or (magic[:1] != b"@" and not gz):
-        return None
-    counter = SpectrumCounter(k, expected_bases=expected_bases(path), bloom=bloom)
+    if magic[:1] != b"@" and not gz:
+        return False
     opener = gzip.open if gz else open
     rest = b""
     try:
@@ -159,22 +181,19 @@ def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | No
                 block = fh.read(_BATCH_BASES)
                 data = rest + block if rest else block
                 if not data:
-                    break
+                    return True
                 codes = np.empty(len(data), np.uint8)
                 offsets = np.empty(len(data) // 4 + 2, np.int64)
                 used, n = _kmercount.parse_fastq(data, codes, offsets)
                 if used < 0:
-                    return None
+                    return False
                 if n:
                     counter.add(codes[: offsets[n]], offsets[: n + 1])
                 rest = data[used:]
                 if not block:
-                    if rest.strip():
-                        return None  # an incomplete last record: let the strict reader say so
-                    break
+                    return not rest.strip()  # an incomplete last record: let the strict reader say so
     except (OSError, EOFError, ValueError):
-        return None
-    return _finish(counter)
+        return False
 
 
 def _finish(counter: SpectrumCounter) -> KmerTable:
@@ -183,6 +202,7 @@ def _finish(counter: SpectrumCounter) -> KmerTable:
               counter.nbytes / 1e6)
     counter.bloom = np.zeros(0, np.uint64)
     table = counter.table()
+    table.reads = counter.reads
     counter.keys = counter.counts = None
     return table
 

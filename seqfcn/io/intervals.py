@@ -270,8 +270,13 @@ def _atomic_text(path: PathArg) -> Iterator[IO[str]]:
         sys.stdout.flush()
         return
     with _atomic_path(path) as tmp:
-        opener = gzip.open(tmp, "wt") if str(path).endswith(".gz") else open(tmp, "w", newline="\n")
-        with opener as handle:
+        if not str(path).endswith(".gz"):
+            with open(tmp, "w", newline="\n") as handle:
+                yield handle
+            return
+        # no file name and mtime 0 in the gzip header: the same records give the same bytes
+        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, \
+                io.TextIOWrapper(gz, encoding="ascii", newline="\n") as handle:
             yield handle
 
 

@@ -37,6 +37,7 @@ from seqfcn.alphabet import first_invalid
 from seqfcn.atomic import publish, temporary_beside
 from seqfcn.encode import reverse_complement
 from seqfcn.errors import InputFormatError, SeqfcnError, SequenceError
+from seqfcn.io.compress import ThreadedGzipWriter
 from seqfcn.io.fasta import Genome
 
 log = logging.getLogger("seqfcn")
@@ -674,7 +675,12 @@ class _AtomicFile:
         self.tmp.unlink(missing_ok=True)
 
 
-def _name_format(path: str | os.PathLike) -> str | None:
+def quality_string(qual: np.ndarray, offset: int = 33) -> bytes:
+    """FASTQ/SAM quality text of Phred scores (Phred+``offset``; scores above ``126 - offset`` are capped)."""
+    return (np.minimum(np.asarray(qual), 126 - offset).astype(np.uint8) + np.uint8(offset)).tobytes()
+
+
+def format_from_name(path: str | os.PathLike) -> str | None:
     """Output format from a file name's extension, or None when it says nothing."""
     name = str(path).lower()
     if name.endswith(".gz"):
@@ -703,7 +709,7 @@ class FastqWriter:
         if phred not in PHRED_OFFSETS:
             raise SeqfcnError(f"quality offset must be 33 or 64, not {phred}")
         self.phred = int(phred)
-        fmt = _check_fmt(fmt) or _name_format(path) or "fastq"
+        fmt = _check_fmt(fmt) or format_from_name(path) or "fastq"
         if fmt not in ("fastq", "fasta"):
             raise SeqfcnError(f"FastqWriter writes FASTQ or FASTA, not {fmt}", path=self.path)
         self.fasta = fmt == "fasta"
@@ -714,7 +720,7 @@ class FastqWriter:
         else:
             self._raw = open(self._atomic.tmp, "wb")
             gz = self.path.lower().endswith(".gz")
-            self._stream = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6, mtime=0) if gz else self._raw
+            self._stream = ThreadedGzipWriter(self._raw) if gz else self._raw
         self._buffer = bytearray()
         self.count = 0
         self._closed = False
@@ -739,9 +745,7 @@ class FastqWriter:
                     path=self.path,
                     record=read.name,
                 )
-            top = 126 - self.phred
-            text = (np.minimum(np.asarray(qual), top).astype(np.uint8) + np.uint8(self.phred)).tobytes()
-            self._buffer += f"@{header}\n{seq}\n+\n".encode("ascii") + text + b"\n"
+            self._buffer += f"@{header}\n{seq}\n+\n".encode("ascii") + quality_string(qual, self.phred) + b"\n"
         self.count += 1
         if len(self._buffer) >= self._FLUSH:
             self._flush()
@@ -773,7 +777,7 @@ class FastqWriter:
             return
         try:
             if self._stream is not self._raw:
-                self._stream.close()
+                self._stream.abort()
             self._raw.close()
         finally:
             self._atomic.discard()
@@ -851,7 +855,7 @@ class BamWriter:
         fmt: str | None = None,
     ) -> None:
         self.path = str(path)
-        fmt = _check_fmt(fmt) or _name_format(path) or "bam"
+        fmt = _check_fmt(fmt) or format_from_name(path) or "bam"
         if fmt not in ("bam", "sam"):
             raise SeqfcnError(f"BamWriter writes BAM or SAM, not {fmt}", path=self.path)
         header = _header_dict(template_or_header)
@@ -874,6 +878,7 @@ class BamWriter:
         return self._file.header
 
     def _unmapped(self, read: Read) -> pysam.AlignedSegment:
+        """An unmapped record for a read without one (from FASTQ): its comment goes to ``CO:Z``."""
         segment = pysam.AlignedSegment(self._file.header)
         segment.query_name = read.name
         segment.flag = 4
@@ -881,10 +886,13 @@ class BamWriter:
         segment.reference_start = -1
         segment.next_reference_id = -1
         segment.next_reference_start = -1
+        if read.comment:
+            segment.set_tag("CO", read.comment, "Z")
         return segment
 
     def write(self, read: Read) -> None:
-        """Write one read: its ``segment`` with the read's sequence and qualities."""
+        """Write one read: its ``segment`` with the read's sequence and qualities (a read
+        without one becomes an unmapped record, its FASTQ comment in ``CO:Z``)."""
         segment = read.segment if read.segment is not None else self._unmapped(read)
         old_qual = segment.query_qualities
         new_qual = None if read.qualities is None else np.asarray(read.qualities, dtype=np.uint8)
@@ -970,9 +978,9 @@ def open_read_writer(
             like_fmt = _sniff(fh.read(_HEAD_BYTES), str(like))
     elif isinstance(like, (pysam.AlignmentHeader, dict)):
         like_fmt = "bam"
-    out_fmt = _check_fmt(fmt) or _name_format(path) or like_fmt or "fastq"
+    out_fmt = _check_fmt(fmt) or format_from_name(path) or like_fmt or "fastq"
     if out_fmt == "cram":
-        if fmt is not None or _name_format(path) == "cram":
+        if fmt is not None or format_from_name(path) == "cram":
             raise SeqfcnError("writing CRAM is not supported; write BAM (.bam) or SAM (.sam)", path=path)
         out_fmt = "bam"
     if out_fmt in ("fastq", "fasta"):

@@ -22,23 +22,43 @@ process SEQFCN_SCAN_SHARD {
     """
 }
 
-process SEQFCN_CORRECT_SHARD {
-    tag "shard ${shard}/${nshards}"
-    cpus 2
+// Count the k-mer spectrum of both mates once (reads-spectrum models); shards reuse it.
+process SEQFCN_COUNT {
+    cpus 1
 
     input:
-    path reads
+    path r1
+    path r2
     path model
+
+    output:
+    path "sample.kmers"
+
+    script:
+    """
+    seqfcn count ${r1} ${r2} --model ${model} -q -o sample.kmers
+    """
+}
+
+// Correct shard i of n of the pairs (round-robin by pair), both mates in step, with the spectrum.
+process SEQFCN_CORRECT_SHARD {
+    tag "shard ${shard}/${nshards}"
+    cpus 1
+
+    input:
+    path r1
+    path r2
+    path model
+    path spectrum
     tuple val(shard), val(nshards)
 
     output:
-    tuple val(shard), path("corrected.shard${shard}.fastq")
+    tuple val(shard), path("corrected.shard${shard}_1.fastq.gz"), path("corrected.shard${shard}_2.fastq.gz")
 
     script:
-    def sharding = nshards > 1 ? "--shard ${shard}/${nshards}" : ""
     """
-    seqfcn correct ${reads} --model ${model} ${sharding} --threads ${task.cpus} -q \\
-        -o corrected.shard${shard}.fastq
+    seqfcn correct ${r1} ${r2} --model ${model} --spectrum ${spectrum} --shard ${shard}/${nshards} \\
+        --threads ${task.cpus} -q -o corrected.shard${shard}_1.fastq.gz corrected.shard${shard}_2.fastq.gz
     """
 }
 

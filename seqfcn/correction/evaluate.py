@@ -39,6 +39,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from seqfcn.encode import as_byte_array, reverse_complement
+from seqfcn.atomic import write_json
 from seqfcn.errors import InputFormatError, SeqfcnError
 
 log = logging.getLogger("seqfcn")
@@ -480,13 +481,6 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             text = f"{value:,}"
         lines.append(f"{label:<40}{text:>16}")
     return "\n".join(lines)
-
-
-def write_json(obj: Any, path: str | Path) -> None:
-    """Write ``obj`` as indented JSON atomically (temp file in the same folder, then rename)."""
-    from seqfcn.atomic import atomic_write
-
-    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def evaluate_correction(

@@ -1,0 +1,58 @@
+"""The one home of read-correction defaults: the library, the CLI and the training code read them here.
+
+Measured on whole Klebsiella genomes (``benchmarks/README.md``): at 30x HS25 the
+solid-k-mer checks with ``min_confidence`` 0.9 gave gain 0.9996 with 40 false
+corrections, against 0.9995 / 41 at 0.5, so 0.9 is the default.
+"""
+from __future__ import annotations
+
+MIN_CONFIDENCE = 0.9
+"""A base changes only when the posterior of the new call exceeds this (1 = never)."""
+MAX_QUALITY = 40
+"""Largest recalibrated quality written."""
+RECALIBRATE = "changed"
+"""Which qualities come from the posterior: ``changed``, ``all`` or ``none``."""
+RECALIBRATE_MODES = ("changed", "all", "none")
+SOLID = "auto"
+"""Solid k-mer count for reads-spectrum models: ``auto`` = the count histogram's valley."""
+PARTIAL_CONFIDENCE = 0.9
+"""Posterior an edit needs when only some of its covering k-mers can be checked."""
+
+K_READS = 21
+"""k of models whose evidence is the reads' own spectrum."""
+K_REFERENCE = 15
+"""k of models whose evidence is a reference genome's k-mers."""
+TRAIN_COVERAGES = (10.0, 20.0, 40.0, 80.0)
+"""Simulated coverages of a k-mer corrector's training samples."""
+TRAIN_STEPS = 1500
+TRAIN_WINDOW = 64
+"""Training window (bases) of a k-mer corrector (``seqfcn train`` uses the read length for ``sub``)."""
+INDEL_TRAIN_WINDOW = 128
+READ_LENGTH = 150
+"""Simulated Illumina read length."""
+ONT_READ_LENGTH = 400
+"""Simulated ONT read length."""
+TRAIN_BATCH_SIZE = 64
+TRAIN_LR = 1e-2
+KMER_MODEL = {"channels": 32, "n_layers": 3, "stem_kernel": 5, "kernel_size": 3}
+"""``read_corrector`` architecture of a k-mer evidence corrector."""
+PLAIN_MODEL = {"channels": 64, "n_layers": 4, "stem_kernel": 9}
+"""``read_corrector`` architecture of a self-trained plain (memorising) corrector."""
+SELF_TRAIN_STEPS = 1500
+TRAIN_WINDOW = 64
+"""Training window (bases) of a k-mer corrector (``seqfcn train`` uses the read length for ``sub``)."""
+INDEL_TRAIN_WINDOW = 128
+READ_LENGTH = 150
+"""Simulated Illumina read length."""
+ONT_READ_LENGTH = 400
+"""Simulated ONT read length."""
+SELF_TRAIN_MAX_READS = 200_000
+SELF_TRAIN_GENOME = 50_000
+"""Bases of the random genome a ``--self-train`` k-mer model is trained on."""
+
+
+def default_rounds(edits: str | None) -> int:
+    """Passes of the model over each read: 1 for plain models, 2 for k-mer evidence, 4 with indels."""
+    if edits is None:
+        return 1
+    return 4 if edits == "indel" else 2

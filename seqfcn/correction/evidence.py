@@ -1,0 +1,143 @@
+"""k-mer evidence for read correctors: what a model needs to compute its evidence channels.
+
+A k-mer-evidence corrector is a :class:`seqfcn.nn.models.ReadCorrector` whose input
+is the read (one-hot + quality, 5 channels) followed by the per-base evidence
+channels of :func:`seqfcn.kmers.evidence` (12 for substitutions, 27 with indels).
+Its weights learn how evidence, quality and neighbourhood decide a base, not a
+genome, so one model serves any sample:
+
+* ``source="reads"``: the evidence table is the k-mer spectrum of the reads being
+  corrected (counted by :func:`count_reads` in a first pass over the input;
+  reference-free, like Lighter or Musket, but the decision is learnt);
+* ``source="reference"``: the table is a genome's k-mers, stored in the model
+  directory (``kmers.npz``); reads are corrected towards that genome, so true
+  variants of the sample against it can be "corrected" away — use it for reads of
+  the same strain, or when the reads are too few for their own spectrum.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from seqfcn.encode import to_codes
+from seqfcn.errors import SeqfcnError
+from seqfcn.kmers import KmerTable, evidence, n_channels, table_for_reads
+
+log = logging.getLogger("seqfcn.correction")
+
+SOURCES = ("reads", "reference")
+
+
+@dataclass
+class KmerEvidence:
+    """What a model needs to compute its evidence channels.
+
+    Attributes:
+        k: k-mer length (odd, 3..31).
+        edits: ``"sub"`` or ``"indel"``.
+        source: ``"reads"`` (table from the reads at correction time) or ``"reference"``.
+        table: the table (always set for ``reference``; set per run for ``reads``).
+    """
+
+    k: int
+    edits: str = "sub"
+    source: str = "reads"
+    table: KmerTable | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise SeqfcnError(f"k-mer source must be 'reads' or 'reference', not {self.source!r}")
+        n_channels(self.edits)
+        if not 3 <= int(self.k) <= 31 or int(self.k) % 2 == 0:
+            raise SeqfcnError(f"k must be odd and in 3..31, not {self.k}")
+        self.k = int(self.k)
+
+    @property
+    def channels(self) -> int:
+        """Number of evidence channels."""
+        return n_channels(self.edits)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"k": self.k, "edits": self.edits, "source": self.source}
+
+    def features(self, codes: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Evidence ``(batch, channels, L)`` of padded codes ``(batch, L)``."""
+        if self.table is None:
+            raise SeqfcnError("this model corrects with the reads' own k-mer spectrum; count the reads first")
+        return evidence(codes, self.table, edits=self.edits, lengths=lengths)
+
+    def with_table(self, table: KmerTable) -> "KmerEvidence":
+        """A copy with ``table``."""
+        return KmerEvidence(self.k, self.edits, self.source, table)
+
+    def with_reads(self, reads: Sequence[np.ndarray]) -> "KmerEvidence":
+        """A copy whose table is the spectrum of ``reads`` (``source="reads"``), else self."""
+        if self.source != "reads":
+            return self
+        return self.with_table(table_for_reads(reads, self.k))
+
+
+def _paths(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    return [str(reads)] if isinstance(reads, (str, os.PathLike)) else [str(p) for p in reads]
+
+
+def describe_inputs(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> list[dict]:
+    """``[{"name": base name, "bytes": size}]`` of read files (what a spectrum records)."""
+    return [{"name": os.path.basename(p), "bytes": os.path.getsize(p)} for p in _paths(reads) if p != "-"]
+
+
+def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, *,
+                reference: str | os.PathLike | None = None, phred: int | None = None) -> KmerTable:
+    """The k-mer spectrum of one or more read files (the first pass of ``seqfcn correct``;
+    ``seqfcn count``): Bloom-filtered compact counting (:mod:`seqfcn.correction.spectrum`),
+    one spectrum over all files (R1 and R2 of a pair), the files recorded in ``table.inputs``."""
+    from seqfcn.correction.spectrum import count_fastq_files, count_spectrum, expected_bases
+    from seqfcn.io.reads import read_reads
+
+    paths = _paths(reads)
+    if "-" in paths:
+        raise SeqfcnError("this model counts the reads' k-mers in a first pass; give a file, not stdin "
+                          "(or a spectrum from `seqfcn count` with --spectrum)")
+    for p in paths:
+        if not os.path.exists(p):
+            raise SeqfcnError("no such file", path=p)
+    table = count_fastq_files(paths, k) if all(os.path.isfile(p) for p in paths) else None
+    if table is None:
+        gen = (to_codes(r.sequence) for p in paths for r in read_reads(p, reference=reference, phred=phred)
+               if r.sequence)
+        table = count_spectrum(gen, k, expected_bases=sum(expected_bases(p) for p in paths))
+    table.inputs = describe_inputs(paths)
+    log.info("counted %d distinct %d-mers of %s (typical count %.0f)", len(table), k, ", ".join(paths), table.scale)
+    return table
+
+
+def check_spectrum(table: KmerTable, k: int, reads: str | os.PathLike | Sequence[str | os.PathLike],
+                   label: str) -> None:
+    """Raise :class:`SeqfcnError` unless ``table`` (loaded from ``label``) has ``k`` and was
+    counted from ``reads`` (same base names and sizes; stdin cannot be checked)."""
+    if table.k != k:
+        raise SeqfcnError(f"the spectrum has k={table.k}, the model needs k={k}", path=label)
+    if table.source != "reads":
+        raise SeqfcnError("not a reads spectrum (a reference table); count the reads with `seqfcn count`",
+                          path=label)
+    if "-" in _paths(reads):
+        return
+    here = describe_inputs(reads)
+    if table.inputs is not None and here != table.inputs:
+        counted = ", ".join(f"{i['name']} ({i['bytes']:,} bytes)" for i in table.inputs)
+        given = ", ".join(f"{i['name']} ({i['bytes']:,} bytes)" for i in here)
+        raise SeqfcnError(f"the spectrum was counted from {counted}, not from {given}", path=label)
+
+
+def load_spectrum(path: str | os.PathLike) -> KmerTable:
+    """A spectrum written by ``seqfcn count`` (:meth:`KmerTable.save`); errors name the file."""
+    if not os.path.isfile(path):
+        raise SeqfcnError("no such spectrum file", path=path)
+    try:
+        return KmerTable.load(path)
+    except SeqfcnError as exc:
+        raise SeqfcnError(exc.message, path=path) from None

@@ -1,0 +1,347 @@
+"""Correct a read file: stream reads through a corrector and write exactly one read per read in.
+
+:func:`correct_reads` streams reads (FASTQ/FASTA, plain or gzip, or SAM/BAM/CRAM;
+``-`` is stdin) in bounded chunks through a read corrector (:mod:`.engine`) and
+writes every read, in the same order, with the same name, comment, flags, mate
+fields and tags (:mod:`.tags` for what changes in SAM/BAM records). Records
+without a stored sequence (``*``, e.g. secondary alignments) pass through
+unchanged. Reverse-strand records are corrected in stored (reference)
+orientation; with strand averaging this equals correcting the read in sequencing
+orientation. FASTQ input written as BAM becomes unmapped records with the FASTQ
+comment in ``CO:Z``.
+
+Two kinds of model: plain ones (5 input channels: one-hot + quality) that hold the
+genome in their weights, and k-mer evidence models (:mod:`.evidence`) whose
+evidence comes from the reads' own spectrum, counted in a first pass over the
+input, or from a reference stored with the model. Evidence models run ``rounds``
+passes, each on the previous pass's output; with a reads spectrum, the network
+runs only on reads with a base that no solid k-mer supports and its edits must
+make the k-mers solid (``solid``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+from torch import nn
+
+from seqfcn.correction import defaults
+from seqfcn.correction.edits import CorrectionStats, Edited, edit, finish, initial
+from seqfcn.correction.engine import ReadCorrector, ReadItem
+from seqfcn.correction.evidence import check_spectrum, count_reads, load_spectrum
+from seqfcn.correction.model_files import load_corrector
+from seqfcn.encode import to_codes
+from seqfcn.errors import SeqfcnError
+from seqfcn.io.reads import Read, format_from_name, open_read_writer, read_reads
+
+log = logging.getLogger("seqfcn.correction")
+
+_CHUNK_READS = 8192  # reads held in memory at once (plus their batches)
+_CHUNK_BASES = 1 << 23
+
+
+@dataclass
+class CorrectionOptions:
+    """How :func:`correct_reads` corrects and writes.
+
+    Attributes:
+        min_confidence: change a base only when the posterior of the new call exceeds this.
+        batch_size: ``"auto"`` or the most reads per batch (halved on out-of-memory).
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``.
+        recalibrate: ``changed``, ``all`` or ``none`` (:mod:`seqfcn.correction.edits`).
+        both_strands: average the posteriors of each read and its reverse complement.
+        max_quality: cap of recalibrated qualities.
+        rounds: passes of the model over each read (default
+            :func:`seqfcn.correction.defaults.default_rounds`).
+        solid: reads-spectrum models: the solid k-mer count of
+            :class:`~seqfcn.correction.engine.ReadCorrector` (``"auto"``: the spectrum's
+            valley, :func:`seqfcn.correction.spectrum.solid_threshold`; None: no checks).
+        output_format: ``fastq``, ``fasta``, ``bam`` or ``sam`` (overrides the extension).
+        reference: FASTA for CRAM input (and to update ``NM`` of records without ``MD``).
+        phred: FASTQ quality offset of the input, 33 or 64 (default: detected); FASTQ
+            output is written in the same encoding.
+        shard: 0-based ``(index, count)``: correct and write only reads ``k`` with
+            ``k % count == index`` (:func:`seqfcn.shard.shard_reads`; the k-mer spectrum is
+            still counted over all reads, so the merged shards equal the unsharded output).
+        stats_path: write the summary as JSON here (else it is only logged).
+        progress: a progress bar (reads) on stderr.
+        pg: an @PG line for SAM/BAM output.
+        spectrum: reads-spectrum models: use this spectrum (``seqfcn count``) instead of
+            counting the input; its ``k`` and the files it was counted from must match.
+        interleaved: the one input holds mate pairs (1, 2, 1, 2, ...): checked as it streams.
+    """
+
+    min_confidence: float = defaults.MIN_CONFIDENCE
+    batch_size: int | str = "auto"
+    device: str = "auto"
+    recalibrate: str = defaults.RECALIBRATE
+    both_strands: bool = True
+    max_quality: int = defaults.MAX_QUALITY
+    rounds: int | None = None
+    solid: int | str | None = defaults.SOLID
+    output_format: str | None = None
+    reference: str | os.PathLike | None = None
+    phred: int | None = None
+    shard: tuple[int, int] | None = None
+    stats_path: str | os.PathLike | None = None
+    progress: bool = True
+    pg: dict | None = None
+    spectrum: str | os.PathLike | None = None
+    interleaved: bool = False
+
+
+def correct_reads(
+    reads_path: str | os.PathLike | Sequence[str | os.PathLike],
+    model_path_or_model: str | os.PathLike | nn.Module,
+    output_path: str | os.PathLike | Sequence[str | os.PathLike],
+    options: CorrectionOptions | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Correct every read of ``reads_path`` and write them to ``output_path``.
+
+    Args:
+        reads_path: FASTQ/FASTA (optionally gzip) or SAM/BAM/CRAM; ``-`` for stdin; or
+            two files of mates (R1, R2), corrected with one spectrum and written in step
+            to two outputs with the same names, order and count.
+        model_path_or_model: a model directory (or the directory ``seqfcn train --out``
+            wrote), a model file, or a model.
+        output_path: ``.fastq``/``.fq`` (optionally ``.gz``), ``.fa``, ``.bam`` or ``.sam``;
+            ``-`` for stdout (format of the input unless ``output_format``); two paths
+            for two inputs.
+        options: :class:`CorrectionOptions`; ``overrides`` replace single fields
+            (``correct_reads(r, m, o, min_confidence=0.5)``).
+
+    Returns:
+        The summary: ``reads``, ``bases_examined``, ``bases_changed``,
+        ``bases_substituted``, ``bases_deleted``, ``n_replaced``, ``reads_corrected``,
+        ``reads_passed_through``, ``batches``, ``oom_retries``, ``seconds``, ...
+
+    Raises:
+        SeqfcnError: unreadable or malformed input (naming the file and read), a
+            model that is not a read corrector, bad options. No output file is
+            left behind on an error.
+    """
+    opts = _options(options, overrides)
+    inputs, outputs = _files(reads_path, "input"), _files(output_path, "output")
+    _check_files(inputs, outputs, opts)
+    loaded = load_corrector(model_path_or_model)
+    evidence = loaded.evidence
+    if evidence is not None and evidence.table is None:
+        if opts.spectrum is not None:
+            table = load_spectrum(opts.spectrum)
+            check_spectrum(table, evidence.k, inputs, str(opts.spectrum))
+        else:
+            table = count_reads(inputs, evidence.k, reference=opts.reference, phred=opts.phred)
+        evidence = evidence.with_table(table)
+    elif opts.spectrum is not None:
+        raise SeqfcnError("--spectrum is for models whose evidence is the reads' k-mer spectrum", path=loaded.label)
+    rounds = defaults.default_rounds(None if evidence is None else evidence.edits) if opts.rounds is None \
+        else int(opts.rounds)
+    if rounds < 1:
+        raise SeqfcnError(f"rounds must be >= 1, not {rounds}")
+    corrector = ReadCorrector(loaded.model, device=opts.device, min_confidence=opts.min_confidence,
+                              batch_size=opts.batch_size, both_strands=opts.both_strands,
+                              max_quality=opts.max_quality, evidence=evidence, solid=_solid(opts.solid, evidence))
+    t0 = time.monotonic()
+    stats = _stream(inputs, outputs, corrector, opts, rounds)
+    stats.batches = corrector.batches
+    stats.oom_retries = corrector.oom_retries
+    stats.final_batch_limit = corrector.max_reads
+    stats.extra.update(
+        seconds=round(time.monotonic() - t0, 3), model=loaded.label, device=str(corrector.device),
+        min_confidence=opts.min_confidence, recalibrate=opts.recalibrate, both_strands=corrector.both_strands,
+        rounds=rounds, solid=corrector.solid, edits_vetoed=corrector.vetoed, spectrum_edits=corrector.spectrum_edits,
+        input=inputs[0] if len(inputs) == 1 else inputs, output=outputs[0] if len(outputs) == 1 else outputs,
+        shard=None if opts.shard is None else f"{opts.shard[0] + 1}/{opts.shard[1]}",
+    )
+    result = stats.as_dict()
+    log.info("corrected %d reads: %d bases examined, %d changed (%d substituted, %d deleted, %d inserted) in %.1f s",
+             stats.reads, stats.bases_examined, stats.bases_changed, stats.bases_substituted,
+             stats.bases_deleted, stats.bases_inserted, result["seconds"])
+    if opts.stats_path is not None:
+        from seqfcn.atomic import write_json
+
+        write_json(result, opts.stats_path)
+    return result
+
+
+def _options(options: CorrectionOptions | None, overrides: dict[str, Any]) -> CorrectionOptions:
+    """``options`` (default: the defaults) with ``overrides`` applied and checked."""
+    names = {f.name for f in dataclasses.fields(CorrectionOptions)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise TypeError(f"correct_reads() got unexpected options: {', '.join(unknown)}")
+    opts = dataclasses.replace(options or CorrectionOptions(), **overrides)
+    if opts.recalibrate not in defaults.RECALIBRATE_MODES:
+        raise SeqfcnError(f"recalibrate must be one of {defaults.RECALIBRATE_MODES}, not {opts.recalibrate!r}")
+    return opts
+
+
+def _solid(solid: int | str | None, evidence: Any) -> int | None:
+    """The solid k-mer count to use (None: no checks, and always for non-reads evidence)."""
+    if evidence is None or evidence.source != "reads" or solid is None:
+        return None
+    from seqfcn.correction.spectrum import compiled, solid_threshold
+
+    if not compiled():
+        log.warning("the compiled k-mer kernels are not built: no solid k-mer checks (the model alone decides)")
+        return None
+    if solid == "auto":
+        solid = solid_threshold(evidence.table)
+        log.info("k-mers counted %d times or more are solid", solid)
+    return int(solid)
+
+
+def _files(paths: str | os.PathLike | Sequence[str | os.PathLike], what: str) -> list[str]:
+    files = [str(paths)] if isinstance(paths, (str, os.PathLike)) else [str(p) for p in paths]
+    if not 1 <= len(files) <= 2:
+        raise SeqfcnError(f"give one {what} file, or two for paired reads (R1 and R2), not {len(files)}")
+    return files
+
+
+def _check_files(inputs: list[str], outputs: list[str], opts: CorrectionOptions) -> None:
+    if len(outputs) != len(inputs):
+        raise SeqfcnError(f"{len(inputs)} input file(s) need {len(inputs)} output file(s), not {len(outputs)}")
+    if len(inputs) == 2 and opts.interleaved:
+        raise SeqfcnError("--interleaved is for one file holding both mates, not two files")
+    if len(inputs) == 2 and "-" in inputs + outputs:
+        raise SeqfcnError("paired files cannot be read from stdin or written to stdout")
+    for out in outputs:
+        if out != "-" and any(i != "-" and os.path.abspath(out) == os.path.abspath(i) for i in inputs):
+            raise SeqfcnError("the output would overwrite the input", path=out)
+    if len(outputs) == 2 and os.path.abspath(outputs[0]) == os.path.abspath(outputs[1]):
+        raise SeqfcnError("the two outputs are the same file", path=outputs[0])
+
+
+def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opts: CorrectionOptions,
+            rounds: int) -> CorrectionStats:
+    """Read, correct and write every read, mates in step (atomically: no output is left on an error)."""
+    from tqdm.auto import tqdm
+
+    from seqfcn.io.pairs import interleaved, paired
+
+    stats = CorrectionStats()
+    streams = [read_reads(p, reference=opts.reference, phred=opts.phred) for p in inputs]
+    sources: list[Iterable[Read]] = list(streams)
+    if opts.interleaved:
+        sources = [interleaved(streams[0], inputs[0])]
+    groups: Iterable[tuple[Read, ...]] = paired(sources, inputs)
+    if opts.shard is not None:
+        from seqfcn.shard import shard_reads
+
+        groups = shard_reads(groups, *opts.shard)
+    total = getattr(corrector.evidence.table, "reads", None) if corrector.evidence is not None else None
+    if total is not None and opts.shard is not None:
+        total = len(range(opts.shard[0], total // len(inputs), opts.shard[1])) * len(inputs)
+    bar = tqdm(disable=not opts.progress, unit=" reads", file=sys.stderr, desc="correct", dynamic_ncols=True,
+               unit_scale=True, total=total)
+    writers: list[Any] = []
+    try:
+        for chunk in _chunks(groups):
+            if not writers:
+                writers = [_open_writer(out, opts, label, first, stream.phred)
+                           for out, label, first, stream in zip(outputs, inputs, chunk[0], streams)]
+            reads = [read for group in chunk for read in group]  # every mate corrected in one set of batches
+            _correct_chunk(reads, corrector, stats, opts.recalibrate, rounds)
+            for group in chunk:
+                for writer, read in zip(writers, group):
+                    writer.write(read)
+            bar.update(len(reads))
+        if not writers:
+            writers = [_open_writer(out, opts, label, None, stream.phred)
+                       for out, label, stream in zip(outputs, inputs, streams)]
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    finally:
+        bar.close()
+    for writer in writers:
+        writer.close()
+    return stats
+
+
+def _chunks(groups: Iterable[tuple[Read, ...]]) -> Iterator[list[tuple[Read, ...]]]:
+    """Lists of read groups (a read and its mates) bounded in reads and bases."""
+    chunk: list[tuple[Read, ...]] = []
+    reads = bases = 0
+    for group in groups:
+        chunk.append(group)
+        reads += len(group)
+        bases += sum(len(r.sequence) for r in group)
+        if reads >= _CHUNK_READS or bases >= _CHUNK_BASES:
+            yield chunk
+            chunk, reads, bases = [], 0, 0
+    if chunk:
+        yield chunk
+
+
+def _open_writer(output: str, opts: CorrectionOptions, reads_label: str, first: Read | None, phred: int | None):
+    """A writer for ``output``. SAM/BAM output copies the input's header (taken from the first
+    record, so stdin works); without an extension or ``output_format`` the input's kind is kept."""
+    phred = phred or 33
+    if first is None and reads_label != "-":  # empty input file: its own format decides
+        return open_read_writer(output, reads_label, opts.output_format, pg=opts.pg, phred=phred)
+    if first is not None and first.segment is not None:
+        like: Any = first.segment.header.to_dict()
+        kind = "bam"
+    else:
+        like = {"HD": {"VN": "1.6", "SO": "unknown"}}
+        kind = "fasta" if first is not None and first.qualities is None else "fastq"
+    fmt = opts.output_format.lower() if opts.output_format else (
+        None if output != "-" and format_from_name(output) not in (None, "cram") else kind)
+    return open_read_writer(output, like, fmt, pg=opts.pg, phred=phred)
+
+
+def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices: Sequence[int]) -> list[int]:
+    """The reads among ``indices`` that still have a base no solid k-mer supports."""
+    weak = corrector.needs_model([codes[i] for i in indices])
+    return [i for i, w in zip(indices, weak) if w]
+
+
+def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str,
+                   rounds: int = 1) -> None:
+    """Correct a chunk of reads in place (``rounds`` passes of the model, each on the previous output)."""
+    states: dict[int, Edited] = {}
+    may: dict[int, bool] = {}
+    for i, read in enumerate(chunk):
+        if not read.sequence:
+            continue
+        seg = read.segment
+        may[i] = seg is None or seg.is_unmapped or not seg.cigartuples
+        states[i] = initial(read)
+    order = sorted(states)
+    codes = {i: to_codes(states[i].seq) for i in order}
+    todo = _still_weak(corrector, codes, order)
+    stats.extra["reads_skipped_solid"] = stats.extra.get("reads_skipped_solid", 0) + len(order) - len(todo)
+    weak_at_start = todo
+    for _ in range(max(1, rounds)):
+        items = [ReadItem(i, codes[i], states[i].qual, may[i]) for i in todo]
+        if not items:
+            break
+        decisions = corrector.decide(items)
+        changed = []
+        for i, d in decisions.items():
+            before = states[i].n_changed
+            states[i] = edit(states[i], d, recalibrate)
+            if states[i].n_changed > before:  # only reads that changed can change in the next round
+                codes[i] = to_codes(states[i].seq)
+                changed.append(i)
+        todo = _still_weak(corrector, codes, sorted(changed))
+    if corrector.solid is not None:
+        rest = _still_weak(corrector, codes, weak_at_start)
+        items = [ReadItem(i, codes[i], states[i].qual, may[i]) for i in rest]
+        for i, d in corrector.spectrum_fix(items).items():
+            states[i] = edit(states[i], d, "none")
+    for i, read in enumerate(chunk):
+        stats.reads += 1
+        if i in states:
+            finish(read, states[i], stats)
+        else:
+            stats.reads_passed_through += 1
