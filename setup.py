@@ -12,7 +12,9 @@ setup(
     ext_modules=[
         Extension("seqfcn._onehot", ["seqfcn/_onehot.c"], optional=True, extra_compile_args=flags),
         Extension("seqfcn._pwmscan", ["seqfcn/_pwmscan.c"], optional=True, extra_compile_args=flags),
-        Extension("seqfcn._kmerev", ["seqfcn/_kmerev.c"], optional=True, extra_compile_args=flags),
-        Extension("seqfcn._kmercount", ["seqfcn/_kmercount.c"], optional=True, extra_compile_args=flags),
+        Extension("seqfcn._kmerev", ["seqfcn/_kmerev.c"], depends=["seqfcn/_rows.h"], optional=True,
+                  extra_compile_args=flags),
+        Extension("seqfcn._kmercount", ["seqfcn/_kmercount.c"], depends=["seqfcn/_rows.h"], optional=True,
+                  extra_compile_args=flags),
     ]
 )

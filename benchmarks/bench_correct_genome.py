@@ -28,6 +28,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from seqfcn.correction.defaults import MIN_CONFIDENCE  # noqa: E402
 
 
 def timed(cmd: list[str], log: Path) -> tuple[float, float]:
@@ -69,11 +71,12 @@ def run_bayeshammer(args, out: Path):
     return cor, wall, mb
 
 
-def run_seqfcn(args, out: Path, min_confidence: float):
-    d = out / f"seqfcn_{min_confidence}"
+def run_seqfcn(args, out: Path, min_confidence: float, reads: Path | None = None):
+    gz = reads is not None
+    d = out / f"seqfcn_{min_confidence}{'_gz' if gz else ''}"
     d.mkdir(parents=True, exist_ok=True)
-    o = d / "out.fq"
-    wall, mb = timed([sys.executable, "-m", "seqfcn", "correct", str(args.reads), "--model", str(args.model),
+    o = d / ("out.fq.gz" if gz else "out.fq")
+    wall, mb = timed([sys.executable, "-m", "seqfcn", "correct", str(reads or args.reads), "--model", str(args.model),
                       "-o", str(o), "--stats", str(d / "stats.json"), "--no-progress", "--threads", str(args.threads),
                       "--min-confidence", str(min_confidence)], d / "log")
     return o, wall, mb
@@ -88,7 +91,8 @@ def main() -> None:
     p.add_argument("--model", default=REPO / "data" / "models" / "kmer_illumina")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--k-lighter", type=int, default=21)
-    p.add_argument("--min-confidence", type=float, nargs="+", default=[0.5])
+    p.add_argument("--min-confidence", type=float, nargs="+", default=[MIN_CONFIDENCE])
+    p.add_argument("--gz-reads", type=Path, help="the same reads gzip'd: also time seqfcn gz in -> gz out")
     p.add_argument("--bayeshammer", action="store_true", help="also run SPAdes BayesHammer (slow)")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -98,6 +102,8 @@ def main() -> None:
         runs.append(("BayesHammer", *run_bayeshammer(args, args.out)))
     for mc in args.min_confidence:
         runs.append((f"seqfcn --min-confidence {mc}", *run_seqfcn(args, args.out, mc)))
+    if args.gz_reads:
+        runs.append(("seqfcn .fq.gz in and out", *run_seqfcn(args, args.out, args.min_confidence[0], args.gz_reads)))
     rows = []
     for name, corrected, wall, mb in runs:
         m = evaluate(args.reads, corrected, args.truth, args.out / f"{name.split()[0]}_{len(rows)}.eval.json")

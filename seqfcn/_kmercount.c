@@ -21,11 +21,12 @@
  *
  * rehash(keys, counts, new_keys, new_counts, new_shift) -> None: move all entries.
  *
- * cover_min(codes, n, w, k, slots, shift, keys, counts, out) -> None
+ * cover_min(codes, n, w, k, slots, shift, keys, counts, out[, largest[, threads]]) -> None
  *   codes: (n, w) uint8 padded reads (N past a read's end); slots/keys/counts: a
  *   seqfcn.kmers._HashIndex (int64 slots into sorted keys) and int64 counts.
  *   out: (n, w) int64: for every base the smallest count of the N-free k-mers covering
- *   it (the largest with the optional last argument true), -1 where none covers it.
+ *   it (the largest with `largest` true), -1 where none covers it; O(w) per row (a monotonic
+ *   deque over the k-mers), rows split over `threads` POSIX threads.
  *
  * build_index(keys, shift, slots) -> None: fill slots (-1 = empty) with indices of keys
  *   (the layout of seqfcn.kmers._HashIndex, in one pass instead of numpy rounds).
@@ -55,6 +56,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "_rows.h"
 
 static const uint64_t MULT = 0x9E3779B97F4A7C15ULL;
 static const uint64_t EMPTY = ~0ULL;
@@ -240,51 +243,69 @@ static void find_counts(const uint64_t *v, Py_ssize_t n, const int64_t *S, uint6
     }
 }
 
+typedef struct {
+    const uint8_t *c; int64_t *o; Py_ssize_t w; int k, largest;
+    const int64_t *S; uint64_t mask; unsigned shift; const uint64_t *K; const int64_t *C;
+    uint64_t *vals; int64_t *cnts; Py_ssize_t *at, *dq;  /* per thread: (w + 1) entries each */
+} cover_ctx;
+
+/* rows [start, stop): out[j] = min (max) count of the k-mers covering j, by a monotonic deque
+ * over the k-mers in end order (the covering k-mers of j are those ending in [j, j + k - 1]) */
+static void cover_rows(void *arg, ptrdiff_t start, ptrdiff_t stop, int t)
+{
+    const cover_ctx *x = (const cover_ctx *)arg;
+    const Py_ssize_t w = x->w, off = (Py_ssize_t)t * (w + 1);
+    uint64_t *vals = x->vals + off;
+    int64_t *cnts = x->cnts + off;
+    Py_ssize_t *at = x->at + off, *dq = x->dq + off;
+    for (Py_ssize_t r = start; r < stop; r++) {
+        const uint8_t *row = x->c + r * w;
+        int64_t *orow = x->o + r * w;
+        roller_t ro = roller(x->k);
+        Py_ssize_t m = 0;
+        for (Py_ssize_t i = 0; i < w; i++)
+            if (roll(&ro, row[i], &vals[m]))
+                at[m++] = i;
+        find_counts(vals, m, x->S, x->mask, x->shift, x->K, x->C, cnts);
+        Py_ssize_t head = 0, tail = 0, next = 0;  /* deque dq[head..tail) of k-mer indices */
+        for (Py_ssize_t j = 0; j < w; j++) {
+            while (next < m && at[next] <= j + x->k - 1) {
+                int64_t v = cnts[next];
+                while (tail > head && (x->largest ? cnts[dq[tail - 1]] <= v : cnts[dq[tail - 1]] >= v))
+                    tail--;
+                dq[tail++] = next++;
+            }
+            while (tail > head && at[dq[head]] < j)
+                head++;
+            orow[j] = tail > head ? cnts[dq[head]] : -1;
+        }
+    }
+}
+
 static PyObject *cover_min(PyObject *self, PyObject *args)
 {
     Py_buffer codes, slots, keys, counts, out;
     Py_ssize_t n, w;
-    int k, largest = 0;
+    int k, largest = 0, threads = 1;
     unsigned shift;
-    if (!PyArg_ParseTuple(args, "y*nniy*Iy*y*w*|p", &codes, &n, &w, &k, &slots, &shift, &keys, &counts, &out,
-                          &largest))
+    if (!PyArg_ParseTuple(args, "y*nniy*Iy*y*w*|pi", &codes, &n, &w, &k, &slots, &shift, &keys, &counts, &out,
+                          &largest, &threads))
         return NULL;
-    const uint8_t *c = codes.buf;
-    const int64_t *S = slots.buf;
-    const uint64_t *K = keys.buf;
-    const int64_t *C = counts.buf;
-    int64_t *o = out.buf;
-    uint64_t mask = (uint64_t)(slots.len / 8) - 1;
-    uint64_t *vals = malloc(sizeof(uint64_t) * (w + 1));
-    int64_t *cnts = malloc(sizeof(int64_t) * (w + 1));
-    Py_ssize_t *at = malloc(sizeof(Py_ssize_t) * (w + 1));
-    if (!vals || !cnts || !at) {
-        free(vals); free(cnts); free(at);
+    threads = rows_threads(n, threads);
+    size_t each = (size_t)threads * (size_t)(w + 1);
+    cover_ctx x = {codes.buf, out.buf, w, k, largest, slots.buf, (uint64_t)(slots.len / 8) - 1, shift, keys.buf,
+                   counts.buf, malloc(sizeof(uint64_t) * each), malloc(sizeof(int64_t) * each),
+                   malloc(sizeof(Py_ssize_t) * each), malloc(sizeof(Py_ssize_t) * each)};
+    if (!x.vals || !x.cnts || !x.at || !x.dq) {
+        free(x.vals); free(x.cnts); free(x.at); free(x.dq);
         PyBuffer_Release(&codes); PyBuffer_Release(&slots); PyBuffer_Release(&keys);
         PyBuffer_Release(&counts); PyBuffer_Release(&out);
         return PyErr_NoMemory();
     }
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t r = 0; r < n; r++) {
-        const uint8_t *row = c + r * w;
-        int64_t *orow = o + r * w;
-        for (Py_ssize_t i = 0; i < w; i++)
-            orow[i] = -1;
-        roller_t ro = roller(k);
-        Py_ssize_t m = 0;
-        for (Py_ssize_t i = 0; i < w; i++)
-            if (roll(&ro, row[i], &vals[m]))
-                at[m++] = i;
-        find_counts(vals, m, S, mask, shift, K, C, cnts);
-        for (Py_ssize_t t = 0; t < m; t++) {
-            int64_t cnt = cnts[t];
-            for (Py_ssize_t j = at[t] - k + 1; j <= at[t]; j++)
-                if (orow[j] < 0 || (largest ? cnt > orow[j] : cnt < orow[j]))
-                    orow[j] = cnt;
-        }
-    }
+    run_rows(n, threads, cover_rows, &x);
     Py_END_ALLOW_THREADS
-    free(vals); free(cnts); free(at);
+    free(x.vals); free(x.cnts); free(x.at); free(x.dq);
     PyBuffer_Release(&codes);
     PyBuffer_Release(&slots);
     PyBuffer_Release(&keys);

@@ -65,6 +65,15 @@ def n_channels(edits: str) -> int:
     return 3 * EDIT_SETS[edits]
 
 
+def kernel_threads() -> int:
+    """Threads for the compiled k-mer kernels: PyTorch's intra-op thread count when PyTorch is
+    loaded (``seqfcn --threads N`` sets it), else 1. Results do not depend on it."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return max(1, int(torch.get_num_threads())) if torch is not None else 1
+
+
 def _check_k(k: int) -> int:
     k = int(k)
     if not 3 <= k <= MAX_K:
@@ -473,7 +482,8 @@ def _substitutions_c(out: np.ndarray, codes: np.ndarray, table: KmerTable) -> No
     c = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4).astype(np.uint8))
     if len(table):
         index, values = table.hash_index(), table.key_values()
-        _kmerev.substitutions(c, n, w, table.k, index.slots, int(index.shift), table.keys, values, block)
+        _kmerev.substitutions(c, n, w, table.k, index.slots, int(index.shift), table.keys, values, block,
+                              kernel_threads())
     else:  # nothing to look up: every available k-mer is absent
         _kmerev.substitutions(c, n, w, table.k, np.full(16, -1, np.int64), 60, np.zeros(0, np.uint64),
                               np.zeros(0, np.float32), block)

@@ -294,3 +294,32 @@ def test_cli_solid_off_is_the_model_alone(tmp_path, lambda_model):
                  "--min-confidence", "0.5", "--no-progress", "-q", "--device", "cpu", "--stats",
                  str(tmp_path / "s.json")]) == 0
     assert json.loads((tmp_path / "s.json").read_text())["solid"] >= 2
+
+
+def test_network_on_windows_around_weak_bases_decides_exactly_as_on_whole_reads():
+    """With solid checks, running the network only on the receptive-field windows around
+    unsupported bases gives the same substitutions and qualities as whole reads, on fewer bases."""
+    from seqfcn.correction.engine import ReadCorrector, ReadItem
+    from seqfcn.correction.model_files import load_corrector
+    from seqfcn.correction.spectrum import compiled, solid_threshold
+    from seqfcn.kmers import table_for_reads
+
+    if not compiled():
+        pytest.skip("compiled k-mer kernels not built")
+    em = IlluminaErrorModel.default(read_length=120)
+    batch = simulate_reads(genome_codes(LAMBDA), em, 8000, 120, seed=21)
+    reads = [batch.observed[i, : batch.lengths[i]] for i in range(len(batch))]
+    c = load_corrector(DATA / "models" / "kmer_illumina")
+    ev = c.evidence.with_table(table_for_reads(reads, c.evidence.k))
+    solid = solid_threshold(ev.table)
+    items = [ReadItem(i, reads[i], batch.qualities[i, : batch.lengths[i]], True) for i in range(1500)]
+    fast = ReadCorrector(c.model, device="cpu", evidence=ev, solid=solid)
+    whole = ReadCorrector(c.model, device="cpu", evidence=ev, solid=solid, windows=False)
+    weak = [it for it, w in zip(items, fast.needs_model([it.codes for it in items])) if w]
+    a, b = fast.decide(weak), whole.decide(weak)
+    assert fast.windows and len(weak) > 100 and sum(int(d.substitute.sum()) for d in a.values()) > 50
+    for i in a:
+        assert np.array_equal(a[i].substitute, b[i].substitute)
+        sub = a[i].substitute
+        assert np.array_equal(a[i].base[sub], b[i].base[sub]) and np.array_equal(a[i].quality[sub], b[i].quality[sub])
+    assert fast.bases_run < 0.8 * whole.bases_run

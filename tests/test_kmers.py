@@ -149,3 +149,24 @@ def test_compiled_kernel_equals_numpy(k):
         assert np.array_equal(c, py)
         assert (c[7, :, 33:] == -1).all()
     assert (evidence(codes, table) > 0.5).mean() > 0.1
+
+
+@pytest.mark.skipif(getattr(__import__("seqfcn.kmers", fromlist=["_kmerev"]), "_kmerev") is None,
+                    reason="compiled k-mer kernel not built")
+def test_compiled_evidence_is_the_same_on_any_number_of_threads():
+    from seqfcn.kmers import _kmerev
+
+    rng = np.random.default_rng(8)
+    genome = rng.integers(0, 4, 5000).astype(np.int8)
+    reads = [genome[s : s + 90] for s in rng.integers(0, 4910, 700)]
+    table = KmerTable.from_codes(reads, 15)
+    codes = np.ascontiguousarray(np.stack(reads), np.uint8)
+    codes[rng.random(codes.shape) < 0.01] = 4
+    index, values = table.hash_index(), table.key_values()
+    outs = []
+    for threads in (1, 2, 3):
+        out = np.empty((codes.shape[0], 12, codes.shape[1]), np.float32)
+        _kmerev.substitutions(codes, *codes.shape, 15, index.slots, int(index.shift), table.keys, values, out, threads)
+        outs.append(out)
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+    assert np.array_equal(outs[0], evidence(codes.astype(np.int8), table, use_c=False))

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import EX1_FASTQ
 from seqfcn.correction.spectrum import (
-    SpectrumCounter, count_fastq_file, count_spectrum, extend, solid_threshold, support,
+    SpectrumCounter, compiled, count_fastq_file, count_spectrum, expected_bases, extend, solid_threshold, support,
 )
 from seqfcn.encode import to_codes
 from seqfcn.kmers import KmerTable
@@ -145,3 +145,46 @@ def test_without_the_compiled_kernels_counting_falls_back_to_exact_numpy(monkeyp
     assert not spectrum.compiled() and count_fastq_file(str(EX1_FASTQ), 21) is None
     fallback = spectrum.count_spectrum((to_codes(r) for r in reads), 11)
     assert np.array_equal(fallback.keys, exact.keys) and np.array_equal(fallback.counts, exact.counts)
+
+
+def test_a_fastq_and_its_gzip_get_the_same_filter_size(tmp_path):
+    """The Bloom filter is sized from the file: a gzip'd FASTQ must be sized like the plain one
+    (else its spectrum, and so its correction, would differ)."""
+    import gzip
+
+    plain = tmp_path / "r.fq"
+    plain.write_bytes(b"".join(b"@r%d\n%s\n+\n%s\n" % (i, b"ACGT" * 40, b"I" * 160) for i in range(3000)))
+    packed = tmp_path / "r.fq.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert expected_bases(str(packed)) == expected_bases(str(plain)) == plain.stat().st_size // 2
+
+
+@pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+def test_support_is_the_same_on_any_number_of_threads_and_largest_is_the_strongest() -> None:
+    """The compiled kernels split rows over threads: 1, 2 and 5 threads give the same arrays;
+    ``largest`` is the strongest covering k-mer (brute force on a few rows)."""
+    from seqfcn.correction.spectrum import _index
+    from seqfcn.kmers import _kmercount
+
+    reads = _random_reads(600, seed=5)
+    table = count_spectrum((to_codes(r) for r in reads), 9, bloom=False)
+    width = max(map(len, reads))
+    codes = np.full((len(reads), width), 4, np.uint8)
+    for i, r in enumerate(reads):
+        codes[i, :len(r)] = to_codes(r)
+    codes[::7, 30] = 4  # N inside some reads
+    slots, shift, keys, counts = _index(table)
+    runs = {}
+    for largest in (False, True):
+        for threads in (1, 2, 5):
+            out = np.empty(codes.shape, np.int64)
+            _kmercount.cover_min(codes, *codes.shape, 9, slots, shift, keys, counts, out, largest, threads)
+            runs[largest, threads] = out
+        assert np.array_equal(runs[largest, 1], runs[largest, 2]) and np.array_equal(runs[largest, 1], runs[largest, 5])
+    count = {_pack(s): c for s, c in _canonical_counts(reads, 9).items()}
+    for i in range(0, 600, 97):
+        text = "".join("ACGTN"[c] for c in codes[i])
+        for p in range(width):
+            cover = [text[j:j + 9] for j in range(max(0, p - 8), p + 1) if j + 9 <= width]
+            cover = [count[_pack(min(s, s.translate(_RC)[::-1]))] for s in cover if set(s) <= set("ACGT")]
+            assert runs[True, 1][i, p] == (max(cover) if cover else -1), (i, p)

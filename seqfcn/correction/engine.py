@@ -69,8 +69,8 @@ def _maskable(model: nn.Module) -> bool:
     return int(getattr(model, "rf_period", 1)) == 1
 
 
-def _masked_forward(model: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``model(x)`` with every ``Conv1d`` input zeroed where ``mask`` is 0.
+def _masked_forward(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """``model(x)`` with every ``Conv1d`` input zeroed where ``mask`` is 0 (None: ``model(x)``).
 
     ``x``: ``(batch, C, L)``; ``mask``: ``(batch, 1, L)`` 1 at real bases, 0 at padding.
     A convolution pads its input with zeros, so a read padded on the right with masked
@@ -78,6 +78,9 @@ def _masked_forward(model: nn.Module, x: torch.Tensor, mask: torch.Tensor) -> to
     (``F.pad`` before a ``padding=0`` conv) are longer than the mask by the same amount
     on both sides; the mask is widened to match.
     """
+
+    if mask is None:
+        return model(x)
 
     def hook(module: nn.Module, args: tuple) -> tuple:
         inp = args[0]
@@ -125,6 +128,18 @@ def _strand_average(probs: torch.Tensor, rc_probs: torch.Tensor, mirror: Sequenc
 
 
 @dataclass
+class _Prepared:
+    """A batch with its padded codes ``(n, L)``, lengths ``(n,)``, model input ``x`` ``(n, C, L)``
+    and (solid checks) the spectrum support ``before`` ``(n, L)`` of its bases."""
+
+    batch: list
+    codes: np.ndarray
+    lengths: np.ndarray
+    x: np.ndarray
+    before: np.ndarray | None
+
+
+@dataclass
 class ReadItem:
     """A read in flight: its position in the chunk and its encoding."""
 
@@ -159,6 +174,11 @@ class ReadCorrector:
             where no covering k-mer was solid before and one is after and the posterior
             exceeds ``defaults.PARTIAL_CONFIDENCE`` as well. None: no such checks (the
             model alone decides).
+        windows: with ``solid`` (substitution schemes, maskable models), run the network
+            only on windows of each read around its unsupported bases, as wide as the
+            receptive field needs for those bases' posteriors to equal the whole read's
+            (elsewhere no edit could pass the checks). Posteriors outside the windows are
+            not computed, so ``recalibrate="all"`` needs ``windows=False``.
     """
 
     def __init__(
@@ -172,6 +192,7 @@ class ReadCorrector:
         max_quality: int = defaults.MAX_QUALITY,
         evidence: KmerEvidence | None = None,
         solid: int | None = None,
+        windows: bool = True,
     ) -> None:
         from seqfcn.train import resolve_device
 
@@ -204,6 +225,10 @@ class ReadCorrector:
         self.solid = None if solid is None else int(solid)
         self.vetoed = 0
         self.spectrum_edits = 0
+        # with solid checks an edit is only ever accepted at a base no solid k-mer supports, so
+        # the network need only see those bases and their receptive field (exact: padding is masked)
+        self.windows = bool(windows) and self.solid is not None and self.scheme.gap is None and self.maskable
+        self.bases_run = 0
 
     # ---------------------------------------------------------------- k-mer support
     def needs_model(self, codes: Sequence[np.ndarray]) -> np.ndarray:
@@ -234,13 +259,13 @@ class ReadCorrector:
         return result
 
     def _veto(self, codes: np.ndarray, base: torch.Tensor, substitute: torch.Tensor,
-              base_p: torch.Tensor) -> torch.Tensor:
-        """``substitute`` less the edits the spectrum does not support (see ``solid``)."""
+              base_p: torch.Tensor, before: np.ndarray) -> torch.Tensor:
+        """``substitute`` less the edits the spectrum does not support (see ``solid``);
+        ``before``: :func:`~seqfcn.correction.spectrum.support` of ``codes``."""
         table = self.evidence.table
         sub = substitute.cpu().numpy()
         if not sub.any():
             return substitute
-        before = support(codes, table)
         proposed = np.where(sub, base.cpu().numpy(), codes)
         after = support(proposed, table)
         keep = sub & (before < self.solid) & (after >= self.solid)  # before -1: an N call
@@ -296,6 +321,8 @@ class ReadCorrector:
         """Posterior ``(batch, K, L)`` of a padded batch ``x`` ``(batch, C, L)`` with ``mask`` ``(batch, 1, L)``;
         ``codes`` ``(batch, L)`` (padding N) are needed for the reverse-complement evidence."""
         with torch.inference_mode():
+            if not bool((mask == 0).any()):  # no padding (reads of one length): nothing to mask
+                mask = None
             probs = _masked_forward(self.model, x, mask).float().softmax(1)
             if self.both_strands:
                 mirror = None if self.evidence is None else mirror_order(self.evidence.edits)
@@ -305,18 +332,69 @@ class ReadCorrector:
                     x_rc = x.flip(-1)[:, order]
                 else:
                     ev = torch.from_numpy(self.evidence.features(reverse_complement_codes(codes))).to(x.device)
-                    x_rc = torch.cat([x[:, :5].flip(-1)[:, [3, 2, 1, 0, 4]], ev * mask.flip(-1)], dim=1)
-                rc = _masked_forward(self.model, x_rc, mask.flip(-1)).float().softmax(1)
+                    x_rc = torch.cat([x[:, :5].flip(-1)[:, [3, 2, 1, 0, 4]],
+                                      ev if mask is None else ev * mask.flip(-1)], dim=1)
+                rc = _masked_forward(self.model, x_rc, None if mask is None else mask.flip(-1)).float().softmax(1)
                 probs = _strand_average(probs, rc, self.scheme.mirror)
         return probs
 
-    def _decide(self, batch: list[ReadItem]) -> list[Decision]:
+    def _prepare(self, batch: list[ReadItem]) -> "_Prepared":
         codes, qual, lengths = pad_batch([it.codes for it in batch], [it.qualities for it in batch])
         x = model_inputs(codes, qual, lengths, self.evidence)
-        mask = length_mask(lengths, codes.shape[1])
-        xt = torch.from_numpy(x).to(self.device)
-        mt = torch.from_numpy(mask).to(self.device)
-        probs = self.forward(xt, mt, codes)
+        before = None if self.solid is None else support(codes, self.evidence.table)
+        return _Prepared(batch, codes, lengths, x, before)
+
+    def _whole(self, p: "_Prepared") -> torch.Tensor:
+        """Posterior ``(n, K, L)`` of whole reads."""
+        self.bases_run += int(p.lengths.sum())
+        mask = length_mask(p.lengths, p.codes.shape[1])
+        return self.forward(torch.from_numpy(p.x).to(self.device), torch.from_numpy(mask).to(self.device), p.codes)
+
+    def _windowed(self, preps: Sequence["_Prepared"]) -> list[torch.Tensor]:
+        """Posteriors ``(n, K, L)`` of prepared batches where the network sees only the windows
+        around their unsupported bases (see ``windows``); elsewhere the posterior says the
+        observed base (an N: nothing). The windows of all batches are run together, grouped
+        by length (a multiple of 16) in batches of a few fixed sizes, so the convolution
+        kernels are not rebuilt for every new shape."""
+        left, right = (int(m) for m in self.model.receptive_margins)
+        probs, spans = [], []
+        for b, p in enumerate(preps):
+            n, width = p.codes.shape
+            full = np.zeros((n, self.scheme.n_classes, width), np.float32)
+            rows, cols = np.nonzero(p.codes < 4)
+            full[rows, p.codes[rows, cols].astype(np.intp), cols] = 1.0
+            probs.append(full)
+            weak = (p.before < self.solid) & (np.arange(width)[None, :] < p.lengths[:, None])
+            spans += [(b, r, s, e) for r, s, e in _windows(weak, p.lengths, left, right)]
+        budget = self.max_tokens or self.max_reads * max(p.codes.shape[1] for p in preps)
+        bucket = lambda w: -(-w // 16) * 16  # noqa: E731
+        spans.sort(key=lambda t: t[3] - t[2])
+        i = 0
+        while i < len(spans):
+            width = bucket(spans[i][3] - spans[i][2])
+            rows = max(1, budget // width)
+            group = [t for t in spans[i : i + rows] if bucket(t[3] - t[2]) == width]
+            i += len(group)
+            size = rows if len(group) == rows else min(rows, 1 << (len(group) - 1).bit_length())
+            x = np.zeros((size, preps[0].x.shape[1], width), np.float32)
+            lengths = np.zeros(size, np.int64)
+            for j, (b, r, s, e) in enumerate(group):
+                x[j, :, : e - s] = preps[b].x[r, :, s:e]
+                lengths[j] = e - s
+            self.bases_run += int(lengths.sum())
+            mask = torch.from_numpy(length_mask(lengths, width)).to(self.device)
+            out = self.forward(torch.from_numpy(x).to(self.device), mask).cpu().numpy()
+            for j, (b, r, s, e) in enumerate(group):
+                probs[b][r, :, s:e] = out[j, :, : e - s]
+        return [torch.from_numpy(pr).to(self.device) for pr in probs]
+
+    def _decide(self, batch: list[ReadItem]) -> list[Decision]:
+        p = self._prepare(batch)
+        return self._conclude(p, self._whole(p))
+
+    def _conclude(self, p: "_Prepared", probs: torch.Tensor) -> list[Decision]:
+        """Decisions from the posterior ``(n, K, L)`` of a prepared batch."""
+        batch, codes, before = p.batch, p.codes, p.before
         obs = torch.from_numpy(codes).to(self.device).long()
         base_p, base = probs[:, :4].max(1)
         observed_p = probs[:, :4].gather(1, obs.clamp(max=3)[:, None])[:, 0]
@@ -324,7 +402,7 @@ class ReadCorrector:
         thr = self.min_confidence
         substitute = (base != obs) & (base_p > thr)
         if self.solid is not None:
-            substitute = self._veto(codes, base, substitute, base_p)
+            substitute = self._veto(codes, base, substitute, base_p, before)
         emitted_p = torch.where(substitute, base_p, observed_p)
         insert = ins_q = None
         gap, first_insert = self.scheme.gap, self.scheme.insert_base
@@ -354,6 +432,21 @@ class ReadCorrector:
         """Decisions for every item, by ``item.index``; halves the batch on out-of-memory."""
         result: dict[int, Decision] = {}
         pending = list(self._plan(items))
+        if self.windows and pending:
+            try:
+                preps = [self._prepare(batch) for batch in pending]
+                for p, probs in zip(preps, self._windowed(preps)):
+                    self.batches += 1
+                    for it, d in zip(p.batch, self._conclude(p, probs)):
+                        result[it.index] = d
+                return result
+            except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled
+                if not _is_oom(exc):
+                    raise
+                log.warning("out of memory running the network on windows; running it on whole reads")
+                self.windows = False
+                self.oom_retries += 1
+                result = {}
         while pending:
             batch = pending.pop(0)
             try:
@@ -381,3 +474,20 @@ class ReadCorrector:
                 result[it.index] = d
         return result
 
+
+def _windows(weak: np.ndarray, lengths: np.ndarray, left: int, right: int) -> list[tuple[int, int, int]]:
+    """``(row, start, end)`` spans of the inputs that the outputs at ``weak`` ``(n, L)`` positions
+    see (``left`` bases before, ``right`` after), merged where they meet, within each read's length."""
+    n, width = weak.shape
+    if not weak.any():
+        return []
+    # input j is needed when a weak p has p - left <= j <= p + right, i.e. some weak position in
+    # [j - right, j + left]: S(j + left + 1) - S(j - right) > 0 with S(t) = weak positions before t
+    cum = np.concatenate([np.zeros((n, 1), np.int64), np.cumsum(weak, axis=1)], axis=1)
+    j = np.arange(width)
+    need = (cum[:, np.minimum(j + left + 1, width)] - cum[:, np.maximum(j - right, 0)] > 0) & \
+        (j[None, :] < np.asarray(lengths)[:, None])
+    edges = np.diff(np.pad(need.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    r0, s0 = np.nonzero(edges == 1)
+    _, e0 = np.nonzero(edges == -1)
+    return list(zip(r0.tolist(), s0.tolist(), e0.tolist()))

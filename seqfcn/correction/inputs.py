@@ -25,6 +25,8 @@ def pad_batch(codes: Sequence[np.ndarray], qualities: Sequence[np.ndarray | None
     (1 for reads without qualities or with ``qualities=None``) and ``(n,)`` lengths."""
     lengths = np.array([c.shape[0] for c in codes], np.int64)
     width = int(lengths.max()) if lengths.size else 0
+    if lengths.size and int(lengths.min()) == width and qualities is None:  # one length: no padding
+        return np.stack(codes).astype(np.int8, copy=False), np.ones((len(codes), width), np.float32), lengths
     padded = np.full((len(codes), width), N_CODE, np.int8)
     qual = np.zeros((len(codes), width), np.float32)
     for i, c in enumerate(codes):

@@ -147,7 +147,8 @@ def correct_reads(
         raise SeqfcnError(f"rounds must be >= 1, not {rounds}")
     corrector = ReadCorrector(loaded.model, device=opts.device, min_confidence=opts.min_confidence,
                               batch_size=opts.batch_size, both_strands=opts.both_strands,
-                              max_quality=opts.max_quality, evidence=evidence, solid=_solid(opts.solid, evidence))
+                              max_quality=opts.max_quality, evidence=evidence, solid=_solid(opts.solid, evidence),
+                              windows=opts.recalibrate != "all")
     t0 = time.monotonic()
     stats = _stream(inputs, outputs, corrector, opts, rounds)
     stats.batches = corrector.batches
@@ -157,6 +158,7 @@ def correct_reads(
         seconds=round(time.monotonic() - t0, 3), model=loaded.label, device=str(corrector.device),
         min_confidence=opts.min_confidence, recalibrate=opts.recalibrate, both_strands=corrector.both_strands,
         rounds=rounds, solid=corrector.solid, edits_vetoed=corrector.vetoed, spectrum_edits=corrector.spectrum_edits,
+        bases_through_network=corrector.bases_run,
         input=inputs[0] if len(inputs) == 1 else inputs, output=outputs[0] if len(outputs) == 1 else outputs,
         shard=None if opts.shard is None else f"{opts.shard[0] + 1}/{opts.shard[1]}",
     )
@@ -274,7 +276,7 @@ def _chunks(groups: Iterable[tuple[Read, ...]]) -> Iterator[list[tuple[Read, ...
     for group in groups:
         chunk.append(group)
         reads += len(group)
-        bases += sum(len(r.sequence) for r in group)
+        bases += len(group[0].sequence) * len(group)  # mates are about as long
         if reads >= _CHUNK_READS or bases >= _CHUNK_BASES:
             yield chunk
             chunk, reads, bases = [], 0, 0
@@ -307,19 +309,14 @@ def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices:
 
 def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str,
                    rounds: int = 1) -> None:
-    """Correct a chunk of reads in place (``rounds`` passes of the model, each on the previous output)."""
-    states: dict[int, Edited] = {}
-    may: dict[int, bool] = {}
-    for i, read in enumerate(chunk):
-        if not read.sequence:
-            continue
-        seg = read.segment
-        may[i] = seg is None or seg.is_unmapped or not seg.cigartuples
-        states[i] = initial(read)
-    order = sorted(states)
-    codes = {i: to_codes(states[i].seq) for i in order}
+    """Correct a chunk of reads in place (``rounds`` passes of the model, each on the previous output).
+    Reads the spectrum calls solid get no edit state at all: they are written as they came."""
+    order = [i for i, read in enumerate(chunk) if read.sequence]
+    codes = _chunk_codes(chunk, order)
     todo = _still_weak(corrector, codes, order)
     stats.extra["reads_skipped_solid"] = stats.extra.get("reads_skipped_solid", 0) + len(order) - len(todo)
+    states: dict[int, Edited] = {i: initial(chunk[i]) for i in todo}
+    may = {i: _may_change_length(chunk[i]) for i in todo}
     weak_at_start = todo
     for _ in range(max(1, rounds)):
         items = [ReadItem(i, codes[i], states[i].qual, may[i]) for i in todo]
@@ -339,9 +336,26 @@ def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: Correctio
         items = [ReadItem(i, codes[i], states[i].qual, may[i]) for i in rest]
         for i, d in corrector.spectrum_fix(items).items():
             states[i] = edit(states[i], d, "none")
-    for i, read in enumerate(chunk):
-        stats.reads += 1
+    stats.reads += len(chunk)
+    stats.reads_passed_through += len(chunk) - len(order)
+    for i in order:
         if i in states:
-            finish(read, states[i], stats)
+            finish(chunk[i], states[i], stats)
         else:
-            stats.reads_passed_through += 1
+            stats.bases_examined += len(chunk[i].sequence)
+
+
+def _chunk_codes(chunk: list[Read], order: list[int]) -> dict[int, np.ndarray]:
+    """Base codes of ``chunk[i]`` for ``i`` in ``order``, encoded in one pass (views into one array)."""
+    seqs = [chunk[i].sequence for i in order]
+    if not seqs:
+        return {}
+    ends = np.cumsum([len(q) for q in seqs])
+    joined = to_codes("".join(seqs))
+    return {i: joined[e - len(q) : e] for i, q, e in zip(order, seqs, ends.tolist())}
+
+
+def _may_change_length(read: Read) -> bool:
+    """Whether edits may delete or insert bases: not in records with a CIGAR (aligned SAM/BAM)."""
+    seg = read.segment
+    return seg is None or seg.is_unmapped or not seg.cigartuples

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from seqfcn.errors import SeqfcnError
-from seqfcn.kmers import KmerTable, _check_k, _kmercount
+from seqfcn.kmers import KmerTable, _check_k, _kmercount, kernel_threads
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +112,23 @@ def compiled() -> bool:
 
 
 def expected_bases(path: str) -> int:
-    """About how many bases a read file holds, from its size (sizes the Bloom filter)."""
+    """About how many bases a read file holds (sizes the Bloom filter): half its size, for
+    gzip half its uncompressed size (the trailer's ISIZE when it is plausible, else 3.5x
+    the compressed size), so a FASTQ and its gzip get the same filter and the same spectrum."""
     import os
 
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
-        packed = fh.read(2) == b"\x1f\x8b" or str(path).endswith((".bam", ".cram"))
-    return size * (2 if packed else 1) // 2
+        gz = fh.read(2) == b"\x1f\x8b"
+        if gz and size >= 4:
+            fh.seek(size - 4)
+            isize = int.from_bytes(fh.read(4), "little")
+    if str(path).endswith((".bam", ".cram")):
+        return size
+    if gz:
+        # ISIZE is the last member's size mod 2**32: whole-file only for one member under 4 GiB
+        size = isize if size <= isize < (1 << 32) and size < (1 << 30) else int(size * 3.5)
+    return size // 2
 
 
 def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int = 1 << 26,
@@ -281,5 +291,5 @@ def support(codes: np.ndarray, table: KmerTable, *, largest: bool = False) -> np
     if n == 0 or w == 0:
         return out
     index_slots, shift, keys, counts = _index(table)
-    _kmercount.cover_min(codes, n, w, table.k, index_slots, shift, keys, counts, out, largest)
+    _kmercount.cover_min(codes, n, w, table.k, index_slots, shift, keys, counts, out, largest, kernel_threads())
     return out

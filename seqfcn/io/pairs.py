@@ -31,6 +31,9 @@ def paired(streams: Sequence[Iterable[Read]], labels: Sequence[str]) -> Iterator
     Raises:
         InputFormatError: a file ends before the others, or (two files) names that do not pair.
     """
+    if len(streams) == 1:  # nothing to pair
+        yield from ((read,) for read in streams[0])
+        return
     iters = [iter(s) for s in streams]
     ordinal = 0
     while True:
