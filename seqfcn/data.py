@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from seqfcn.corrupt import IGNORE_INDEX, N_CODE, to_codes
+from seqfcn.corrupt import IGNORE_INDEX, N_CODE
 from seqfcn.encode import QUALITY_CAP, codes_one_hot, reverse_complement_codes, scale_quality
 from seqfcn.errors import SeqfcnError
 from seqfcn.io.fasta import Genome

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from seqfcn.cli import build_parser, main
+from seqfcn.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

@@ -28,7 +28,6 @@ With this convention errors after = FP + FN and gain = 1 − errors after / erro
 """
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import subprocess
