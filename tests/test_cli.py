@@ -36,3 +36,15 @@ def test_user_error_is_one_line_exit_2(tmp_path, capsys):
     assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(bad) in err and "Traceback" not in err
+
+
+def test_import_seqfcn_and_version_load_neither_torch_nor_pandas():
+    """The public API is imported lazily: `import seqfcn` and `seqfcn --version` start in well
+    under a second because PyTorch, pandas and pysam are loaded only by the commands that use them."""
+    code = ("import sys, seqfcn, seqfcn.cli; assert seqfcn.__version__;"
+            "print(sorted(m for m in ('torch', 'pandas', 'pysam') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    code = "import sys, seqfcn; seqfcn.one_hot('ACGT'); print('torch' in sys.modules, 'one_hot' in dir(seqfcn))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]
