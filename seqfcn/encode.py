@@ -10,13 +10,16 @@ anything else (N, IUPAC, U, invalid) is rare and looked up in the policy's
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+import sys
+from typing import TYPE_CHECKING, Sequence, Union
 
 import numpy as np
-import torch
 
 from seqfcn.alphabet import BASES, COMPLEMENT_TABLE, DEFAULT_POLICY, IUPAC_CODES, EncodingPolicy
 from seqfcn.errors import SequenceError
+
+if TYPE_CHECKING:  # PyTorch is imported only where a tensor is made (start-up of torch-free commands)
+    import torch
 
 SeqLike = Union[str, bytes, bytearray, memoryview, np.ndarray]
 
@@ -76,6 +79,18 @@ for _i, _b in enumerate(BASES):
     _CODE_TABLE[ord(_b.lower())] = _i
 _CODE_TABLE[ord("U")] = _CODE_TABLE[ord("u")] = 3
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+
+
+def _is_tensor(x: object) -> bool:
+    """True for a ``torch.Tensor`` (without importing PyTorch: no tensor exists before it is)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _as_tensor(a: np.ndarray) -> "torch.Tensor":
+    import torch
+
+    return torch.from_numpy(a)
 
 
 def _is_code_array(x: object) -> bool:
@@ -218,7 +233,7 @@ def one_hot(
     elif out.shape != shape:
         raise ValueError(f"out has shape {out.shape}, expected {shape}")
     _encode_into(source, out, policy, name, np.empty((4, min(_CHUNK, max(len(source), 1))), np.uint8))
-    return torch.from_numpy(out) if as_torch else out
+    return _as_tensor(out) if as_torch else out
 
 
 def one_hot_batch(
@@ -247,7 +262,7 @@ def one_hot_batch(
     scratch = np.empty((4, min(_CHUNK, max(length, 1))), np.uint8)
     for i, arr in enumerate(arrays):
         _encode_into(arr, out[i, :, : len(arr)], policy, None if names is None else names[i], scratch)
-    return torch.from_numpy(out) if as_torch else out
+    return _as_tensor(out) if as_torch else out
 
 
 def _decode_table() -> np.ndarray:
@@ -271,7 +286,7 @@ def decode(onehot: np.ndarray | torch.Tensor) -> str | list[str]:
     all-zero columns give N. With a 5th (soft-mask) channel, masked positions are
     lowercase. Returns a str, or a list of str for a batch.
     """
-    x = onehot.detach().cpu().numpy() if isinstance(onehot, torch.Tensor) else np.asarray(onehot)
+    x = onehot.detach().cpu().numpy() if _is_tensor(onehot) else np.asarray(onehot)
     if x.ndim == 3:
         return [decode(row) for row in x]
     if x.ndim != 2 or x.shape[0] < 4:
@@ -301,7 +316,7 @@ def reverse_complement_onehot(x: np.ndarray | torch.Tensor) -> np.ndarray | torc
     """
     channels = x.shape[-2]
     order = [3, 2, 1, 0] + list(range(4, channels))
-    if isinstance(x, torch.Tensor):
+    if _is_tensor(x):
         return x[..., order, :].flip(-1)
     return np.ascontiguousarray(x[..., order, ::-1])
 

@@ -17,8 +17,9 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import pysam
 
 from seqfcn.alphabet import DEFAULT_POLICY, EncodingPolicy, first_invalid
@@ -26,6 +27,9 @@ from seqfcn.encode import one_hot as _one_hot
 from seqfcn.encode import to_codes
 from seqfcn.errors import InputFormatError, RegionError, SeqfcnError, SequenceError
 from seqfcn.io.faidx import first_duplicate_name, index_problem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("seqfcn")
 
@@ -332,6 +336,8 @@ def genome_summary(path: str | os.PathLike | Genome) -> pd.DataFrame:
         if genome is not path:
             genome.close()
     columns = ["chrom", "length", "A", "C", "G", "T", "N", "other", "gc", "soft_masked"]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=columns)
 
 
