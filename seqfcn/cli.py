@@ -424,9 +424,16 @@ def _add_count(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def _run_count(args: argparse.Namespace) -> int:
+    import os
+
     from seqfcn.correction.evidence import count_reads
 
     k = args.kmer or defaults.K_READS
+    if k % 2 == 0 or not 3 <= k <= 31:
+        raise SeqfcnError(f"-k must be odd and in 3..31 (as a model's k), not {k}")
+    parent = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(parent):
+        raise SeqfcnError("the output's directory does not exist", path=args.output)
     if args.model:
         from seqfcn.correction.model_files import load_corrector
 

@@ -349,3 +349,25 @@ def test_fastq_from_gzip_writer_is_standard_gzip(tmp_path: Path) -> None:
     with FastqWriter(out) as writer:
         writer.write(Read("q", "ACG", np.array([30, 31, 32], np.uint8)))
     assert gzip.decompress(out.read_bytes()) == b"@q\nACG\n+\n?@A\n"
+
+
+def test_gzip_write_error_is_one_seqfcn_error_and_leaves_no_file(tmp_path, monkeypatch):
+    """Compression runs on a thread, so a full disk shows at close(): a SeqfcnError naming the
+    file, the temporary removed, nothing published."""
+    import errno
+    import gzip
+
+    import numpy as np
+
+    from seqfcn.errors import SeqfcnError
+    from seqfcn.io.reads import FastqWriter, Read
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(gzip.GzipFile, "write", full)
+    writer = FastqWriter(tmp_path / "out.fq.gz")
+    writer.write(Read("r1", "ACGT", np.full(4, 30, np.uint8)))
+    with pytest.raises(SeqfcnError, match="No space left"):
+        writer.close()
+    assert list(tmp_path.iterdir()) == []

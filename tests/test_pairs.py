@@ -128,3 +128,18 @@ def test_gzip_output_is_reproducible_and_equals_plain(tmp_path, cli, pairs):
         assert cli(["correct", r1, "--model", KMER_MODEL, "-o", tmp_path / name, "-q"])[0] == 0
     assert (tmp_path / "a.fq.gz").read_bytes() == (tmp_path / "b.fq.gz").read_bytes()
     assert gzip.decompress((tmp_path / "a.fq.gz").read_bytes()) == (tmp_path / "plain.fq").read_bytes()
+
+
+def test_count_and_pair_user_errors_and_spectrum_file_order(tmp_path, cli, pairs):
+    r1, r2 = pairs
+    code, _, err = cli(["count", r1, "-k", "20", "-o", tmp_path / "s.kmers"])
+    assert code == 2 and "odd" in err and not (tmp_path / "s.kmers").exists()
+    code, _, err = cli(["count", r1, "-o", tmp_path / "nodir" / "s.kmers"])
+    assert code == 2 and "directory does not exist" in err
+    code, _, err = cli(["correct", r1, r1, "--model", KMER_MODEL, "-o", tmp_path / "a.fq", tmp_path / "b.fq", "-q"])
+    assert code == 2 and "same file" in err
+    spectrum = tmp_path / "s.kmers"
+    assert cli(["count", r2, r1, "--model", KMER_MODEL, "-o", spectrum])[0] == 0  # R2 R1: the same spectrum
+    code, _, err = cli(["correct", r1, r2, "--model", KMER_MODEL, "--spectrum", spectrum, "-o", tmp_path / "a.fq",
+                        tmp_path / "b.fq", "-q"])
+    assert code == 0, err

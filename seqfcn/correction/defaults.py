@@ -39,13 +39,6 @@ KMER_MODEL = {"channels": 32, "n_layers": 3, "stem_kernel": 5, "kernel_size": 3}
 PLAIN_MODEL = {"channels": 64, "n_layers": 4, "stem_kernel": 9}
 """``read_corrector`` architecture of a self-trained plain (memorising) corrector."""
 SELF_TRAIN_STEPS = 1500
-TRAIN_WINDOW = 64
-"""Training window (bases) of a k-mer corrector (``seqfcn train`` uses the read length for ``sub``)."""
-INDEL_TRAIN_WINDOW = 128
-READ_LENGTH = 150
-"""Simulated Illumina read length."""
-ONT_READ_LENGTH = 400
-"""Simulated ONT read length."""
 SELF_TRAIN_MAX_READS = 200_000
 SELF_TRAIN_GENOME = 50_000
 """Bases of the random genome a ``--self-train`` k-mer model is trained on."""

@@ -227,7 +227,8 @@ class ReadCorrector:
         self.spectrum_edits = 0
         # with solid checks an edit is only ever accepted at a base no solid k-mer supports, so
         # the network need only see those bases and their receptive field (exact: padding is masked)
-        self.windows = bool(windows) and self.solid is not None and self.scheme.gap is None and self.maskable
+        self.windows = bool(windows) and self.solid is not None and self.scheme.gap is None and self.maskable \
+            and hasattr(self.model, "receptive_margins")
         self.bases_run = 0
 
     # ---------------------------------------------------------------- k-mer support
@@ -357,6 +358,8 @@ class ReadCorrector:
         by length (a multiple of 16) in batches of a few fixed sizes, so the convolution
         kernels are not rebuilt for every new shape."""
         left, right = (int(m) for m in self.model.receptive_margins)
+        if self.both_strands:  # the reverse-complement run sees the margins swapped
+            left = right = max(left, right)
         probs, spans = [], []
         for b, p in enumerate(preps):
             n, width = p.codes.shape

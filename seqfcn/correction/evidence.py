@@ -127,7 +127,8 @@ def check_spectrum(table: KmerTable, k: int, reads: str | os.PathLike | Sequence
     if "-" in _paths(reads):
         return
     here = describe_inputs(reads)
-    if table.inputs is not None and here != table.inputs:
+    order = lambda inputs: sorted(inputs, key=lambda i: (i["name"], i["bytes"]))  # noqa: E731 - R1 R2 == R2 R1
+    if table.inputs is not None and order(here) != order(table.inputs):
         counted = ", ".join(f"{i['name']} ({i['bytes']:,} bytes)" for i in table.inputs)
         given = ", ".join(f"{i['name']} ({i['bytes']:,} bytes)" for i in here)
         raise SeqfcnError(f"the spectrum was counted from {counted}, not from {given}", path=label)

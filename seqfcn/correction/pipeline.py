@@ -214,6 +214,8 @@ def _check_files(inputs: list[str], outputs: list[str], opts: CorrectionOptions)
         raise SeqfcnError("--interleaved is for one file holding both mates, not two files")
     if len(inputs) == 2 and "-" in inputs + outputs:
         raise SeqfcnError("paired files cannot be read from stdin or written to stdout")
+    if len(inputs) == 2 and os.path.abspath(inputs[0]) == os.path.abspath(inputs[1]):
+        raise SeqfcnError("R1 and R2 are the same file", path=inputs[1])
     for out in outputs:
         if out != "-" and any(i != "-" and os.path.abspath(out) == os.path.abspath(i) for i in inputs):
             raise SeqfcnError("the output would overwrite the input", path=out)
@@ -247,8 +249,8 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
     try:
         for chunk in _chunks(groups):
             if not writers:
-                writers = [_open_writer(out, opts, label, first, stream.phred)
-                           for out, label, first, stream in zip(outputs, inputs, chunk[0], streams)]
+                for out, label, first, stream in zip(outputs, inputs, chunk[0], streams):
+                    writers.append(_open_writer(out, opts, label, first, stream.phred))
             reads = [read for group in chunk for read in group]  # every mate corrected in one set of batches
             _correct_chunk(reads, corrector, stats, opts.recalibrate, rounds)
             for group in chunk:
@@ -256,16 +258,18 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
                     writer.write(read)
             bar.update(len(reads))
         if not writers:
-            writers = [_open_writer(out, opts, label, None, stream.phred)
-                       for out, label, stream in zip(outputs, inputs, streams)]
+            for out, label, stream in zip(outputs, inputs, streams):
+                writers.append(_open_writer(out, opts, label, None, stream.phred))
+        bar.close()
+        while writers:  # a writer that fails to finish leaves the others unpublished
+            writers[0].close()
+            writers.pop(0)
     except BaseException:
         for writer in writers:
             writer.abort()
         raise
     finally:
         bar.close()
-    for writer in writers:
-        writer.close()
     return stats
 
 

@@ -114,7 +114,9 @@ def compiled() -> bool:
 def expected_bases(path: str) -> int:
     """About how many bases a read file holds (sizes the Bloom filter): half its size, for
     gzip half its uncompressed size (the trailer's ISIZE when it is plausible, else 3.5x
-    the compressed size), so a FASTQ and its gzip get the same filter and the same spectrum."""
+    the compressed size), so a FASTQ and its (single-member) gzip get the same filter and the
+    same spectrum. A bgzip or multi-member file ends with a member of its own, so it gets the
+    3.5x estimate: its filter, and so a few counts, may differ from the plain file's."""
     import os
 
     size = os.path.getsize(path)

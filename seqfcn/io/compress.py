@@ -30,6 +30,7 @@ class ThreadedGzipWriter:
         self._gz = gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=level, mtime=0)
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_DEPTH)
         self._error: BaseException | None = None
+        self._drop = False
         self._thread = threading.Thread(target=self._run, name="seqfcn-gzip", daemon=True)
         self._thread.start()
         self._open = True
@@ -39,7 +40,7 @@ class ThreadedGzipWriter:
             block = self._queue.get()
             if block is None:
                 return
-            if self._error is None:
+            if self._error is None and not self._drop:
                 try:
                     self._gz.write(block)
                 except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
@@ -73,7 +74,8 @@ class ThreadedGzipWriter:
         self._gz.close()
 
     def abort(self) -> None:
-        """Stop the thread and drop the rest (the caller discards the file)."""
+        """Stop the thread, dropping what is still queued (the caller discards the file)."""
+        self._drop = True
         self._stop()
         try:
             self._gz.close()

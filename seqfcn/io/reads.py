@@ -755,17 +755,26 @@ class FastqWriter:
         self._buffer.clear()
 
     def close(self) -> None:
-        """Finish the file and move it into place."""
+        """Finish the file and move it into place; on a write error (disk full) nothing is
+        published, the temporary is removed and a :class:`SeqfcnError` names the file."""
         if self._closed:
             return
+        try:
+            self._flush()
+            if self._atomic is None:
+                self._stream.flush()
+                self._closed = True
+                return
+            if self._stream is not self._raw:
+                self._stream.close()
+            self._raw.close()
+        except OSError as exc:
+            self.abort()
+            raise SeqfcnError(f"cannot write: {exc.strerror or exc}", path=self.path) from None
+        except BaseException:
+            self.abort()
+            raise
         self._closed = True
-        self._flush()
-        if self._atomic is None:
-            self._stream.flush()
-            return
-        if self._stream is not self._raw:
-            self._stream.close()
-        self._raw.close()
         self._atomic.commit()
 
     def abort(self) -> None:
@@ -779,6 +788,8 @@ class FastqWriter:
             if self._stream is not self._raw:
                 self._stream.abort()
             self._raw.close()
+        except OSError:  # e.g. the disk is full: the file is being discarded anyway
+            pass
         finally:
             self._atomic.discard()
 
