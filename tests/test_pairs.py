@@ -143,3 +143,36 @@ def test_count_and_pair_user_errors_and_spectrum_file_order(tmp_path, cli, pairs
     code, _, err = cli(["correct", r1, r2, "--model", KMER_MODEL, "--spectrum", spectrum, "-o", tmp_path / "a.fq",
                         tmp_path / "b.fq", "-q"])
     assert code == 0, err
+
+
+@pytest.mark.parametrize("spelling", ["plain", "symlink", "hardlink"])
+def test_a_second_output_may_not_write_over_an_input(tmp_path, cli, pairs, spelling):
+    import os
+    import shutil
+
+    r1, r2 = tmp_path / "r1.fq", tmp_path / "r2.fq"
+    shutil.copy(pairs[0], r1)
+    shutil.copy(pairs[1], r2)
+    target = tmp_path / "alias.fq"
+    if spelling == "plain":
+        target = r2
+    elif spelling == "symlink":
+        target.symlink_to(r2)
+    else:
+        os.link(r2, target)
+    before = r2.read_bytes()
+    code, _, err = cli(["correct", r1, r2, "--model", KMER_MODEL, "-o", tmp_path / "c1.fq", target, "-q"])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "r2.fq" in lines[0], err
+    assert r2.read_bytes() == before and not (tmp_path / "c1.fq").exists()
+
+
+def test_a_spectrum_file_that_is_not_one_is_one_line(tmp_path, cli, pairs):
+    r1, r2 = pairs
+    bad = tmp_path / "bad.kmers"
+    bad.write_bytes(b"not a spectrum")
+    code, _, err = cli(["correct", r1, r2, "--model", KMER_MODEL, "--spectrum", bad, "-o", tmp_path / "a.fq",
+                        tmp_path / "b.fq", "-q"])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "bad.kmers" in lines[0] and "Traceback" not in err, err
+    assert not (tmp_path / "a.fq").exists()

@@ -147,6 +147,8 @@ class ReadItem:
     codes: np.ndarray
     qualities: np.ndarray | None
     may_delete: bool
+    support: np.ndarray | None = None
+    """``(L,)`` spectrum support of ``codes`` when already known (:meth:`ReadCorrector.weak_reads`)."""
 
 
 class ReadCorrector:
@@ -234,12 +236,18 @@ class ReadCorrector:
     # ---------------------------------------------------------------- k-mer support
     def needs_model(self, codes: Sequence[np.ndarray]) -> np.ndarray:
         """``(n,)`` bool: reads with an unsupported base (all True without ``solid``)."""
+        return self.weak_reads(codes)[0]
+
+    def weak_reads(self, codes: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """:meth:`needs_model` and each read's ``(L_i,)`` spectrum support (None without ``solid``),
+        to hand to the model's batches in :class:`ReadItem` instead of looking it up again."""
         if self.solid is None or not len(codes):
-            return np.ones(len(codes), bool)
+            return np.ones(len(codes), bool), [None] * len(codes)
         padded, _, lengths = pad_batch(codes)
         sup = support(padded, self.evidence.table)
         called_n = (padded >= 4) & (np.arange(padded.shape[1])[None, :] < lengths[:, None])
-        return ((sup >= 0) & (sup < self.solid)).any(1) | (called_n.any(1) & (lengths >= self.evidence.k))
+        weak = ((sup >= 0) & (sup < self.solid)).any(1) | (called_n.any(1) & (lengths >= self.evidence.k))
+        return weak, [sup[i, :n] for i, n in enumerate(lengths.tolist())]
 
     def spectrum_fix(self, items: Sequence[ReadItem]) -> dict[int, Decision]:
         """Spectrum-guided substitutions (:func:`seqfcn.correction.spectrum.extend`) for reads
@@ -342,7 +350,13 @@ class ReadCorrector:
     def _prepare(self, batch: list[ReadItem]) -> "_Prepared":
         codes, qual, lengths = pad_batch([it.codes for it in batch], [it.qualities for it in batch])
         x = model_inputs(codes, qual, lengths, self.evidence)
-        before = None if self.solid is None else support(codes, self.evidence.table)
+        before = None
+        if self.solid is not None and all(it.support is not None for it in batch):
+            before = np.full(codes.shape, -1, np.int64)  # -1 past a read's end, as support() gives for N
+            for row, it in enumerate(batch):
+                before[row, : it.support.shape[0]] = it.support
+        elif self.solid is not None:
+            before = support(codes, self.evidence.table)
         return _Prepared(batch, codes, lengths, x, before)
 
     def _whole(self, p: "_Prepared") -> torch.Tensor:

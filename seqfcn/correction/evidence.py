@@ -81,13 +81,14 @@ class KmerEvidence:
         return self.with_table(table_for_reads(reads, self.k))
 
 
-def _paths(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+def as_paths(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """One path or several, as a list of strings."""
     return [str(reads)] if isinstance(reads, (str, os.PathLike)) else [str(p) for p in reads]
 
 
 def describe_inputs(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> list[dict]:
     """``[{"name": base name, "bytes": size}]`` of read files (what a spectrum records)."""
-    return [{"name": os.path.basename(p), "bytes": os.path.getsize(p)} for p in _paths(reads) if p != "-"]
+    return [{"name": os.path.basename(p), "bytes": os.path.getsize(p)} for p in as_paths(reads) if p != "-"]
 
 
 def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, *,
@@ -98,7 +99,7 @@ def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, 
     from seqfcn.correction.spectrum import count_fastq_files, count_spectrum, expected_bases
     from seqfcn.io.reads import read_reads
 
-    paths = _paths(reads)
+    paths = as_paths(reads)
     if "-" in paths:
         raise SeqfcnError("this model counts the reads' k-mers in a first pass; give a file, not stdin "
                           "(or a spectrum from `seqfcn count` with --spectrum)")
@@ -124,7 +125,7 @@ def check_spectrum(table: KmerTable, k: int, reads: str | os.PathLike | Sequence
     if table.source != "reads":
         raise SeqfcnError("not a reads spectrum (a reference table); count the reads with `seqfcn count`",
                           path=label)
-    if "-" in _paths(reads):
+    if "-" in as_paths(reads):
         return
     here = describe_inputs(reads)
     order = lambda inputs: sorted(inputs, key=lambda i: (i["name"], i["bytes"]))  # noqa: E731 - R1 R2 == R2 R1

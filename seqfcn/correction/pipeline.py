@@ -34,7 +34,7 @@ from torch import nn
 from seqfcn.correction import defaults
 from seqfcn.correction.edits import CorrectionStats, Edited, edit, finish, initial
 from seqfcn.correction.engine import ReadCorrector, ReadItem
-from seqfcn.correction.evidence import check_spectrum, count_reads, load_spectrum
+from seqfcn.correction.evidence import as_paths, check_spectrum, count_reads, load_spectrum
 from seqfcn.correction.model_files import load_corrector
 from seqfcn.encode import to_codes
 from seqfcn.errors import SeqfcnError
@@ -201,7 +201,7 @@ def _solid(solid: int | str | None, evidence: Any) -> int | None:
 
 
 def _files(paths: str | os.PathLike | Sequence[str | os.PathLike], what: str) -> list[str]:
-    files = [str(paths)] if isinstance(paths, (str, os.PathLike)) else [str(p) for p in paths]
+    files = as_paths(paths)
     if not 1 <= len(files) <= 2:
         raise SeqfcnError(f"give one {what} file, or two for paired reads (R1 and R2), not {len(files)}")
     return files
@@ -260,7 +260,6 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
         if not writers:
             for out, label, stream in zip(outputs, inputs, streams):
                 writers.append(_open_writer(out, opts, label, None, stream.phred))
-        bar.close()
         while writers:  # a writer that fails to finish leaves the others unpublished
             writers[0].close()
             writers.pop(0)
@@ -305,10 +304,13 @@ def _open_writer(output: str, opts: CorrectionOptions, reads_label: str, first: 
     return open_read_writer(output, like, fmt, pg=opts.pg, phred=phred)
 
 
-def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices: Sequence[int]) -> list[int]:
-    """The reads among ``indices`` that still have a base no solid k-mer supports."""
-    weak = corrector.needs_model([codes[i] for i in indices])
-    return [i for i, w in zip(indices, weak) if w]
+def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices: Sequence[int]
+                ) -> tuple[list[int], dict[int, np.ndarray]]:
+    """The reads among ``indices`` that still have a base no solid k-mer supports, and their
+    spectrum support (by index; empty without solid checks)."""
+    weak, sup = corrector.weak_reads([codes[i] for i in indices])
+    todo = [i for i, w in zip(indices, weak) if w]
+    return todo, {i: s for i, s, w in zip(indices, sup, weak) if w and s is not None}
 
 
 def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str,
@@ -317,13 +319,13 @@ def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: Correctio
     Reads the spectrum calls solid get no edit state at all: they are written as they came."""
     order = [i for i, read in enumerate(chunk) if read.sequence]
     codes = _chunk_codes(chunk, order)
-    todo = _still_weak(corrector, codes, order)
+    todo, known = _still_weak(corrector, codes, order)
     stats.extra["reads_skipped_solid"] = stats.extra.get("reads_skipped_solid", 0) + len(order) - len(todo)
     states: dict[int, Edited] = {i: initial(chunk[i]) for i in todo}
     may = {i: _may_change_length(chunk[i]) for i in todo}
     weak_at_start = todo
     for _ in range(max(1, rounds)):
-        items = [ReadItem(i, codes[i], states[i].qual, may[i]) for i in todo]
+        items = [ReadItem(i, codes[i], states[i].qual, may[i], known.get(i)) for i in todo]
         if not items:
             break
         decisions = corrector.decide(items)
@@ -334,9 +336,9 @@ def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: Correctio
             if states[i].n_changed > before:  # only reads that changed can change in the next round
                 codes[i] = to_codes(states[i].seq)
                 changed.append(i)
-        todo = _still_weak(corrector, codes, sorted(changed))
+        todo, known = _still_weak(corrector, codes, sorted(changed))
     if corrector.solid is not None:
-        rest = _still_weak(corrector, codes, weak_at_start)
+        rest, _ = _still_weak(corrector, codes, weak_at_start)
         items = [ReadItem(i, codes[i], states[i].qual, may[i]) for i in rest]
         for i, d in corrector.spectrum_fix(items).items():
             states[i] = edit(states[i], d, "none")

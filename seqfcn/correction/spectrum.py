@@ -157,10 +157,7 @@ def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | No
     (no per-read Python objects). None when the file is not such a FASTQ (FASTA, BAM,
     wrapped or malformed records): the caller then counts through the strict reader,
     which also names what is wrong."""
-    if not compiled():
-        return None
-    counter = SpectrumCounter(k, expected_bases=expected_bases(path), bloom=bloom)
-    return _finish(counter) if _add_fastq_file(counter, path) else None
+    return count_fastq_files([path], k, bloom=bloom)
 
 
 def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True) -> KmerTable | None:
