@@ -640,7 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _setup(args: argparse.Namespace) -> None:
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="seqfcn: %(levelname)s: %(message)s", stream=sys.stderr)
-    if args.threads:
+    # scan hands --threads to its kernels itself, so a CPU PWM scan never loads PyTorch
+    if args.threads and getattr(args, "func", None) is not _run_scan:
         import torch
 
         torch.set_num_threads(args.threads)

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # PyTorch is imported by the kernels that use it; the C kernel needs none
+    import torch
 
 DEFAULT_PSEUDOCOUNT = 0.1
 """FIMO's default ``--motif-pseudo``."""
@@ -355,6 +357,8 @@ class ConvScorer:
     """
 
     def __init__(self, pwms: PWMSet, device: str | torch.device = "cpu") -> None:
+        import torch
+
         self.device = torch.device(device)
         self.weight = torch.from_numpy(pwms.int_matrices.astype(np.float32)).to(self.device)
         # worst-case error of an 11-bit-mantissa product sum, plus one unit
@@ -367,6 +371,8 @@ class ConvScorer:
 
         ``bases`` is ``(n_windows + W - 1,)`` uint8 codes (see :meth:`PWMSet.exact_scores`).
         """
+        import torch
+
         starts, filters = [], []
         onehot_table = torch.zeros((5, 4), dtype=torch.float32, device=self.device)
         onehot_table[torch.arange(4), torch.arange(4)] = 1.0
@@ -402,6 +408,8 @@ class TableScorer:
     """
 
     def __init__(self, pwms: PWMSet) -> None:
+        import torch
+
         nblocks = -(-pwms.widths // _Q)
         codes = np.arange(4**_Q)
         digits = np.stack([(codes >> (2 * (_Q - 1 - j))) & 3 for j in range(_Q)], axis=1)  # (1024, Q)
@@ -424,6 +432,8 @@ class TableScorer:
 
     def candidates(self, bases: np.ndarray, n_windows: int, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(starts, filters)`` of windows starting in ``[0, n_windows)`` that pass (exact without N)."""
+        import torch
+
         need = n_windows + self.span
         b = np.zeros(need, dtype=np.int64)
         m = min(len(bases), need)
@@ -571,13 +581,13 @@ def make_scorer(pwms: PWMSet, method: str = "auto", device: str = "cpu") -> CSco
     else ``table`` (the faster numpy/torch kernel). All give the same hits."""
     if method not in SCAN_METHODS:
         raise ValueError(f"method must be one of {SCAN_METHODS}, got {method!r}")
-    dev = torch.device(device)
+    dev_type = str(device).split(":")[0]
     if method == "auto":
-        method = ("c" if _ckernel is not None else "table") if dev.type == "cpu" else "conv"
-    if method in ("table", "c") and dev.type != "cpu":
+        method = ("c" if _ckernel is not None else "table") if dev_type == "cpu" else "conv"
+    if method in ("table", "c") and dev_type != "cpu":
         raise ValueError(f"the {method} kernel runs on CPU only; use method='conv' on a GPU")
     if method == "c":
         return CScorer(pwms)
     if method == "table":
         return TableScorer(pwms)
-    return ConvScorer(pwms, dev)
+    return ConvScorer(pwms, device)

@@ -31,7 +31,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from seqfcn.alphabet import EncodingPolicy
@@ -74,7 +73,18 @@ def _base_codes(seq: str, name: str, offset: int, path: str | os.PathLike) -> np
     return codes.astype(np.uint8)
 
 
+def _no_gpu_driver() -> bool:
+    """True when no GPU driver is loaded (no NVIDIA or ROCm device node) and PyTorch is not yet
+    imported: then CUDA cannot be available, and ``auto`` means CPU without importing PyTorch."""
+    nodes = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd", "/dev/dxg")
+    return "torch" not in sys.modules and not any(os.path.exists(n) for n in nodes)
+
+
 def _resolve_device(device: str | None) -> str:
+    if device == "cpu" or (device in (None, "auto") and _no_gpu_driver()):
+        return "cpu"
+    import torch
+
     if device in (None, "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -196,7 +206,8 @@ def scan_pwm(
         shard: ``(index, count)``, 0-based: scan only that contiguous share of the tiles.
         q_tests: ``"tested"`` (BH over all scored windows) or ``"hits"`` (FIMO's).
         scale: integer units per bit for the exact p-values.
-        threads: CPU threads (default ``torch.get_num_threads()``). The ``c`` and ``table``
+        threads: CPU threads (default PyTorch's intra-op thread count; the CPUs this process
+            may use when PyTorch is not loaded). The ``c`` and ``table``
             kernels score that many tiles at once, each with one torch thread
             (torch's thread count is set to 1 during the call and restored after);
             the ``conv`` kernel uses them as torch intra-op threads.
@@ -247,7 +258,9 @@ def scan_pwm(
         if isinstance(scorer, (TableScorer, CScorer)):
             # tiles in parallel threads, one torch thread each (small ops gain nothing from
             # intra-op threads, and those stall badly on a CPU shared with other jobs)
-            workers = max(1, threads or torch.get_num_threads())
+            workers = max(1, threads or _default_threads())
+            if isinstance(scorer, CScorer):  # the compiled kernel uses no torch threads
+                return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, workers)
             with _torch_threads(1):
                 return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, workers)
         if threads:
@@ -290,9 +303,19 @@ def _score_tile(
     return part, tested, n
 
 
+def _default_threads() -> int:
+    """PyTorch's intra-op thread count when PyTorch is loaded, else the CPUs this process may use."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return int(torch.get_num_threads())
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int):
     """Set torch's intra-op thread count for a block, then restore it."""
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

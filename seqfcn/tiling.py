@@ -48,13 +48,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
+import sys
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from seqfcn.errors import SeqfcnError
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
+if TYPE_CHECKING:  # PyTorch is imported where a tensor is made: tiling a genome needs none
+    import torch
+
+ArrayLike = Union[np.ndarray, "torch.Tensor"]
+
+
+def _is_tensor(x: object) -> bool:
+    """``isinstance(x, torch.Tensor)`` without importing PyTorch (no tensor exists before it is)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 Fetch = Callable[[int, int], ArrayLike]
 
 EDGE_MODES = ("shift", "pad")
@@ -266,7 +276,9 @@ class _Assembler:
         """Add one window output ``(K, W)`` whose column 0 is genome position ``window_start``."""
         if self.out is None:
             shape = (output.shape[0], self.length)
-            if isinstance(output, torch.Tensor):
+            if _is_tensor(output):
+                import torch
+
                 kind_ok = self.blend is None or output.is_floating_point()
                 self.out = torch.zeros(shape, dtype=output.dtype if kind_ok else torch.float64)
             else:
@@ -278,7 +290,9 @@ class _Assembler:
             return
         lo, hi, w = blend_weights(self.tiles, self.index[tile], self.length, self.overlap)
         part = output[:, lo - window_start : hi - window_start]
-        if isinstance(part, torch.Tensor):
+        if _is_tensor(part):
+            import torch
+
             self.out[:, lo:hi] += part * torch.from_numpy(w).to(self.out.dtype)
         else:
             self.out[:, lo:hi] += part * w.astype(self.out.dtype)
@@ -379,6 +393,8 @@ def window_bounds(
 
 
 def _as_tensor(x: ArrayLike) -> torch.Tensor:
+    import torch
+
     return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
 
 
@@ -431,6 +447,9 @@ def predict_tiled(
     Returns:
         ``(K, length)`` CPU tensor in the model's output dtype.
     """
+    import torch
+    import torch.nn.functional as F
+
     batch_size = _check_int("batch size", batch_size, 1)
     overlap = _check_blend(blend, blend_overlap, margin)
     if edge not in EDGE_MODES:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,23 @@ def test_import_seqfcn_and_version_load_neither_torch_nor_pandas():
             "print(a, 'torch' in sys.modules, 'one_hot' in dir(seqfcn))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "True", "True"]  # encoding is numpy; models bring PyTorch
+
+
+def test_pwm_scan_on_cpu_does_not_import_torch(tmp_path):
+    """A CPU PWM scan (the compiled kernel) needs no PyTorch, so a pipeline step does not pay
+    its import; the hits are those of the same scan with PyTorch loaded."""
+    from seqfcn.pwm import _ckernel
+
+    if _ckernel is None:
+        pytest.skip("compiled PWM kernel not built")
+    fa, meme = Path(__file__).resolve().parents[1] / "data" / "lambda" / "lambda_virus.fa", \
+        Path(__file__).resolve().parents[1] / "data" / "motifs" / "tangermeme_test.meme"
+    code = ("import sys; from seqfcn.cli import main; rc = main(['scan', '-q', '--device', 'cpu', '--motifs', "
+            f"{str(meme)!r}, '-o', {str(tmp_path / 'a.bed')!r}, {str(fa)!r}]); print(rc, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "False"]
+    import torch  # noqa: F401  (the same scan in a process that has PyTorch loaded)
+
+    assert main(["scan", "-q", "--device", "cpu", "--motifs", str(meme), "-o", str(tmp_path / "b.bed"), str(fa)]) == 0
+    a, b = (tmp_path / "a.bed").read_text(), (tmp_path / "b.bed").read_text()
+    assert a == b and len(a.splitlines()) > 10
