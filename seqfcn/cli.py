@@ -97,7 +97,8 @@ def _add_info(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
         description="Summarise a FASTA genome or a seqfcn model directory.",
     )
     p.add_argument("path", help="FASTA (plain or bgzip), a model directory or the directory `seqfcn train` wrote")
-    p.add_argument("--json", action="store_true", help="models: print everything as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print as JSON: a model's whole summary, or one object per genome record")
     p.set_defaults(func=_run_info)
     _declare_io(p, inputs=["path"])
 
@@ -118,7 +119,8 @@ def _run_info(args: argparse.Namespace) -> int:
         return 0
     from seqfcn.io.fasta import genome_summary
 
-    print(genome_summary(path).to_string(index=False))
+    table = genome_summary(path)
+    print(table.to_json(orient="records", indent=2) if args.json else table.to_string(index=False))
     return 0
 
 

@@ -183,6 +183,18 @@ def test_cli_info_prints_summary(sars: Path, capsys: pytest.CaptureFixture[str])
     assert CHROM in out and "29903" in out and "9594" in out
 
 
+def test_cli_info_json_is_one_object_per_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    fa = tmp_path / "two.fa"
+    fa.write_text(">a\nACGTNNacgt\n>b\nGGGC\n")
+    assert main(["info", "--json", str(fa)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["chrom"] for r in rows] == ["a", "b"] and [r["length"] for r in rows] == [10, 4]
+    assert (rows[0]["A"], rows[0]["N"], rows[0]["soft_masked"], rows[1]["G"], rows[1]["C"]) == (2, 2, 4, 3, 1)
+    assert rows[1]["gc"] == 1.0
+
+
 def test_cli_info_bad_file_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "not_a_fasta.txt"
     bad.write_text("hello\n")
