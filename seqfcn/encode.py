@@ -81,7 +81,7 @@ _CODE_TABLE[ord("U")] = _CODE_TABLE[ord("u")] = 3
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
-def _is_tensor(x: object) -> bool:
+def is_tensor(x: object) -> bool:
     """True for a ``torch.Tensor`` (without importing PyTorch: no tensor exists before it is)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
@@ -286,7 +286,7 @@ def decode(onehot: np.ndarray | torch.Tensor) -> str | list[str]:
     all-zero columns give N. With a 5th (soft-mask) channel, masked positions are
     lowercase. Returns a str, or a list of str for a batch.
     """
-    x = onehot.detach().cpu().numpy() if _is_tensor(onehot) else np.asarray(onehot)
+    x = onehot.detach().cpu().numpy() if is_tensor(onehot) else np.asarray(onehot)
     if x.ndim == 3:
         return [decode(row) for row in x]
     if x.ndim != 2 or x.shape[0] < 4:
@@ -316,7 +316,7 @@ def reverse_complement_onehot(x: np.ndarray | torch.Tensor) -> np.ndarray | torc
     """
     channels = x.shape[-2]
     order = [3, 2, 1, 0] + list(range(4, channels))
-    if _is_tensor(x):
+    if is_tensor(x):
         return x[..., order, :].flip(-1)
     return np.ascontiguousarray(x[..., order, ::-1])
 

@@ -46,13 +46,11 @@ shifts by their total stride and are not covered by this guarantee.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
-
-import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
+from seqfcn.encode import is_tensor
 from seqfcn.errors import SeqfcnError
 
 if TYPE_CHECKING:  # PyTorch is imported where a tensor is made: tiling a genome needs none
@@ -60,11 +58,6 @@ if TYPE_CHECKING:  # PyTorch is imported where a tensor is made: tiling a genome
 
 ArrayLike = Union[np.ndarray, "torch.Tensor"]
 
-
-def _is_tensor(x: object) -> bool:
-    """``isinstance(x, torch.Tensor)`` without importing PyTorch (no tensor exists before it is)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
 Fetch = Callable[[int, int], ArrayLike]
 
 EDGE_MODES = ("shift", "pad")
@@ -276,7 +269,7 @@ class _Assembler:
         """Add one window output ``(K, W)`` whose column 0 is genome position ``window_start``."""
         if self.out is None:
             shape = (output.shape[0], self.length)
-            if _is_tensor(output):
+            if is_tensor(output):
                 import torch
 
                 kind_ok = self.blend is None or output.is_floating_point()
@@ -290,7 +283,7 @@ class _Assembler:
             return
         lo, hi, w = blend_weights(self.tiles, self.index[tile], self.length, self.overlap)
         part = output[:, lo - window_start : hi - window_start]
-        if _is_tensor(part):
+        if is_tensor(part):
             import torch
 
             self.out[:, lo:hi] += part * torch.from_numpy(w).to(self.out.dtype)
