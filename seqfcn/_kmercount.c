@@ -39,15 +39,24 @@
  *   rest is an incomplete last record). A record that breaks the 4-line layout gives
  *   (-1, its index): the caller then reads the file with the strict parser.
  *
- * extend(codes, lengths, n, w, k, slots, shift, keys, counts, solid, max_edits, min_run) -> edits
- *   Spectrum-guided substitutions for the bases the model left unsupported, in place
- *   on codes (n, w) uint8. Walking right from a solid k-mer (count >= solid), the first
- *   non-solid k-mer's new (last) base is the suspect; walking left from the first solid
- *   k-mer, the first non-solid k-mer's first base (an N is a suspect too). A suspect becomes the one other base
- *   that makes the longest run of solid k-mers from there, when that run is at least
- *   min(min_run, the k-mers left in that direction) long and no other base does as well;
- *   otherwise the read is left for the walk to continue. At most max_edits per read;
- *   a read without a solid k-mer is not touched. Returns the number of edits.
+ * extend(codes, lengths, n, w, k, slots, shift, keys, counts, solid, max_edits, min_run, quals, depth,
+ *        weight, margin, max_q, passes, threads, flags) -> edits
+ *   Spectrum-guided substitutions, in place on codes (n, w) uint8. Walking right from a
+ *   read's first solid k-mer (count >= solid), the first non-solid k-mer's new (last) base
+ *   is the suspect; walking left from it, the first non-solid k-mer's first base (an N is a
+ *   suspect too). Each other base at the suspect is scored by its best continuation:
+ *   weight per solid k-mer reached (at most k, or the k-mers left) less the summed quality
+ *   (quals (n, w) uint8, or an empty buffer: 0) of up to `depth` further substitutions, each
+ *   at the entering base of the next non-solid k-mer and at a base of quality < max_q. The
+ *   best base is taken when it reaches min(min_run, k-mers left) k-mers and scores `margin`
+ *   above every other base; only the suspect changes and the walk goes on. At most
+ *   max_edits per read; a read without a solid k-mer is not touched. Up to `passes` walks
+ *   per read, each while the last one changed it and left a weak k-mer; rows over `threads`
+ *   POSIX threads (the result does not depend on it). flags (n,) uint8, writable (or empty):
+ *   per row 1 when it had a weak k-mer (or one with an N) before the walk, | 2 after it.
+ *   Returns the edits.
+ *   A lookahead of dense errors (several within k bases, as at MiSeq read starts) is what
+ *   lets one substitution be judged when no single one can make the next k-mers solid.
  *
  * The GIL is released during the loops.
  */
@@ -348,24 +357,68 @@ static int run_len(const index_t *ix, const uint8_t *row, int j0, int dir, int n
     return n;
 }
 
-/* try the 3 other bases at position p; the run of k-mers checked starts at j0 going dir */
-static int try_fix(const index_t *ix, uint8_t *row, int p, int j0, int dir, int nk, int64_t solid, int min_run)
+/* a walk's parameters, fixed for one call of extend */
+typedef struct {
+    const index_t *ix; int64_t solid; int nk, min_run, depth, weight, margin, max_q;
+} walk_t;
+
+/* the best continuation from k-mer j0 going dir (at most limit k-mers): reach = solid k-mers,
+ * cost = summed quality of the further substitutions made (at most depth of them, each at
+ * the entering base of the first weak k-mer met, only at bases of quality < max_q); the
+ * score weight * reach - cost decides between continuations */
+typedef struct { int reach, cost; } path_t;
+
+static inline int score(const walk_t *wk, path_t a) { return wk->weight * a.reach - a.cost; }
+
+static path_t reach(const walk_t *wk, uint8_t *row, const uint8_t *qual, int j0, int dir, int limit, int depth)
 {
-    int k = ix->k;
-    int left = dir > 0 ? nk - j0 : j0 + 1;
-    int limit = left < k ? left : k;
-    int need = limit < min_run ? limit : min_run;
-    uint8_t orig = row[p];  /* an N (> 3) is a suspect like any other base */
-    int best = -1, best_len = 0, ties = 0;
+    path_t best = {run_len(wk->ix, row, j0, dir, wk->nk, limit, wk->solid), 0};
+    int r = best.reach;
+    if (r == 0 || r >= limit || depth == 0)
+        return best;  /* r == 0: the weak k-mer's entering base is the one being tried */
+    int j = j0 + dir * r, p = dir > 0 ? j + wk->ix->k - 1 : j;
+    int q = qual ? qual[p] : 0;
+    if (q >= wk->max_q)
+        return best;
+    uint8_t orig = row[p];
     for (uint8_t b = 0; b < 4; b++) {
         if (b == orig)
             continue;
         row[p] = b;
-        int len = run_len(ix, row, j0, dir, nk, limit, solid);
-        if (len > best_len) { best = b; best_len = len; ties = 0; }
-        else if (len == best_len && len > 0) ties++;
+        path_t sub = reach(wk, row, qual, j, dir, limit - r, depth - 1);
+        path_t e = {r + sub.reach, q + sub.cost};
+        if (score(wk, e) > score(wk, best))
+            best = e;
     }
-    if (best >= 0 && best_len >= need && ties == 0) {
+    row[p] = orig;
+    return best;
+}
+
+/* try the 3 other bases at position p; the k-mers checked start at j0 going dir. The base
+ * whose best continuation scores highest is taken when it reaches at least min(min_run, the
+ * k-mers left) k-mers and scores at least `margin` above every other base */
+static int try_fix(const walk_t *wk, uint8_t *row, const uint8_t *qual, int p, int j0, int dir)
+{
+    int left = dir > 0 ? wk->nk - j0 : j0 + 1;
+    int limit = left < wk->ix->k ? left : wk->ix->k;
+    int need = limit < wk->min_run ? limit : wk->min_run;
+    uint8_t orig = row[p];  /* an N (> 3) is a suspect like any other base */
+    int best = -1, best_score = 0, second = 0;
+    path_t best_path = {0, 0};
+    for (uint8_t b = 0; b < 4; b++) {
+        if (b == orig)
+            continue;
+        row[p] = b;
+        path_t e = reach(wk, row, qual, j0, dir, limit, wk->depth);
+        int sc = e.reach > 0 ? score(wk, e) : 0;
+        if (best < 0 || sc > best_score) {
+            second = best < 0 ? 0 : best_score;
+            best = b; best_score = sc; best_path = e;
+        } else if (sc > second) {
+            second = sc;
+        }
+    }
+    if (best_path.reach >= need && best_score - second >= wk->margin) {
         row[p] = (uint8_t)best;
         return 1;
     }
@@ -373,59 +426,142 @@ static int try_fix(const index_t *ix, uint8_t *row, int p, int j0, int dir, int 
     return 0;
 }
 
-static PyObject *extend(PyObject *self, PyObject *args)
+/* counts of the k-mers of row covering position p (k-mers [lo, hi]) after it changed */
+static void recount(const index_t *ix, const uint8_t *row, int p, int nk, int64_t *cnt)
 {
-    Py_buffer codes, lengths, slots, keys, counts;
-    Py_ssize_t n, w;
-    int k, max_edits, min_run;
-    unsigned shift;
-    long long solid_ll;
-    if (!PyArg_ParseTuple(args, "w*y*nniy*Iy*y*Lii", &codes, &lengths, &n, &w, &k, &slots, &shift, &keys, &counts,
-                          &solid_ll, &max_edits, &min_run))
-        return NULL;
-    index_t ix = {slots.buf, (uint64_t)(slots.len / 8) - 1, shift, keys.buf, counts.buf, k};
-    int64_t solid = solid_ll;
-    const int64_t *len = lengths.buf;
+    int lo = p - ix->k + 1 < 0 ? 0 : p - ix->k + 1, hi = p < nk - 1 ? p : nk - 1;
+    for (int j = lo; j <= hi; j++)
+        cnt[j] = count_at(ix, row, j);
+}
+
+/* one walk over a row (rightwards from its first solid k-mer, then leftwards); cnt[j] holds
+ * the count of k-mer j and is kept up to date; returns the edits made */
+static int walk_row(const walk_t *wk, uint8_t *row, const uint8_t *qual, int64_t *cnt, int budget)
+{
+    const index_t *ix = wk->ix;
+    int nk = wk->nk, k = ix->k, made = 0, first = -1;
+    for (int j = 0; j < nk; j++)
+        if (cnt[j] >= wk->solid) { first = j; break; }
+    if (first < 0)
+        return 0;
+    int prev_solid = 1;
+    for (int j = first + 1; j < nk && made < budget; j++) {
+        int s = cnt[j] >= wk->solid;
+        if (!s && prev_solid && try_fix(wk, row, qual, j + k - 1, j, +1)) {
+            recount(ix, row, j + k - 1, nk, cnt);
+            made++;
+            s = 1;
+        }
+        prev_solid = s;
+    }
+    prev_solid = 1;
+    for (int j = first - 1; j >= 0 && made < budget; j--) {
+        int s = cnt[j] >= wk->solid;
+        if (!s && prev_solid && try_fix(wk, row, qual, j, j, -1)) {
+            recount(ix, row, j, nk, cnt);
+            made++;
+            s = 1;
+        }
+        prev_solid = s;
+    }
+    return made;
+}
+
+typedef struct {
+    uint8_t *codes; const uint8_t *quals; const int64_t *len; Py_ssize_t w;
+    uint8_t *flags;  /* per row: 1 = a weak k-mer before the walk, 2 = after it (or NULL) */
+    walk_t wk; int max_edits, passes;
+    uint64_t *vals; int64_t *cnts;  /* per thread: w + 1 entries each */
+    long long edits[SEQFCN_MAX_THREADS];
+} extend_ctx;
+
+static void extend_rows(void *arg, ptrdiff_t start, ptrdiff_t stop, int t)
+{
+    extend_ctx *x = (extend_ctx *)arg;
+    walk_t wk = x->wk;
+    const int k = wk.ix->k;
+    uint64_t *vals = x->vals + (size_t)t * (x->w + 1);
+    int64_t *cnt = x->cnts + (size_t)t * (x->w + 1);
     long long edits = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t r = 0; r < n; r++) {
-        uint8_t *row = (uint8_t *)codes.buf + r * w;
-        int L = (int)len[r], nk = L - k + 1, made = 0;
+    for (ptrdiff_t r = start; r < stop; r++) {
+        uint8_t *row = x->codes + r * x->w;
+        const uint8_t *qual = x->quals ? x->quals + r * x->w : NULL;
+        int L = (int)x->len[r], nk = L - k + 1, made = 0, weak = 0;
+        if (x->flags)
+            x->flags[r] = 0;
         if (nk < 1)
             continue;
-        int first = -1;
-        for (int j = 0; j < nk; j++)
-            if (count_at(&ix, row, j) >= solid) { first = j; break; }
-        if (first < 0)
-            continue;
-        /* rightwards from the first solid k-mer */
-        int prev_solid = 1;
-        for (int j = first + 1; j < nk && made < max_edits; j++) {
-            int s = count_at(&ix, row, j) >= solid;
-            if (!s && prev_solid && try_fix(&ix, row, j + k - 1, j, +1, nk, solid, min_run)) {
-                made++;
-                s = 1;
-            }
-            prev_solid = s;
+        wk.nk = nk;
+        /* all k-mer counts at once, prefetched; k-mers with an N count -1 */
+        roller_t ro = roller(k);
+        Py_ssize_t m = 0;
+        for (int i = 0; i < L; i++) {
+            if (roll(&ro, row[i], &vals[m]))
+                m++;
+            else if (i >= k - 1)
+                vals[m++] = EMPTY;  /* placeholder: an N in this k-mer */
         }
-        /* leftwards from the first solid k-mer */
-        prev_solid = 1;
-        for (int j = first - 1; j >= 0 && made < max_edits; j--) {
-            int s = count_at(&ix, row, j) >= solid;
-            if (!s && prev_solid && try_fix(&ix, row, j, j, -1, nk, solid, min_run)) {
-                made++;
-                s = 1;
-            }
-            prev_solid = s;
+        const index_t *ix = wk.ix;
+        find_counts(vals, m, ix->S, ix->mask, ix->shift, ix->K, ix->C, cnt);
+        for (int j = 0; j < nk; j++) {
+            if (vals[j] == EMPTY)
+                cnt[j] = -1;
+            weak |= cnt[j] < wk.solid;
         }
+        int weak_before = weak;
+        for (int pass = 0; weak && pass < x->passes && made < x->max_edits; pass++) {
+            int e = walk_row(&wk, row, qual, cnt, x->max_edits - made);
+            made += e;
+            weak = 0;
+            for (int j = 0; j < nk && !weak; j++)
+                weak = cnt[j] < wk.solid;
+            if (!e)
+                break;
+        }
+        if (x->flags)
+            x->flags[r] = (uint8_t)(weak_before | (weak << 1));
         edits += made;
     }
-    Py_END_ALLOW_THREADS
+    x->edits[t] = edits;
+}
+
+static PyObject *extend(PyObject *self, PyObject *args)
+{
+    Py_buffer codes, lengths, slots, keys, counts, quals, flags;
+    Py_ssize_t n, w;
+    int k, max_edits, min_run, depth, weight, margin, max_q, passes, threads;
+    unsigned shift;
+    long long solid_ll;
+    if (!PyArg_ParseTuple(args, "w*y*nniy*Iy*y*Liiy*iiiiiiw*", &codes, &lengths, &n, &w, &k, &slots, &shift, &keys,
+                          &counts, &solid_ll, &max_edits, &min_run, &quals, &depth, &weight, &margin, &max_q,
+                          &passes, &threads, &flags))
+        return NULL;
+    index_t ix = {slots.buf, (uint64_t)(slots.len / 8) - 1, shift, keys.buf, counts.buf, k};
+    threads = rows_threads(n, threads);
+    size_t each = (size_t)threads * (size_t)(w + 1);
+    extend_ctx x = {codes.buf, quals.len >= (Py_ssize_t)(n * w) ? quals.buf : NULL, lengths.buf, w,
+                    flags.len >= n ? flags.buf : NULL, {&ix, solid_ll, 0, min_run, depth, weight, margin, max_q}, max_edits, passes,
+                    malloc(sizeof(uint64_t) * each), malloc(sizeof(int64_t) * each), {0}};
+    long long edits = 0;
+    if (x.vals && x.cnts) {
+        Py_BEGIN_ALLOW_THREADS
+        run_rows(n, threads, extend_rows, &x);
+        Py_END_ALLOW_THREADS
+        for (int t = 0; t < threads; t++)
+            edits += x.edits[t];
+    }
+    int oom = !x.vals || !x.cnts;
+    free(x.vals);
+    free(x.cnts);
     PyBuffer_Release(&codes);
     PyBuffer_Release(&lengths);
     PyBuffer_Release(&slots);
     PyBuffer_Release(&keys);
     PyBuffer_Release(&counts);
+    PyBuffer_Release(&quals);
+    PyBuffer_Release(&flags);
+    if (oom)
+        return PyErr_NoMemory();
     return PyLong_FromLongLong(edits);
 }
 

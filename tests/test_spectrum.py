@@ -11,6 +11,7 @@ import pytest
 from conftest import EX1_FASTQ
 from seqfcn.correction.spectrum import (
     SpectrumCounter, compiled, count_fastq_file, count_spectrum, expected_bases, extend, solid_threshold, support,
+    walk,
 )
 from seqfcn.encode import to_codes
 from seqfcn.kmers import KmerTable
@@ -134,6 +135,109 @@ def test_extend_fixes_an_error_from_the_solid_side_and_leaves_true_reads() -> No
     out = extend(codes, np.array([60, 60]), table, solid=2)
     assert out[0].tobytes() == to_codes(true).astype(np.uint8).tobytes()
     assert out[1].tobytes() == to_codes(true).astype(np.uint8).tobytes()
+
+
+def _genome_table(k: int = 15, seed: int = 4) -> tuple[str, KmerTable]:
+    """A random 2 kb genome and the exact spectrum of error-free 60 bp reads tiling it 4x deep."""
+    rng = np.random.default_rng(seed)
+    genome = "".join(rng.choice(list("ACGT"), 2000))
+    reads = [genome[s:s + 60] for s in range(0, 1940, 3) for _ in range(4)]
+    return genome, count_spectrum((to_codes(r) for r in reads), k, bloom=False)
+
+
+def _mutate(seq: str, positions: list[int]) -> str:
+    out = list(seq)
+    for p in positions:
+        out[p] = "ACGT"[("ACGT".index(seq[p]) + 1) % 4]
+    return "".join(out)
+
+
+@pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+def test_extend_with_lookahead_fixes_dense_errors_that_a_plain_walk_cannot() -> None:
+    """Three errors 3 bases apart at a read's start (as in MiSeq reads): no single substitution
+    makes min_run k-mers solid, so the plain walk (depth 0) gives up; with lookahead every
+    error is fixed, and an error-free read is left as it is."""
+    genome, table = _genome_table()
+    true = genome[700:760]
+    wrong = _mutate(true, [2, 5, 8])
+    codes = np.stack([to_codes(wrong), to_codes(true)])
+    lengths = np.array([60, 60])
+    plain = extend(codes, lengths, table, solid=2, depth=0, weight=1, margin=1)
+    assert plain[0].tobytes() == to_codes(wrong).astype(np.uint8).tobytes()
+    out = extend(codes, lengths, table, solid=2, depth=3)
+    assert out[0].tobytes() == to_codes(true).astype(np.uint8).tobytes()
+    assert out[1].tobytes() == to_codes(true).astype(np.uint8).tobytes()
+
+
+@pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+def test_lookahead_substitutes_only_bases_below_the_quality_cap_and_undoes_unsupported_edits() -> None:
+    """The same dense errors with the middle one at quality 40: a continuation may not change
+    it, so no walk reaches the solid k-mers past it and nothing is left changed (an edit whose
+    base is not supported at the end is undone unless ``keep_weak``)."""
+    genome, table = _genome_table()
+    true = genome[700:760]
+    wrong = _mutate(true, [2, 5, 8])
+    codes = to_codes(wrong)[None]
+    qual = np.full((1, 60), 10, np.uint8)
+    out = extend(codes, np.array([60]), table, solid=2, qualities=qual, depth=3, max_quality=30)
+    assert out[0].tobytes() == to_codes(true).astype(np.uint8).tobytes()
+    qual[0, 5] = 40
+    out = extend(codes, np.array([60]), table, solid=2, qualities=qual, depth=3, max_quality=30)
+    assert out[0].tobytes() == to_codes(wrong).astype(np.uint8).tobytes()
+    assert np.array_equal(support(out, table) >= 2, support(codes, table) >= 2)
+
+
+@pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+def test_lookahead_prefers_the_continuation_that_spends_less_quality() -> None:
+    """A 2-copy repeat; the read matches neither copy: both need its base 40 changed, copy A
+    also base 45, copy B base 48. The plain walk takes copy B (its first run is longer); the
+    lookahead takes the copy whose second change is at the low-quality base, and neither when
+    the two cost the same."""
+    rng = np.random.default_rng(8)
+    left, m1, m2, right = ("".join(rng.choice(list("ACGT"), n)) for n in (40, 4, 2, 40))
+    copy_a = left + "A" + m1 + "C" + m2 + "T" + right
+    copy_b = left + "G" + m1 + "A" + m2 + "G" + right
+    read = left + "C" + m1 + "A" + m2 + "T" + right
+    reads = [c[s:s + 50] for c in (copy_a, copy_b) for s in range(0, len(c) - 49) for _ in range(3)]
+    table = count_spectrum((to_codes(r) for r in reads), 11, bloom=False)
+    codes, lengths = to_codes(read)[None], np.array([len(read)])
+
+    def walk(q45: int, q48: int, **kw) -> str:
+        qual = np.full((1, len(read)), 35, np.uint8)
+        qual[0, 45], qual[0, 48] = q45, q48
+        out = extend(codes, lengths, table, solid=2, qualities=qual, max_quality=40, **kw)[0]
+        return "".join("ACGTN"[c] for c in out)
+
+    assert walk(3, 35, depth=0, weight=1, margin=1) == copy_b
+    assert walk(3, 35, depth=3) == copy_a
+    assert walk(35, 3, depth=3) == copy_b
+    assert walk(20, 20, depth=3) == read
+
+
+@pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+def test_walk_says_which_reads_were_weak_before_and_after_as_support_does() -> None:
+    """walk's flags equal what support() says of the reads before and after it: a true read
+    (solid throughout), one it fixes, one with an N in a true copy (an N is never solid, but
+    the walk makes it a base), one too short for a k-mer, and one with an unfixable base."""
+    genome, table = _genome_table()
+    true = genome[300:360]
+    with_n = true[:30] + "N" + true[31:]
+    junk = "".join(np.random.default_rng(2).choice(list("ACGT"), 60))
+    reads = [true, _mutate(true, [20]), with_n, true[:10], junk]
+    lengths = np.array([len(r) for r in reads])
+    codes = np.full((len(reads), 60), 4, np.uint8)
+    for i, r in enumerate(reads):
+        codes[i, :len(r)] = to_codes(r)
+    new, before, after = walk(codes, lengths, table, solid=2)
+
+    def weak(c: np.ndarray) -> np.ndarray:
+        sup = support(c, table)
+        inside = np.arange(60)[None, :] < lengths[:, None]
+        return (((sup >= 0) & (sup < 2)) | ((c >= 4) & inside & (lengths[:, None] >= 15))).any(1)
+
+    assert before.tolist() == weak(codes).tolist() == [False, True, True, False, True]
+    assert after.tolist() == weak(new).tolist() == [False, False, False, False, True]
+    assert new[2, :60].tobytes() == to_codes(true).astype(np.uint8).tobytes()
 
 
 def test_without_the_compiled_kernels_counting_falls_back_to_exact_numpy(monkeypatch, tmp_path: Path) -> None:

@@ -15,8 +15,14 @@ RECALIBRATE = "changed"
 RECALIBRATE_MODES = ("changed", "all", "none")
 SOLID = "auto"
 """Solid k-mer count for reads-spectrum models: ``auto`` = the count histogram's valley."""
-PARTIAL_CONFIDENCE = 0.9
-"""Posterior an edit needs when only some of its covering k-mers can be checked."""
+WALK_DEPTH = 3
+"""Spectrum walk: further substitutions a suspect base's continuation may make (dense errors)."""
+WALK_WEIGHT = 10
+"""Spectrum walk: score of each solid k-mer a continuation reaches, against the quality it spends."""
+WALK_MARGIN = 10
+"""Spectrum walk: how far the best base must score above every other to be taken."""
+WALK_MAX_QUALITY = 30
+"""Spectrum walk: a continuation substitutes only bases of lower quality."""
 
 K_READS = 21
 """k of models whose evidence is the reads' own spectrum."""

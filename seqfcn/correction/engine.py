@@ -37,7 +37,7 @@ from seqfcn.correction.labels import LabelScheme, scheme_of
 from seqfcn.correction.model_files import check_corrector
 from seqfcn.encode import reverse_complement_codes
 from seqfcn.errors import SeqfcnError
-from seqfcn.correction.spectrum import extend, support
+from seqfcn.correction.spectrum import support, walk
 from seqfcn.kmers import mirror_order
 
 log = logging.getLogger("seqfcn.correction")
@@ -172,10 +172,11 @@ class ReadCorrector:
             count of its covering k-mers is below ``solid``), and a substitution is
             made only where the read's base was unsupported and every k-mer covering
             the new base, with the read's other edits applied, is solid (an N call counts
-            as unsupported) — or, where another error keeps some covering k-mer weak,
-            where no covering k-mer was solid before and one is after and the posterior
-            exceeds ``defaults.PARTIAL_CONFIDENCE`` as well. None: no such checks (the
-            model alone decides).
+            as unsupported). Reads with several errors within k bases are first walked by
+            :meth:`spectrum_fix` (the pipeline runs it before the network), so an edit no
+            solid k-mer set confirms is not made: at read ends of MiSeq reads the network's
+            edits that only made some covering k-mer solid tripled the false corrections.
+            None: no such checks (the model alone decides).
         windows: with ``solid`` (substitution schemes, maskable models), run the network
             only on windows of each read around its unsupported bases, as wide as the
             receptive field needs for those bases' posteriors to equal the whole read's
@@ -249,26 +250,35 @@ class ReadCorrector:
         weak = ((sup >= 0) & (sup < self.solid)).any(1) | (called_n.any(1) & (lengths >= self.evidence.k))
         return weak, [sup[i, :n] for i, n in enumerate(lengths.tolist())]
 
-    def spectrum_fix(self, items: Sequence[ReadItem]) -> dict[int, Decision]:
-        """Spectrum-guided substitutions (:func:`seqfcn.correction.spectrum.extend`) for reads
-        the model left with unsupported bases; a changed base keeps its quality."""
-        if self.solid is None or self.min_confidence >= 1 or not items:
-            return {}  # min_confidence >= 1: nothing may change
-        codes, _, lengths = pad_batch([it.codes for it in items])
-        new = extend(codes, lengths, self.evidence.table, self.solid)
+    def spectrum_fix(self, items: Sequence[ReadItem]) -> tuple[dict[int, Decision], np.ndarray, np.ndarray]:
+        """The spectrum walk (:func:`seqfcn.correction.spectrum.walk`) over ``items``; a changed
+        base keeps its quality. Returns the decisions of the reads it changed (by
+        ``item.index``) and ``(n,)`` bool: the items with a base no solid k-mer set supports
+        before the walk and after it (one lookup pass: no :meth:`weak_reads` is needed)."""
+        if self.solid is None:
+            raise SeqfcnError("the spectrum walk needs solid k-mer checks")
+        if not items:
+            return {}, np.zeros(0, bool), np.zeros(0, bool)
+        lengths = np.fromiter((it.codes.shape[0] for it in items), np.int64, len(items))
+        inside = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        codes = np.full(inside.shape, 4, np.uint8)
+        codes[inside] = np.concatenate([it.codes for it in items])
+        phred = np.zeros(inside.shape, np.uint8)  # reads without qualities: every change costs nothing
+        phred[inside] = np.concatenate([np.zeros(it.codes.shape[0], np.uint8) if it.qualities is None
+                                        else np.asarray(it.qualities, np.uint8) for it in items])
+        # min_confidence >= 1: nothing may change, but which reads are weak is still wanted
+        new, before, after = walk(codes, lengths, self.evidence.table, self.solid, qualities=phred,
+                                  max_edits=0 if self.min_confidence >= 1 else 64)
         result = {}
-        for row, it in enumerate(items):
-            n = it.codes.shape[0]
+        for row in np.nonzero((new != codes).any(1))[0].tolist():
+            it, n = items[row], int(lengths[row])
             sub = new[row, :n] != codes[row, :n]
-            if not sub.any():
-                continue
-            qual = it.qualities if it.qualities is not None else np.zeros(n, np.uint8)
-            result[it.index] = Decision(new[row, :n], sub, np.zeros(n, bool), np.asarray(qual, np.uint8))
+            result[it.index] = Decision(new[row, :n], sub, np.zeros(n, bool), phred[row, :n].copy())
             self.spectrum_edits += int(sub.sum())
-        return result
+        return result, before, after
 
     def _veto(self, codes: np.ndarray, base: torch.Tensor, substitute: torch.Tensor,
-              base_p: torch.Tensor, before: np.ndarray) -> torch.Tensor:
+              before: np.ndarray) -> torch.Tensor:
         """``substitute`` less the edits the spectrum does not support (see ``solid``);
         ``before``: :func:`~seqfcn.correction.spectrum.support` of ``codes``."""
         table = self.evidence.table
@@ -278,12 +288,6 @@ class ReadCorrector:
         proposed = np.where(sub, base.cpu().numpy(), codes)
         after = support(proposed, table)
         keep = sub & (before < self.solid) & (after >= self.solid)  # before -1: an N call
-        # with another error within k of this one, no covering k-mer can be solid yet; then
-        # the edit passes when no covering k-mer was solid before and one is after
-        rest = sub & ~keep & (base_p.cpu().numpy() > max(self.min_confidence, defaults.PARTIAL_CONFIDENCE))
-        if rest.any():
-            keep |= rest & (support(codes, table, largest=True) < self.solid) & \
-                (support(proposed, table, largest=True) >= self.solid)
         keep = self._necessary(codes, np.where(keep, proposed, codes), keep)
         self.vetoed += int(sub.sum() - keep.sum())
         return torch.from_numpy(keep).to(substitute.device)
@@ -419,7 +423,7 @@ class ReadCorrector:
         thr = self.min_confidence
         substitute = (base != obs) & (base_p > thr)
         if self.solid is not None:
-            substitute = self._veto(codes, base, substitute, base_p, before)
+            substitute = self._veto(codes, base, substitute, before)
         emitted_p = torch.where(substitute, base_p, observed_p)
         insert = ins_q = None
         gap, first_insert = self.scheme.gap, self.scheme.insert_base

@@ -14,9 +14,12 @@ Two kinds of model: plain ones (5 input channels: one-hot + quality) that hold t
 genome in their weights, and k-mer evidence models (:mod:`.evidence`) whose
 evidence comes from the reads' own spectrum, counted in a first pass over the
 input, or from a reference stored with the model. Evidence models run ``rounds``
-passes, each on the previous pass's output; with a reads spectrum, the network
-runs only on reads with a base that no solid k-mer supports and its edits must
-make the k-mers solid (``solid``).
+passes, each on the previous pass's output. With a reads spectrum a compiled
+spectrum walk (:func:`seqfcn.correction.spectrum.walk`: a Lighter-like walk out of
+the solid k-mers with a quality-weighted lookahead over dense errors) goes first;
+the network then runs only on the reads it leaves with a base that no solid k-mer
+supports, its edits must make the k-mers solid (``solid``), and the walk goes once
+more over those reads.
 """
 from __future__ import annotations
 
@@ -315,15 +318,24 @@ def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices:
 
 def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str,
                    rounds: int = 1) -> None:
-    """Correct a chunk of reads in place (``rounds`` passes of the model, each on the previous output).
-    Reads the spectrum calls solid get no edit state at all: they are written as they came."""
+    """Correct a chunk of reads in place. Reads the spectrum calls solid get no edit state at
+    all: they are written as they came. With solid checks the spectrum walk
+    (:meth:`ReadCorrector.spectrum_fix`, which also finds the solid reads) goes first, the
+    network then runs only on the reads it leaves with unsupported bases, and the walk goes
+    once more over those. ``rounds`` passes of the model, each on the previous output."""
     order = [i for i, read in enumerate(chunk) if read.sequence]
     codes = _chunk_codes(chunk, order)
-    todo, known = _still_weak(corrector, codes, order)
-    stats.extra["reads_skipped_solid"] = stats.extra.get("reads_skipped_solid", 0) + len(order) - len(todo)
-    states: dict[int, Edited] = {i: initial(chunk[i]) for i in todo}
-    may = {i: _may_change_length(chunk[i]) for i in todo}
-    weak_at_start = todo
+    states: dict[int, Edited] = {}
+    may: dict[int, bool] = {}
+    known: dict[int, np.ndarray] = {}
+    if corrector.solid is not None:
+        weak_before, todo = _walk(corrector, chunk, codes, states, may, order)
+    else:
+        todo = weak_before = order
+    stats.extra["reads_skipped_solid"] = stats.extra.get("reads_skipped_solid", 0) + len(order) - len(weak_before)
+    for i in todo:
+        _state(chunk, states, may, i)
+    after_walk = todo
     for _ in range(max(1, rounds)):
         items = [ReadItem(i, codes[i], states[i].qual, may[i], known.get(i)) for i in todo]
         if not items:
@@ -337,11 +349,8 @@ def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: Correctio
                 codes[i] = to_codes(states[i].seq)
                 changed.append(i)
         todo, known = _still_weak(corrector, codes, sorted(changed))
-    if corrector.solid is not None:
-        rest, _ = _still_weak(corrector, codes, weak_at_start)
-        items = [ReadItem(i, codes[i], states[i].qual, may[i]) for i in rest]
-        for i, d in corrector.spectrum_fix(items).items():
-            states[i] = edit(states[i], d, "none")
+    if corrector.solid is not None and after_walk:
+        _walk(corrector, chunk, codes, states, may, after_walk)
     stats.reads += len(chunk)
     stats.reads_passed_through += len(chunk) - len(order)
     for i in order:
@@ -349,6 +358,26 @@ def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: Correctio
             finish(chunk[i], states[i], stats)
         else:
             stats.bases_examined += len(chunk[i].sequence)
+
+
+def _state(chunk: list[Read], states: dict[int, Edited], may: dict[int, bool], i: int) -> Edited:
+    """The edit state of ``chunk[i]``, made on first use."""
+    if i not in states:
+        states[i] = initial(chunk[i])
+        may[i] = _may_change_length(chunk[i])
+    return states[i]
+
+
+def _walk(corrector: ReadCorrector, chunk: list[Read], codes: dict[int, np.ndarray], states: dict[int, Edited],
+          may: dict[int, bool], indices: Sequence[int]) -> tuple[list[int], list[int]]:
+    """The spectrum walk over the reads ``indices``; their states and codes are updated.
+    Returns the reads among them that had an unsupported base before the walk, and after."""
+    items = [ReadItem(i, codes[i], states[i].qual if i in states else chunk[i].qualities, True) for i in indices]
+    decisions, before, after = corrector.spectrum_fix(items)
+    for i, d in decisions.items():
+        states[i] = edit(_state(chunk, states, may, i), d, "none")
+        codes[i] = to_codes(states[i].seq)
+    return [i for i, w in zip(indices, before) if w], [i for i, w in zip(indices, after) if w]
 
 
 def _chunk_codes(chunk: list[Read], order: list[int]) -> dict[int, np.ndarray]:

@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
 from seqfcn.kmers import KmerTable, _check_k, _kmercount, kernel_threads
 
@@ -247,32 +248,69 @@ def _index(table: KmerTable) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
     return index.slots, int(index.shift), table.keys, table.counts
 
 
-def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *, max_edits: int = 64,
-           min_run: int = 5, passes: int = 2) -> np.ndarray:
+def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *,
+           qualities: np.ndarray | None = None, max_edits: int = 64, min_run: int = 5, passes: int = 2,
+           depth: int = defaults.WALK_DEPTH, weight: int = defaults.WALK_WEIGHT,
+           margin: int = defaults.WALK_MARGIN, max_quality: int = defaults.WALK_MAX_QUALITY,
+           keep_weak: bool = False) -> np.ndarray:
     """Spectrum-guided substitutions walking out of each read's solid k-mers.
 
     From the first solid k-mer rightwards (then leftwards), the base entering the first
-    non-solid k-mer is replaced by the one other base whose change gives the longest run
-    of solid k-mers, if that run is at least ``min(min_run, k-mers left)`` and no other
-    base's run is as long (``seqfcn/_kmercount.c: extend``). Each of ``passes`` walks
-    starts from the previous one's result (a fix can make the next suspect decidable).
+    non-solid k-mer is the suspect. Each of the 3 other bases is scored by its best
+    continuation: ``weight`` per solid k-mer it reaches (at most k, or the k-mers left)
+    less the summed quality of up to ``depth`` further substitutions that continuation
+    makes, each at the entering base of the next non-solid k-mer and only at bases of
+    quality below ``max_quality`` (without ``qualities`` they cost nothing). The best base
+    is taken when it reaches at least ``min(min_run, k-mers left)`` k-mers and scores at
+    least ``margin`` above every other; only that base changes and the walk goes on
+    (``seqfcn/_kmercount.c: extend``). Each of ``passes`` walks starts from the previous
+    one's result (a read is walked again only when the last walk changed it and left a weak
+    k-mer). With ``depth=0, weight=1, margin=1`` a base is taken only when its own
+    run is the unique longest. Unless ``keep_weak``, a substitution whose base is still not
+    supported (:func:`support` below ``solid``) once the walks are done is undone.
 
     Args:
-        codes: ``(n, w)`` padded codes (0-3, N 4); lengths: ``(n,)``.
+        codes: ``(n, w)`` padded codes (0-3, N 4); lengths: ``(n,)``;
+        qualities: ``(n, w)`` Phred qualities (uint8) or None.
 
     Returns:
         ``(n, w)`` uint8 codes with the substitutions made (a new array).
     """
-    out = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4), np.uint8).copy()
+    return walk(codes, lengths, table, solid, qualities=qualities, max_edits=max_edits, min_run=min_run,
+                passes=passes, depth=depth, weight=weight, margin=margin, max_quality=max_quality,
+                keep_weak=keep_weak)[0]
+
+
+def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *,
+         qualities: np.ndarray | None = None, max_edits: int = 64, min_run: int = 5, passes: int = 2,
+         depth: int = defaults.WALK_DEPTH, weight: int = defaults.WALK_WEIGHT,
+         margin: int = defaults.WALK_MARGIN, max_quality: int = defaults.WALK_MAX_QUALITY,
+         keep_weak: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`extend`, with which reads need it: returns the new ``(n, w)`` codes and two
+    ``(n,)`` bool arrays, reads with a k-mer that is not solid (or holds an N) before the
+    walk and after it. One pass over the k-mers of every read: reads whose k-mers are all
+    solid are only looked up, so this also replaces a :func:`support` pass for them."""
+    start = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4), np.uint8)
+    out = start.copy()
     n, w = out.shape
-    if n and w:
-        slots, shift, keys, counts = _index(table)
-        for _ in range(passes):
-            made = _kmercount.extend(out, np.ascontiguousarray(lengths, np.int64), n, w, table.k, slots, shift,
-                                     keys, counts, int(solid), int(max_edits), int(min_run))
-            if not made:
-                break
-    return out
+    flags = np.zeros(n, np.uint8)
+    quals = b"" if qualities is None else np.ascontiguousarray(qualities, np.uint8)
+    if qualities is not None and quals.shape != out.shape:
+        raise ValueError(f"qualities {quals.shape} do not match codes {out.shape}")
+    if not (n and w):
+        return out, flags.astype(bool), flags.astype(bool)
+    slots, shift, keys, counts = _index(table)
+    _kmercount.extend(out, np.ascontiguousarray(lengths, np.int64), n, w, table.k, slots, shift, keys, counts,
+                      int(solid), int(max_edits), int(min_run), quals, int(depth), int(weight), int(margin),
+                      int(max_quality), int(passes), kernel_threads(), flags)
+    before, after = (flags & 1).astype(bool), (flags & 2).astype(bool)
+    changed = out != start
+    if not keep_weak and changed.any():
+        rows = np.nonzero(changed.any(1))[0]
+        weak = changed[rows] & (support(out[rows], table) < solid)
+        out[rows] = np.where(weak, start[rows], out[rows])
+        after[rows[weak.any(1)]] = True  # an undone edit sits in a weak k-mer
+    return out, before, after
 
 
 def support(codes: np.ndarray, table: KmerTable, *, largest: bool = False) -> np.ndarray:
