@@ -7,7 +7,8 @@
  * table must be shared, without copying, with the evidence kernel (seqfcn/_kmerev.c) and
  * numpy, and none of jellyfish/KMC has a Python binding that stays in memory.
  *
- * count(codes, offsets, k, keys, counts, shift, bloom, bloom_shift) -> (new_distinct, kmers)
+ * count(codes, offsets, k, keys, counts, shift, bloom, bloom_shift[, part, parts, cap])
+ *       -> (new_distinct, kmers, records_done)
  *   codes:   uint8 bases of the reads concatenated (0-3; anything else is N: k-mers with
  *            an N are skipped); offsets: int64 (n + 1,) read starts.
  *   keys/counts: the table (2**(64 - shift) slots), updated in place.
@@ -17,7 +18,10 @@
  *            reach the table; a k-mer's table count is then its count less one (more
  *            rarely its full count, where a false positive of the filter let its first
  *            sighting through).
- *   The caller keeps the load below ~0.7 (a batch adds at most `kmers` distinct keys).
+ *   part/parts: count only the k-mers of partition `part` of `parts` (a hash of the k-mer),
+ *   so that partitions, each with its own table and filter, can be counted on threads.
+ *   cap >= 0: stop before the first record that could add more than cap new keys; the
+ *   caller grows the table (load below ~0.7) and calls again from records_done.
  *
  * rehash(keys, counts, new_keys, new_counts, new_shift) -> None: move all entries.
  *
@@ -125,21 +129,30 @@ static inline int table_add(uint64_t *keys, uint32_t *counts, uint64_t mask, uns
     }
 }
 
+/* which of `parts` partitions a canonical k-mer belongs to (a hash independent of the
+ * table's and the filter's, whose bits come from the top of other products) */
+static inline unsigned part_of(uint64_t v, unsigned parts)
+{
+    return parts > 1 ? (unsigned)(((v * 0xD6E8FEB86659FD93ULL) >> 32) % parts) : 0;
+}
+
 static PyObject *count(PyObject *self, PyObject *args)
 {
     Py_buffer codes, offsets, keys, counts, bloom;
     int k;
-    unsigned shift, bshift;
-    if (!PyArg_ParseTuple(args, "y*y*iw*w*Iw*I", &codes, &offsets, &k, &keys, &counts, &shift, &bloom, &bshift))
+    unsigned shift, bshift, part = 0, parts = 1;
+    long long cap = -1;
+    if (!PyArg_ParseTuple(args, "y*y*iw*w*Iw*I|IIL", &codes, &offsets, &k, &keys, &counts, &shift, &bloom, &bshift,
+                          &part, &parts, &cap))
         return NULL;
     const uint8_t *c = codes.buf;
     const int64_t *off = offsets.buf;
-    Py_ssize_t n = offsets.len / 8 - 1;
+    Py_ssize_t n = offsets.len / 8 - 1, done = n;
     uint64_t *K = keys.buf;
     uint32_t *C = counts.buf;
     uint64_t *B = bloom.len ? bloom.buf : NULL;
     uint64_t mask = (1ULL << (64 - shift)) - 1;
-    long long added = 0, seen = 0;
+    long long added = 0, seen = 0, pending = 0;
     /* k-mers are gathered a window at a time so that their filter words and table slots
      * can be prefetched before they are touched */
     enum { WIN = 64 };
@@ -149,8 +162,14 @@ static PyObject *count(PyObject *self, PyObject *args)
     for (Py_ssize_t r = 0; r <= n; r++) {
         roller_t ro = roller(k);
         int64_t lo = r < n ? off[r] : 0, hi = r < n ? off[r + 1] : 0;
+        /* stop before a record that could take the table past `cap` new keys: the caller
+         * grows the table and goes on from record `done` */
+        if (r < n && cap >= 0 && added + pending + (hi - lo) > cap) {
+            done = r;
+            hi = lo;
+        }
         for (int64_t i = lo; i <= hi; i++) {
-            int flush = (i == hi && r == n) || m == WIN;
+            int flush = (i == hi && (r == n || done < n)) || m == WIN;
             if (flush && m) {
                 for (int t = 0; t < m; t++) {
                     uint64_t v = win[t];
@@ -169,13 +188,18 @@ static PyObject *count(PyObject *self, PyObject *args)
                     added += table_add(K, C, mask, shift, v);
                 }
                 m = 0;
+                pending = 0;
             }
             if (i == hi)
                 break;
             uint64_t v;
-            if (roll(&ro, c[i], &v))
+            if (roll(&ro, c[i], &v) && part_of(v, parts) == part) {
                 win[m++] = v;
+                pending++;
+            }
         }
+        if (done < n)
+            break;
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&codes);
@@ -183,7 +207,7 @@ static PyObject *count(PyObject *self, PyObject *args)
     PyBuffer_Release(&keys);
     PyBuffer_Release(&counts);
     PyBuffer_Release(&bloom);
-    return Py_BuildValue("LL", added, seen);
+    return Py_BuildValue("LLn", added, seen, done);
 }
 
 static PyObject *rehash(PyObject *self, PyObject *args)

@@ -71,10 +71,28 @@ def test_bloom_keeps_every_repeated_kmer_with_its_count() -> None:
 
 def test_table_grows_past_its_first_size() -> None:
     counter = SpectrumCounter(21, bloom=False)
+    first = counter.slots
     rng = np.random.default_rng(2)
     codes = rng.integers(0, 4, 4_000_000).astype(np.uint8)
     counter.add(codes, np.array([0, codes.size], np.int64))
-    assert counter.bits > 22 and counter.used == len(counter.table()) > 3_900_000
+    assert counter.slots > first and counter.used == len(counter.table()) > 3_900_000
+
+
+def test_partitions_counted_on_threads_give_the_same_spectrum_as_one_thread() -> None:
+    """The k-mers are counted in hash partitions on threads: 1 and 3 threads give identical
+    tables, filtered or exact, and the exact one equals the brute-force count."""
+    reads = _random_reads(400, seed=3)
+    codes = np.concatenate([to_codes(r) for r in reads]).astype(np.uint8)
+    offsets = np.r_[0, np.cumsum([len(r) for r in reads])].astype(np.int64)
+    for bloom in (True, False):
+        tables = []
+        for threads in (1, 3):
+            counter = SpectrumCounter(11, bloom=bloom, threads=threads)
+            counter.add(codes, offsets)
+            tables.append(counter.table())
+        assert np.array_equal(tables[0].keys, tables[1].keys) and np.array_equal(tables[0].counts, tables[1].counts)
+    oracle = _canonical_counts(reads, 11)
+    assert dict(zip(tables[1].keys.tolist(), tables[1].counts.tolist())) == {_pack(key): c for key, c in oracle.items()}
 
 
 def test_fastq_fast_path_equals_strict_reader(tmp_path: Path) -> None:

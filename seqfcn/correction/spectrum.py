@@ -32,41 +32,24 @@ _BATCH_BASES = 1 << 22
 _COUNT_BITS = 22  # counts kept when packed beside a key for sorting (k <= 21): up to 4,194,303
 
 
-class SpectrumCounter:
-    """Incremental canonical k-mer counter (Bloom-filtered, compiled).
+_PARTS = 4
+"""Partitions of the k-mers (by a hash), each with its own table and filter: counted on
+threads in parallel. A constant, so the spectrum is the same for any number of threads."""
 
-    Args:
-        k: k-mer length (3..31).
-        expected_bases: about how many bases will be added (sizes the Bloom filter:
-            one bit per base, 2**23..2**32 bits).
-        bloom: drop k-mers seen once (default True); False counts every k-mer exactly.
-    """
 
-    def __init__(self, k: int, *, expected_bases: int = 1 << 26, bloom: bool = True) -> None:
-        if _kmercount is None:
-            raise SeqfcnError("the compiled k-mer counter is not built (reinstall seqfcn with a C compiler)")
-        self.k = _check_k(k)
-        self.bits = 22
-        self.keys = np.full(1 << self.bits, _EMPTY, np.uint64)
-        self.counts = np.zeros(1 << self.bits, np.uint32)
+class _Part:
+    """One partition's open-addressing table (keys, uint32 counts) and Bloom filter."""
+
+    def __init__(self, bits: int, bloom_bits: int | None) -> None:
+        self.bits = bits
+        self.keys = np.full(1 << bits, _EMPTY, np.uint64)
+        self.counts = np.zeros(1 << bits, np.uint32)
         self.used = 0
-        self.kmers = 0
-        self.reads = 0
-        self.bloom_filtered = bool(bloom)
-        if bloom:
-            bloom_bits = int(min(32, max(23, np.ceil(np.log2(max(expected_bases, 2))))))
-            self.bloom = np.zeros(1 << (bloom_bits - 6), np.uint64)
-            self.bloom_shift = 64 - bloom_bits
-        else:
-            self.bloom = np.zeros(0, np.uint64)
-            self.bloom_shift = 0
+        self.bloom = np.zeros(0 if bloom_bits is None else 1 << (bloom_bits - 6), np.uint64)
+        self.bloom_shift = 0 if bloom_bits is None else 64 - bloom_bits
 
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the table and the filter."""
-        return self.keys.nbytes + self.counts.nbytes + self.bloom.nbytes
-
-    def _grow(self, extra: int) -> None:
+    def grow(self, extra: int) -> None:
+        """Double the table until ``extra`` more keys keep the load under ``_MAX_LOAD``."""
         while self.used + extra > _MAX_LOAD * (1 << self.bits):
             bits = self.bits + 1
             keys = np.full(1 << bits, _EMPTY, np.uint64)
@@ -74,35 +57,114 @@ class SpectrumCounter:
             _kmercount.rehash(self.keys, self.counts, keys, counts, 64 - bits)
             self.keys, self.counts, self.bits = keys, counts, bits
 
+    def add(self, codes: np.ndarray, offsets: np.ndarray, k: int, index: int) -> int:
+        """Count this partition's k-mers of the reads; returns the k-mers seen. The kernel
+        stops before a read that could overfill the table, which then grows."""
+        seen = 0
+        start, n = 0, offsets.shape[0] - 1
+        self.grow(min(int(codes.shape[0]) // _PARTS + (1 << 16), int(codes.shape[0])))
+        while start < n:
+            cap = int(_MAX_LOAD * (1 << self.bits)) - self.used
+            added, got, done = _kmercount.count(codes, offsets[start:], k, self.keys, self.counts, 64 - self.bits,
+                                                self.bloom, self.bloom_shift, index, _PARTS, cap)
+            self.used += added
+            seen += got
+            start += done
+            if start < n:
+                self.grow(int(offsets[start + 1] - offsets[start]) + (1 << 16))
+        return seen
+
+
+class SpectrumCounter:
+    """Incremental canonical k-mer counter (Bloom-filtered, compiled).
+
+    The k-mers are split by a hash into ``_PARTS`` partitions, each with its own table and
+    filter, counted on up to ``threads`` threads (the counts do not depend on it).
+
+    Args:
+        k: k-mer length (3..31).
+        expected_bases: about how many bases will be added (sizes the Bloom filters:
+            one bit per base in all, 2**23..2**32 bits).
+        bloom: drop k-mers seen once (default True); False counts every k-mer exactly.
+        threads: threads counting partitions at once (default :func:`seqfcn.kmers.kernel_threads`).
+    """
+
+    def __init__(self, k: int, *, expected_bases: int = 1 << 26, bloom: bool = True,
+                 threads: int | None = None) -> None:
+        if _kmercount is None:
+            raise SeqfcnError("the compiled k-mer counter is not built (reinstall seqfcn with a C compiler)")
+        self.k = _check_k(k)
+        bloom_bits = None
+        if bloom:
+            bloom_bits = int(min(32, max(23, np.ceil(np.log2(max(expected_bases, 2)))))) - 2  # 4 parts
+        self.parts = [_Part(20, bloom_bits) for _ in range(_PARTS)]
+        self.kmers = 0
+        self.reads = 0
+        self.bloom_filtered = bool(bloom)
+        self.threads = max(1, min(_PARTS, kernel_threads() if threads is None else int(threads)))
+        self._pool = None
+
+    @property
+    def used(self) -> int:
+        """Distinct k-mers in the tables."""
+        return sum(p.used for p in self.parts)
+
+    @property
+    def slots(self) -> int:
+        """Table slots over all partitions."""
+        return sum(1 << p.bits for p in self.parts)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the tables and the filters."""
+        return sum(p.keys.nbytes + p.counts.nbytes + p.bloom.nbytes for p in self.parts)
+
     def add(self, codes: np.ndarray, offsets: np.ndarray) -> None:
         """Count the reads ``codes[offsets[i]:offsets[i + 1]]`` (uint8 codes, N = 4; int64 offsets)."""
         codes = np.ascontiguousarray(codes, np.uint8)
         offsets = np.ascontiguousarray(offsets, np.int64)
-        self._grow(int(codes.shape[0]))
-        added, seen = _kmercount.count(codes, offsets, self.k, self.keys, self.counts, 64 - self.bits,
-                                       self.bloom, self.bloom_shift)
-        self.used += added
-        self.kmers += seen
+        jobs = [(part, codes, offsets, self.k, i) for i, part in enumerate(self.parts)]
+        if self.threads > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="seqfcn-count")
+            seen = list(self._pool.map(lambda job: job[0].add(*job[1:]), jobs))
+        else:
+            seen = [job[0].add(*job[1:]) for job in jobs]
+        self.kmers += sum(seen)
         self.reads += int(offsets.shape[0]) - 1
+
+    def release(self) -> None:
+        """Free the filters and the worker threads (the tables stay for :meth:`table`)."""
+        for p in self.parts:
+            p.bloom = np.zeros(0, np.uint64)
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def table(self) -> KmerTable:
         """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1;
         for k <= 21 a count above 4,194,303 is kept as that)."""
-        full = self.keys != _EMPTY
         extra = 1 if self.bloom_filtered else 0
         if 2 * self.k + _COUNT_BITS <= 64:
             # sort (key, count) packed in one uint64, in place: no argsort permutation, no gathers
-            packed = self.keys[full] << np.uint64(_COUNT_BITS)
-            packed |= np.minimum(self.counts[full], (1 << _COUNT_BITS) - 1).astype(np.uint64)
-            del full
+            packed = np.empty(self.used, np.uint64)
+            at = 0
+            for p in self.parts:
+                full = p.keys != _EMPTY
+                m = int(np.count_nonzero(full))
+                np.left_shift(p.keys[full], np.uint64(_COUNT_BITS), out=packed[at:at + m])
+                packed[at:at + m] |= np.minimum(p.counts[full], (1 << _COUNT_BITS) - 1).astype(np.uint64)
+                at += m
             packed.sort()
             keys = packed >> np.uint64(_COUNT_BITS)
             packed &= np.uint64((1 << _COUNT_BITS) - 1)
             counts = packed.view(np.int64)
             counts += extra
             return KmerTable(self.k, keys, counts, source="reads")
-        keys = self.keys[full]
-        counts = self.counts[full].astype(np.int64) + extra
+        keys = np.concatenate([p.keys[p.keys != _EMPTY] for p in self.parts])
+        counts = np.concatenate([p.counts[p.keys != _EMPTY] for p in self.parts]).astype(np.int64) + extra
         order = np.argsort(keys, kind="stable")
         return KmerTable(self.k, keys[order], counts[order], source="reads")
 
@@ -210,10 +272,10 @@ def _finish(counter: SpectrumCounter) -> KmerTable:
     """The counter's table; the counter's arrays are released."""
     log.debug("k-mer spectrum: %d k-mers, %d distinct in the table, %.0f MB", counter.kmers, counter.used,
               counter.nbytes / 1e6)
-    counter.bloom = np.zeros(0, np.uint64)
+    counter.release()
     table = counter.table()
     table.reads = counter.reads
-    counter.keys = counter.counts = None
+    counter.parts = []
     return table
 
 
