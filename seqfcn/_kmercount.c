@@ -442,7 +442,10 @@ static int try_fix(const walk_t *wk, uint8_t *row, const uint8_t *qual, int p, i
             second = sc;
         }
     }
-    if (best_path.reach >= need && best_score - second >= wk->margin) {
+    /* a high-quality base is changed only when k solid k-mers confirm it: near a read's end
+     * fewer k-mers cover it, and a repeat copy differing there explains the read as well */
+    int trusted = qual && qual[p] >= wk->max_q && best_path.reach < wk->ix->k;
+    if (best_path.reach >= need && best_score - second >= wk->margin && !trusted) {
         row[p] = (uint8_t)best;
         return 1;
     }

@@ -233,6 +233,22 @@ def test_lookahead_prefers_the_continuation_that_spends_less_quality() -> None:
 
 
 @pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+def test_a_high_quality_base_near_a_read_end_is_changed_only_with_k_solid_k_mers() -> None:
+    """An error 2 bases from a read's end is confirmed by only 2 k-mers: fixed at quality 10,
+    left at quality 35 (>= max_quality); the same error mid-read (k k-mers) is fixed at 35."""
+    genome, table = _genome_table()
+    true = genome[700:760]
+    qual = np.full((1, 60), 35, np.uint8)
+    for pos, fixed_at_35 in ((58, False), (30, True)):
+        wrong = to_codes(_mutate(true, [pos]))[None]
+        for q, fixed in ((10, True), (35, fixed_at_35)):
+            qual[0, pos] = q
+            out = extend(wrong, np.array([60]), table, solid=2, qualities=qual, max_quality=30)
+            assert (out[0].tobytes() == to_codes(true).astype(np.uint8).tobytes()) == fixed, (pos, q)
+        qual[0, pos] = 35
+
+
+@pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
 def test_walk_says_which_reads_were_weak_before_and_after_as_support_does() -> None:
     """walk's flags equal what support() says of the reads before and after it: a true read
     (solid throughout), one it fixes, one with an N in a true copy (an N is never solid, but

@@ -324,8 +324,10 @@ def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int,
     makes, each at the entering base of the next non-solid k-mer and only at bases of
     quality below ``max_quality`` (without ``qualities`` they cost nothing). The best base
     is taken when it reaches at least ``min(min_run, k-mers left)`` k-mers and scores at
-    least ``margin`` above every other; only that base changes and the walk goes on
-    (``seqfcn/_kmercount.c: extend``). Each of ``passes`` walks starts from the previous
+    least ``margin`` above every other, and, when the suspect's own quality is ``max_quality``
+    or more, only when k solid k-mers confirm it (near a read's end fewer cover it, and a
+    repeat copy differing there explains the read as well); only that base changes and the
+    walk goes on (``seqfcn/_kmercount.c: extend``). Each of ``passes`` walks starts from the previous
     one's result (a read is walked again only when the last walk changed it and left a weak
     k-mer). With ``depth=0, weight=1, margin=1`` a base is taken only when its own
     run is the unique longest. Unless ``keep_weak``, a substitution whose base is still not
