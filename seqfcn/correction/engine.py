@@ -32,7 +32,7 @@ from torch import nn
 
 from seqfcn.correction import defaults
 from seqfcn.correction.evidence import KmerEvidence
-from seqfcn.correction.inputs import length_mask, model_inputs, pad_batch
+from seqfcn.correction.inputs import length_mask, model_inputs, pad_batch, pad_rows
 from seqfcn.correction.labels import LabelScheme, scheme_of
 from seqfcn.correction.model_files import check_corrector
 from seqfcn.encode import reverse_complement_codes
@@ -259,13 +259,9 @@ class ReadCorrector:
             raise SeqfcnError("the spectrum walk needs solid k-mer checks")
         if not items:
             return {}, np.zeros(0, bool), np.zeros(0, bool)
-        lengths = np.fromiter((it.codes.shape[0] for it in items), np.int64, len(items))
-        inside = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
-        codes = np.full(inside.shape, 4, np.uint8)
-        codes[inside] = np.concatenate([it.codes for it in items])
-        phred = np.zeros(inside.shape, np.uint8)  # reads without qualities: every change costs nothing
-        phred[inside] = np.concatenate([np.zeros(it.codes.shape[0], np.uint8) if it.qualities is None
-                                        else np.asarray(it.qualities, np.uint8) for it in items])
+        codes, lengths = pad_rows([it.codes for it in items], 4, np.uint8)
+        phred, _ = pad_rows([np.zeros(it.codes.shape[0], np.uint8) if it.qualities is None  # costs nothing
+                             else np.asarray(it.qualities, np.uint8) for it in items], 0, np.uint8)
         # min_confidence >= 1: nothing may change, but which reads are weak is still wanted
         new, before, after = walk(codes, lengths, self.evidence.table, self.solid, qualities=phred,
                                   max_edits=0 if self.min_confidence >= 1 else 64)

@@ -19,19 +19,27 @@ BASE_CHANNELS = ("A", "C", "G", "T", "quality")
 """The input channels every corrector takes first."""
 
 
+def pad_rows(rows: Sequence[np.ndarray], fill: int, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(n,)`` arrays ``rows`` right-padded with ``fill`` into one ``(n, L)`` array of
+    ``dtype`` (L the longest), and their ``(n,)`` int64 lengths; one copy, no Python loop."""
+    lengths = np.fromiter((r.shape[0] for r in rows), np.int64, len(rows))
+    width = int(lengths.max()) if lengths.size else 0
+    inside = np.arange(width)[None, :] < lengths[:, None]
+    padded = np.full(inside.shape, fill, dtype)
+    if lengths.size:
+        padded[inside] = np.concatenate(rows)
+    return padded, lengths
+
+
 def pad_batch(codes: Sequence[np.ndarray], qualities: Sequence[np.ndarray | None] | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Right-padded ``(n, L)`` int8 codes (padding N), scaled ``(n, L)`` float32 qualities
     (1 for reads without qualities or with ``qualities=None``) and ``(n,)`` lengths."""
-    lengths = np.array([c.shape[0] for c in codes], np.int64)
-    width = int(lengths.max()) if lengths.size else 0
-    if lengths.size and int(lengths.min()) == width and qualities is None:  # one length: no padding
-        return np.stack(codes).astype(np.int8, copy=False), np.ones((len(codes), width), np.float32), lengths
-    padded = np.full((len(codes), width), N_CODE, np.int8)
-    qual = np.zeros((len(codes), width), np.float32)
-    for i, c in enumerate(codes):
-        padded[i, : lengths[i]] = c
-        q = None if qualities is None else qualities[i]
+    padded, lengths = pad_rows(codes, N_CODE, np.int8)
+    if qualities is None:  # 1 at every base, 0 at padding
+        return padded, (np.arange(padded.shape[1])[None, :] < lengths[:, None]).astype(np.float32), lengths
+    qual = np.zeros(padded.shape, np.float32)
+    for i, q in enumerate(qualities):
         qual[i, : lengths[i]] = 1.0 if q is None else scale_quality(q)
     return padded, qual, lengths
 

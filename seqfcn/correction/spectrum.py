@@ -16,7 +16,7 @@ k-mers covering it, so a base is *supported* when that reaches the threshold.
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ _BATCH_BASES = 1 << 22
 _COUNT_BITS = 22  # counts kept when packed beside a key for sorting (k <= 21): up to 4,194,303
 
 
-_PARTS = 4
+_PARTS = 4  # a power of 2: each partition gets an equal share of the filter bits
 """Partitions of the k-mers (by a hash), each with its own table and filter: counted on
 threads in parallel. A constant, so the spectrum is the same for any number of threads."""
 
@@ -96,7 +96,7 @@ class SpectrumCounter:
         self.k = _check_k(k)
         bloom_bits = None
         if bloom:
-            bloom_bits = int(min(32, max(23, np.ceil(np.log2(max(expected_bases, 2)))))) - 2  # 4 parts
+            bloom_bits = int(min(32, max(23, np.ceil(np.log2(max(expected_bases, 2)))))) - (_PARTS.bit_length() - 1)
         self.parts = [_Part(20, bloom_bits) for _ in range(_PARTS)]
         self.kmers = 0
         self.reads = 0
@@ -163,8 +163,9 @@ class SpectrumCounter:
             counts = packed.view(np.int64)
             counts += extra
             return KmerTable(self.k, keys, counts, source="reads")
-        keys = np.concatenate([p.keys[p.keys != _EMPTY] for p in self.parts])
-        counts = np.concatenate([p.counts[p.keys != _EMPTY] for p in self.parts]).astype(np.int64) + extra
+        full = [p.keys != _EMPTY for p in self.parts]
+        keys = np.concatenate([p.keys[f] for p, f in zip(self.parts, full)])
+        counts = np.concatenate([p.counts[f] for p, f in zip(self.parts, full)]).astype(np.int64) + extra
         order = np.argsort(keys, kind="stable")
         return KmerTable(self.k, keys[order], counts[order], source="reads")
 
@@ -310,11 +311,16 @@ def _index(table: KmerTable) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
     return index.slots, int(index.shift), table.keys, table.counts
 
 
-def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *,
-           qualities: np.ndarray | None = None, max_edits: int = 64, min_run: int = 5, passes: int = 2,
-           depth: int = defaults.WALK_DEPTH, weight: int = defaults.WALK_WEIGHT,
-           margin: int = defaults.WALK_MARGIN, max_quality: int = defaults.WALK_MAX_QUALITY,
-           keep_weak: bool = False) -> np.ndarray:
+def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, **options: Any) -> np.ndarray:
+    """The ``(n, w)`` uint8 codes of :func:`walk` (same arguments and options), without its flags."""
+    return walk(codes, lengths, table, solid, **options)[0]
+
+
+def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *,
+         qualities: np.ndarray | None = None, max_edits: int = 64, min_run: int = 5, passes: int = 2,
+         depth: int = defaults.WALK_DEPTH, weight: int = defaults.WALK_WEIGHT,
+         margin: int = defaults.WALK_MARGIN, max_quality: int = defaults.WALK_MAX_QUALITY,
+         keep_weak: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spectrum-guided substitutions walking out of each read's solid k-mers.
 
     From the first solid k-mer rightwards (then leftwards), the base entering the first
@@ -338,22 +344,11 @@ def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int,
         qualities: ``(n, w)`` Phred qualities (uint8) or None.
 
     Returns:
-        ``(n, w)`` uint8 codes with the substitutions made (a new array).
+        ``(n, w)`` uint8 codes with the substitutions made (a new array) and two ``(n,)``
+        bool arrays: the reads with a k-mer that is not solid (or holds an N) before the
+        walk and after it. One pass over the k-mers of every read: reads whose k-mers are
+        all solid are only looked up, so this also replaces a :func:`support` pass for them.
     """
-    return walk(codes, lengths, table, solid, qualities=qualities, max_edits=max_edits, min_run=min_run,
-                passes=passes, depth=depth, weight=weight, margin=margin, max_quality=max_quality,
-                keep_weak=keep_weak)[0]
-
-
-def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *,
-         qualities: np.ndarray | None = None, max_edits: int = 64, min_run: int = 5, passes: int = 2,
-         depth: int = defaults.WALK_DEPTH, weight: int = defaults.WALK_WEIGHT,
-         margin: int = defaults.WALK_MARGIN, max_quality: int = defaults.WALK_MAX_QUALITY,
-         keep_weak: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`extend`, with which reads need it: returns the new ``(n, w)`` codes and two
-    ``(n,)`` bool arrays, reads with a k-mer that is not solid (or holds an N) before the
-    walk and after it. One pass over the k-mers of every read: reads whose k-mers are all
-    solid are only looked up, so this also replaces a :func:`support` pass for them."""
     start = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4), np.uint8)
     out = start.copy()
     n, w = out.shape
