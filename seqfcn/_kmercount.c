@@ -43,6 +43,19 @@
  *   rest is an incomplete last record). A record that breaks the 4-line layout gives
  *   (-1, its index): the caller then reads the file with the strict parser.
  *
+ * fastq_spans(buf, offset, max_records, phred, valid, spans) -> (consumed, records, longest, bad)
+ *   From buf[offset:], up to max_records complete 4-line records in the canonical layout that
+ *   seqfcn/correction/blocks.py writes back byte for byte ('@name' or '@name comment' in printable
+ *   ASCII with one space after the name and none at the end, bases whose byte is nonzero in
+ *   the 256-byte `valid`, a bare '+', as many qualities in [phred, 126], '\n' line ends). spans:
+ *   int64 (max_records, 4): record start, bases start, length, record end (offsets in buf).
+ *   consumed: offset after the last record found; longest: the longest read; bad: the index
+ *   of a record that is not canonical (or not a record), else -1.
+ *
+ * fill_rows(buf, spans, n, w, table, phred, codes, quals) -> None
+ *   The n records of spans as (n, w) uint8 codes (table: 256 bytes, byte -> code; padding
+ *   4) and Phred qualities (quality byte - phred; padding 0).
+ *
  * extend(codes, lengths, n, w, k, slots, shift, keys, counts, solid, max_edits, min_run, quals, depth,
  *        weight, margin, max_q, passes, threads, flags) -> edits
  *   Spectrum-guided substitutions, in place on codes (n, w) uint8. Walking right from a
@@ -617,10 +630,27 @@ static PyObject *build_index(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-static const uint8_t *line_end(const uint8_t *p, const uint8_t *end)
+/* One FASTQ record at p: its four lines (without their '\n'). 1: complete; 0: the buffer
+ * ends inside it; -1: p is not a '@' header. */
+typedef struct { const uint8_t *head, *seq, *plus, *qual, *next; size_t hlen, slen, plen, qlen; } fq_rec;
+
+static int next_record(const uint8_t *p, const uint8_t *end, fq_rec *r)
 {
-    const uint8_t *q = memchr(p, '\n', (size_t)(end - p));
-    return q;
+    if (p >= end || *p != '@')
+        return p >= end ? 0 : -1;
+    const uint8_t *line = p, *nl;
+    const uint8_t **starts[4] = {&r->head, &r->seq, &r->plus, &r->qual};
+    size_t *lens[4] = {&r->hlen, &r->slen, &r->plen, &r->qlen};
+    for (int i = 0; i < 4; i++) {
+        nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl)
+            return 0;
+        *starts[i] = line;
+        *lens[i] = (size_t)(nl - line);
+        line = nl + 1;
+    }
+    r->next = line;
+    return 1;
 }
 
 static PyObject *parse_fastq(PyObject *self, PyObject *args)
@@ -644,29 +674,22 @@ static PyObject *parse_fastq(PyObject *self, PyObject *args)
     int64_t *off = offsets.buf;
     long long n = 0, bad = -1;
     int64_t pos = 0;
+    fq_rec r;
+    int got;
     Py_BEGIN_ALLOW_THREADS
     off[0] = 0;
-    while (p < end) {
-        const uint8_t *h = p;
-        if (*h != '@') { bad = n; break; }
-        const uint8_t *he = line_end(h, end);
-        if (!he) break;
-        const uint8_t *s = he + 1, *se = line_end(s, end);
-        if (!se) break;
-        const uint8_t *pl = se + 1, *ple = line_end(pl, end);
-        if (!ple) break;
-        const uint8_t *q = ple + 1, *qe = line_end(q, end);
-        if (!qe) break;
-        size_t slen = (size_t)(se - s), qlen = (size_t)(qe - q);
-        if (slen && s[slen - 1] == '\r') slen--;
-        if (qlen && q[qlen - 1] == '\r') qlen--;
-        if (*pl != '+' || slen != qlen) { bad = n; break; }
+    while ((got = next_record(p, end, &r)) == 1) {
+        size_t slen = r.slen, qlen = r.qlen;
+        if (slen && r.seq[slen - 1] == '\r') slen--;
+        if (qlen && r.qual[qlen - 1] == '\r') qlen--;
+        if (*r.plus != '+' || slen != qlen) { bad = n; break; }
         for (size_t i = 0; i < slen; i++)
-            c[pos + i] = table[s[i]];
+            c[pos + i] = table[r.seq[i]];
         pos += (int64_t)slen;
         off[++n] = pos;
-        p = qe + 1;
+        p = r.next;
     }
+    if (got < 0) bad = n;
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&buf);
     PyBuffer_Release(&codes);
@@ -676,8 +699,103 @@ static PyObject *parse_fastq(PyObject *self, PyObject *args)
     return Py_BuildValue("LL", (long long)(p - start), n);
 }
 
+/* Whether a complete record is in the canonical layout the block path writes back byte for
+ * byte: "@name[ comment]" (printable ASCII, a non-empty name, one space after it, no trailing
+ * space), bases all `valid`, a bare "+", as many qualities in [phred, 126], no '\r'. */
+static int canonical(const fq_rec *r, const uint8_t *valid, int phred)
+{
+    if (r->hlen < 2 || r->head[1] == ' ' || r->head[r->hlen - 1] == ' ')
+        return 0;
+    int spaces = 0;
+    for (size_t i = 1; i < r->hlen; i++) {
+        uint8_t b = r->head[i];
+        if (b < ' ' || b > '~') return 0;
+        if (b == ' ' && !spaces++ && r->head[i + 1] == ' ') return 0;
+    }
+    if (r->plen != 1 || r->qlen != r->slen)
+        return 0;
+    for (size_t i = 0; i < r->slen; i++)
+        if (!valid[r->seq[i]] || r->qual[i] < phred || r->qual[i] > 126)
+            return 0;
+    return 1;
+}
+
+static PyObject *fastq_spans(PyObject *self, PyObject *args)
+{
+    Py_buffer buf, valid, spans;
+    Py_ssize_t offset, max_records;
+    int phred;
+    if (!PyArg_ParseTuple(args, "y*nniy*w*", &buf, &offset, &max_records, &phred, &valid, &spans))
+        return NULL;
+    if (valid.len != 256 || spans.len < max_records * 4 * (Py_ssize_t)sizeof(int64_t) || offset < 0
+        || offset > buf.len) {
+        PyBuffer_Release(&buf); PyBuffer_Release(&valid); PyBuffer_Release(&spans);
+        PyErr_SetString(PyExc_ValueError, "fastq_spans: bad buffer sizes");
+        return NULL;
+    }
+    const uint8_t *base = buf.buf, *p = base + offset, *end = base + buf.len, *ok = valid.buf;
+    int64_t *sp = spans.buf;
+    long long n = 0, maxlen = 0, bad = -1;
+    fq_rec r;
+    Py_BEGIN_ALLOW_THREADS
+    while (n < max_records) {
+        int got = next_record(p, end, &r);
+        if (got == 0) break;
+        if (got < 0 || !canonical(&r, ok, phred)) { bad = n; break; }
+        sp[4 * n] = p - base;
+        sp[4 * n + 1] = r.seq - base;
+        sp[4 * n + 2] = (int64_t)r.slen;
+        sp[4 * n + 3] = r.next - base;
+        if ((long long)r.slen > maxlen) maxlen = (long long)r.slen;
+        n++;
+        p = r.next;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&valid);
+    PyBuffer_Release(&spans);
+    return Py_BuildValue("LLLL", (long long)(p - base), n, maxlen, bad);
+}
+
+static PyObject *fill_rows(PyObject *self, PyObject *args)
+{
+    Py_buffer buf, spans, table, codes, quals;
+    Py_ssize_t n, w;
+    int phred;
+    if (!PyArg_ParseTuple(args, "y*y*nny*iw*w*", &buf, &spans, &n, &w, &table, &phred, &codes, &quals))
+        return NULL;
+    if (table.len != 256 || spans.len < n * 4 * (Py_ssize_t)sizeof(int64_t) || codes.len < n * w || quals.len < n * w) {
+        PyBuffer_Release(&buf); PyBuffer_Release(&spans); PyBuffer_Release(&table);
+        PyBuffer_Release(&codes); PyBuffer_Release(&quals);
+        PyErr_SetString(PyExc_ValueError, "fill_rows: bad buffer sizes");
+        return NULL;
+    }
+    const uint8_t *b = buf.buf, *t = table.buf;
+    const int64_t *sp = spans.buf;
+    uint8_t *c = codes.buf, *q = quals.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint8_t *s = b + sp[4 * i + 1];
+        int64_t len = sp[4 * i + 2];
+        const uint8_t *qs = s + len + 3;  /* after the bases' '\n', "+" and its '\n' */
+        uint8_t *ci = c + i * w, *qi = q + i * w;
+        for (int64_t j = 0; j < len; j++) {
+            ci[j] = t[s[j]];
+            qi[j] = (uint8_t)(qs[j] - phred);
+        }
+        memset(ci + len, 4, (size_t)(w - len));
+        memset(qi + len, 0, (size_t)(w - len));
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf); PyBuffer_Release(&spans); PyBuffer_Release(&table);
+    PyBuffer_Release(&codes); PyBuffer_Release(&quals);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"parse_fastq", parse_fastq, METH_VARARGS, "Split complete 4-line FASTQ records of a buffer into codes."},
+    {"fastq_spans", fastq_spans, METH_VARARGS, "Find the canonical 4-line FASTQ records of a buffer."},
+    {"fill_rows", fill_rows, METH_VARARGS, "Padded codes and qualities of FASTQ records found by fastq_spans."},
     {"count", count, METH_VARARGS, "Count canonical k-mers of concatenated reads into an open-addressing table."},
     {"rehash", rehash, METH_VARARGS, "Move a table's entries into a larger one."},
     {"cover_min", cover_min, METH_VARARGS, "Per base, the smallest count of the k-mers covering it."},

@@ -1,9 +1,10 @@
-"""Shared test fixtures: bundled data paths and an in-process CLI runner."""
+"""Shared test fixtures and helpers: bundled data paths, an in-process CLI runner, simulated reads."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import pytest
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -34,3 +35,20 @@ def cli(capsys) -> Callable[[Sequence[str]], tuple[int, str, str]]:
 KMER_MODEL = DATA / "models" / "kmer_illumina"
 ILLUMINA_R1 = DATA / "illumina" / "test_1.fastq.gz"
 ILLUMINA_R2 = DATA / "illumina" / "test_2.fastq.gz"
+
+
+def write_simulated_reads(path: Path, genome: list[np.ndarray], em, n: int, length: int, seed: int) -> Path:
+    """``n`` reads of ``length`` simulated from ``genome`` with the error model ``em``, written as
+    FASTQ (names ``r0, r1, ...``) to ``path``; returns the FASTQ of their error-free truth beside it."""
+    from seqfcn.correction.training import simulate_reads
+    from seqfcn.encode import codes_to_str
+
+    batch = simulate_reads(genome, em, n, length, seed)
+    truth = path.with_suffix(".truth.fq")
+    with open(path, "w") as fh, open(truth, "w") as th:
+        for i in range(len(batch)):
+            m = batch.lengths[i]
+            q = "".join(chr(33 + int(v)) for v in batch.qualities[i, :m])
+            fh.write(f"@r{i}\n{codes_to_str(batch.observed[i, :m])}\n+\n{q}\n")
+            th.write(f"@r{i}\n{codes_to_str(np.where(batch.target[i, :m] >= 0, batch.target[i, :m], 4))}\n+\n{q}\n")
+    return truth

@@ -7,6 +7,7 @@ import numpy as np
 import pysam
 import pytest
 
+from conftest import write_simulated_reads
 from seqfcn.cli import main
 from seqfcn.corrupt import GAP, IlluminaErrorModel, OntErrorModel, codes_to_str, to_codes
 from seqfcn.correction.edits import Edited, edit
@@ -82,23 +83,11 @@ def lambda_model():
                                 model_config={"channels": 16})
 
 
-def _write_sim(path: Path, genome: list[np.ndarray], em, n: int, length: int, seed: int) -> Path:
-    batch = simulate_reads(genome, em, n, length, seed)
-    truth = path.with_suffix(".truth.fq")
-    with open(path, "w") as fh, open(truth, "w") as th:
-        for i in range(len(batch)):
-            m = batch.lengths[i]
-            q = "".join(chr(33 + int(v)) for v in batch.qualities[i, :m])
-            fh.write(f"@r{i}\n{codes_to_str(batch.observed[i, :m])}\n+\n{q}\n")
-            th.write(f"@r{i}\n{codes_to_str(np.where(batch.target[i, :m] >= 0, batch.target[i, :m], 4))}\n+\n{q}\n")
-    return truth
-
-
 def test_model_trained_on_lambda_corrects_sarscov2_reads(tmp_path, lambda_model):
     """Genome-agnostic: trained on lambda phage, corrects real SARS-CoV-2 sequence at 25x."""
     sars = genome_codes(SARS)
     reads = tmp_path / "sars.fq"
-    truth = _write_sim(reads, sars, IlluminaErrorModel.default(read_length=100, q_end=20), 7500, 100, seed=5)
+    truth = write_simulated_reads(reads, sars, IlluminaErrorModel.default(read_length=100, q_end=20), 7500, 100, seed=5)
     out = tmp_path / "corrected.fq"
     stats = correct_reads(reads, lambda_model, out, min_confidence=0.5, progress=False, device="cpu")
     m = evaluate_correction(reads, out, truth=truth)
@@ -118,7 +107,7 @@ def test_saved_reads_model_counts_input_and_refuses_stdin(tmp_path, lambda_model
     assert doc["input_channels"][:7] == ["A", "C", "G", "T", "quality", "sub_A_end", "sub_A_mid"]
     assert len(doc["input_channels"]) == 17 and doc["metadata"]["kmer_evidence"]["source"] == "reads"
     reads = tmp_path / "r.fq"
-    _write_sim(reads, genome_codes(LAMBDA), IlluminaErrorModel.default(read_length=100), 300, 100, seed=2)
+    write_simulated_reads(reads, genome_codes(LAMBDA), IlluminaErrorModel.default(read_length=100), 300, 100, seed=2)
     out = tmp_path / "o.fq"
     assert main(["correct", str(reads), "--model", str(tmp_path / "m"), "-o", str(out), "--no-progress", "-q"]) == 0
     assert sum(1 for _ in pysam.FastxFile(str(out))) == 300
@@ -150,7 +139,7 @@ def test_cli_reference_indel_model_round_trip(tmp_path):
     assert meta["kmer_evidence"] == {"k": 13, "edits": "indel", "source": "reference"}
     assert [m["del_rate"] for m in meta["train"]["error_model"]] == [0.03, 0.05]
     reads = tmp_path / "ont.fq"
-    _write_sim(reads, genome_codes(SARS), OntErrorModel(), 150, 300, seed=9)
+    write_simulated_reads(reads, genome_codes(SARS), OntErrorModel(), 150, 300, seed=9)
     fixed = tmp_path / "fixed.fq"
     stats = correct_reads(reads, model_dir, fixed, min_confidence=0.5, progress=False, device="cpu", rounds=3)
     assert stats["reads"] == 150 and stats["bases_deleted"] > 0 and stats["bases_inserted"] > 0
@@ -266,7 +255,7 @@ def test_spectrum_checks_keep_error_free_reads_and_bound_false_corrections(tmp_p
                                 window=100, steps=2, batch_size=8, lr=1e-2, device="cpu", progress=False,
                                 model_config={"channels": 4, "n_layers": 1})
     reads = tmp_path / "r.fq"
-    truth = _write_sim(reads, genome_codes(LAMBDA), em, 12_000, 100, seed=9)  # 25x
+    truth = write_simulated_reads(reads, genome_codes(LAMBDA), em, 12_000, 100, seed=9)  # 25x
     free = {r.name for r, t in zip(pysam.FastxFile(str(reads)), pysam.FastxFile(str(truth))) if r.sequence == t.sequence}
     out = tmp_path / "o.fq"
     stats = correct_reads(reads, weak, out, min_confidence=0.0, progress=False, device="cpu")
@@ -284,7 +273,7 @@ def test_spectrum_checks_keep_error_free_reads_and_bound_false_corrections(tmp_p
 def test_cli_solid_off_is_the_model_alone(tmp_path, lambda_model):
     save_corrector(lambda_model, tmp_path / "m")
     reads = tmp_path / "r.fq"
-    _write_sim(reads, genome_codes(LAMBDA), IlluminaErrorModel.default(read_length=100, q_end=20), 3000, 100, seed=4)
+    write_simulated_reads(reads, genome_codes(LAMBDA), IlluminaErrorModel.default(read_length=100, q_end=20), 3000, 100, seed=4)
     assert main(["correct", str(reads), "--model", str(tmp_path / "m"), "-o", str(tmp_path / "off.fq"),
                  "--solid", "off", "--min-confidence", "0.5", "--no-progress", "-q", "--device", "cpu"]) == 0
     correct_reads(reads, tmp_path / "m", tmp_path / "api.fq", min_confidence=0.5, solid=None, progress=False,

@@ -139,6 +139,12 @@ class _Prepared:
     before: np.ndarray | None
 
 
+def walk_decision(codes: np.ndarray, walked: np.ndarray, phred: np.ndarray) -> Decision:
+    """The :class:`Decision` of a spectrum walk that turned a read's ``(L,)`` codes into
+    ``walked``: its substitutions, each keeping the quality ``phred`` of the base it replaces."""
+    return Decision(walked, walked != codes, np.zeros(codes.shape[0], bool), np.array(phred, np.uint8))
+
+
 @dataclass
 class ReadItem:
     """A read in flight: its position in the chunk and its encoding."""
@@ -262,16 +268,23 @@ class ReadCorrector:
         codes, lengths = pad_rows([it.codes for it in items], 4, np.uint8)
         phred, _ = pad_rows([np.zeros(it.codes.shape[0], np.uint8) if it.qualities is None  # costs nothing
                              else np.asarray(it.qualities, np.uint8) for it in items], 0, np.uint8)
+        new, before, after = self.spectrum_walk(codes, lengths, phred)
+        result = {}
+        for row in np.nonzero((new != codes).any(1))[0].tolist():
+            n = int(lengths[row])
+            result[items[row].index] = walk_decision(codes[row, :n], new[row, :n], phred[row, :n])
+        return result, before, after
+
+    def spectrum_walk(self, codes: np.ndarray, lengths: np.ndarray, phred: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`spectrum_fix` on padded arrays: ``(n, w)`` uint8 codes (padding 4), ``(n,)``
+        lengths, ``(n, w)`` uint8 Phred scores (0 for reads without). Returns the walked
+        ``(n, w)`` codes and the ``(n,)`` weak-before and weak-after flags."""
         # min_confidence >= 1: nothing may change, but which reads are weak is still wanted
         new, before, after = walk(codes, lengths, self.evidence.table, self.solid, qualities=phred,
                                   max_edits=0 if self.min_confidence >= 1 else 64)
-        result = {}
-        for row in np.nonzero((new != codes).any(1))[0].tolist():
-            it, n = items[row], int(lengths[row])
-            sub = new[row, :n] != codes[row, :n]
-            result[it.index] = Decision(new[row, :n], sub, np.zeros(n, bool), phred[row, :n].copy())
-            self.spectrum_edits += int(sub.sum())
-        return result, before, after
+        self.spectrum_edits += int(np.count_nonzero(new != codes))
+        return new, before, after
 
     def _veto(self, codes: np.ndarray, base: torch.Tensor, substitute: torch.Tensor,
               before: np.ndarray) -> torch.Tensor:

@@ -31,15 +31,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
-import numpy as np
 from torch import nn
 
 from seqfcn.correction import defaults
-from seqfcn.correction.edits import CorrectionStats, Edited, edit, finish, initial
-from seqfcn.correction.engine import ReadCorrector, ReadItem
+from seqfcn.correction.chunks import correct_chunk
+from seqfcn.correction.edits import CorrectionStats
+from seqfcn.correction.engine import ReadCorrector
 from seqfcn.correction.evidence import as_paths, check_spectrum, count_reads, load_spectrum
 from seqfcn.correction.model_files import load_corrector
-from seqfcn.encode import to_codes
 from seqfcn.errors import SeqfcnError
 from seqfcn.io.reads import Read, format_from_name, open_read_writer, read_reads
 
@@ -233,8 +232,12 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
 
     from seqfcn.io.pairs import interleaved, paired
 
-    stats = CorrectionStats()
     streams = [read_reads(p, reference=opts.reference, phred=opts.phred) for p in inputs]
+    if _blocks_apply(inputs, outputs, corrector, opts, streams):
+        stats = _stream_blocks(inputs[0], outputs[0], corrector, opts, rounds, streams[0].phred)
+        if stats is not None:
+            return stats
+    stats = CorrectionStats()
     sources: list[Iterable[Read]] = list(streams)
     if opts.interleaved:
         sources = [interleaved(streams[0], inputs[0])]
@@ -255,7 +258,7 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
                 for out, label, first, stream in zip(outputs, inputs, chunk[0], streams):
                     writers.append(_open_writer(out, opts, label, first, stream.phred))
             reads = [read for group in chunk for read in group]  # every mate corrected in one set of batches
-            _correct_chunk(reads, corrector, stats, opts.recalibrate, rounds)
+            correct_chunk(reads, corrector, stats, opts.recalibrate, rounds)
             for group in chunk:
                 for writer, read in zip(writers, group):
                     writer.write(read)
@@ -269,6 +272,55 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
     except BaseException:
         for writer in writers:
             writer.abort()
+        raise
+    finally:
+        bar.close()
+    return stats
+
+
+_COUNTERS = ("oom_retries", "batches", "vetoed", "spectrum_edits", "bases_run")
+"""The :class:`ReadCorrector` counts a run reports (restored when the block path gives up)."""
+
+
+def _blocks_apply(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opts: CorrectionOptions,
+                  streams: list[Any]) -> bool:
+    """Whether :mod:`.blocks` may correct this run: one FASTQ file (not stdin) to FASTQ,
+    solid checks, no shard or interleaved pairs."""
+    if len(inputs) != 1 or inputs[0] == "-" or opts.shard is not None or opts.interleaved:
+        return False
+    if corrector.solid is None or streams[0].fmt != "fastq":
+        return False
+    fmt = opts.output_format.lower() if opts.output_format else (
+        None if outputs[0] == "-" else format_from_name(outputs[0]))
+    return fmt in (None, "cram", "fastq")  # as _open_writer: no or an alignment-only name keeps the input's kind
+
+
+def _stream_blocks(path: str, output: str, corrector: ReadCorrector, opts: CorrectionOptions, rounds: int,
+                   phred: int | None) -> CorrectionStats | None:
+    """:func:`seqfcn.correction.blocks.correct_file` into ``output``; None (nothing written, the
+    corrector's counts as they were) when the file holds a record it leaves to the strict path."""
+    from tqdm.auto import tqdm
+
+    from seqfcn.correction.blocks import NotCanonical, correct_file
+
+    saved = {name: getattr(corrector, name) for name in _COUNTERS}
+    stats = CorrectionStats()
+    phred = phred or 33
+    writer = open_read_writer(output, {"HD": {"VN": "1.6", "SO": "unknown"}}, "fastq", pg=opts.pg, phred=phred)
+    total = getattr(corrector.evidence.table, "reads", None)
+    bar = tqdm(disable=not opts.progress, unit=" reads", file=sys.stderr, desc="correct", dynamic_ncols=True,
+               unit_scale=True, total=total)
+    try:
+        correct_file(path, writer, corrector, stats, opts.recalibrate, rounds, phred, bar.update)
+        writer.close()
+    except NotCanonical as why:
+        writer.abort()
+        log.info("%s: %s; reading it record by record", path, why)
+        for name, value in saved.items():
+            setattr(corrector, name, value)
+        return None
+    except BaseException:
+        writer.abort()
         raise
     finally:
         bar.close()
@@ -305,92 +357,3 @@ def _open_writer(output: str, opts: CorrectionOptions, reads_label: str, first: 
     fmt = opts.output_format.lower() if opts.output_format else (
         None if output != "-" and format_from_name(output) not in (None, "cram") else kind)
     return open_read_writer(output, like, fmt, pg=opts.pg, phred=phred)
-
-
-def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices: Sequence[int]
-                ) -> tuple[list[int], dict[int, np.ndarray]]:
-    """The reads among ``indices`` that still have a base no solid k-mer supports, and their
-    spectrum support (by index; empty without solid checks)."""
-    weak, sup = corrector.weak_reads([codes[i] for i in indices])
-    todo = [i for i, w in zip(indices, weak) if w]
-    return todo, {i: s for i, s, w in zip(indices, sup, weak) if w and s is not None}
-
-
-def _correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str,
-                   rounds: int = 1) -> None:
-    """Correct a chunk of reads in place. Reads the spectrum calls solid get no edit state at
-    all: they are written as they came. With solid checks the spectrum walk
-    (:meth:`ReadCorrector.spectrum_fix`, which also finds the solid reads) goes first, the
-    network then runs only on the reads it leaves with unsupported bases, and the walk goes
-    once more over those. ``rounds`` passes of the model, each on the previous output."""
-    order = [i for i, read in enumerate(chunk) if read.sequence]
-    codes = _chunk_codes(chunk, order)
-    states: dict[int, Edited] = {}
-    may: dict[int, bool] = {}
-    known: dict[int, np.ndarray] = {}
-    if corrector.solid is not None:
-        weak_before, todo = _walk(corrector, chunk, codes, states, may, order)
-    else:
-        todo = weak_before = order
-    stats.extra["reads_skipped_solid"] = stats.extra.get("reads_skipped_solid", 0) + len(order) - len(weak_before)
-    for i in todo:
-        _state(chunk, states, may, i)
-    after_walk = todo
-    for _ in range(max(1, rounds)):
-        items = [ReadItem(i, codes[i], states[i].qual, may[i], known.get(i)) for i in todo]
-        if not items:
-            break
-        decisions = corrector.decide(items)
-        changed = []
-        for i, d in decisions.items():
-            before = states[i].n_changed
-            states[i] = edit(states[i], d, recalibrate)
-            if states[i].n_changed > before:  # only reads that changed can change in the next round
-                codes[i] = to_codes(states[i].seq)
-                changed.append(i)
-        todo, known = _still_weak(corrector, codes, sorted(changed))
-    if corrector.solid is not None and after_walk:
-        _walk(corrector, chunk, codes, states, may, after_walk)
-    stats.reads += len(chunk)
-    stats.reads_passed_through += len(chunk) - len(order)
-    for i in order:
-        if i in states:
-            finish(chunk[i], states[i], stats)
-        else:
-            stats.bases_examined += len(chunk[i].sequence)
-
-
-def _state(chunk: list[Read], states: dict[int, Edited], may: dict[int, bool], i: int) -> Edited:
-    """The edit state of ``chunk[i]``, made on first use."""
-    if i not in states:
-        states[i] = initial(chunk[i])
-        may[i] = _may_change_length(chunk[i])
-    return states[i]
-
-
-def _walk(corrector: ReadCorrector, chunk: list[Read], codes: dict[int, np.ndarray], states: dict[int, Edited],
-          may: dict[int, bool], indices: Sequence[int]) -> tuple[list[int], list[int]]:
-    """The spectrum walk over the reads ``indices``; their states and codes are updated.
-    Returns the reads among them that had an unsupported base before the walk, and after."""
-    items = [ReadItem(i, codes[i], states[i].qual if i in states else chunk[i].qualities, True) for i in indices]
-    decisions, before, after = corrector.spectrum_fix(items)
-    for i, d in decisions.items():
-        states[i] = edit(_state(chunk, states, may, i), d, "none")
-        codes[i] = to_codes(states[i].seq)
-    return [i for i, w in zip(indices, before) if w], [i for i, w in zip(indices, after) if w]
-
-
-def _chunk_codes(chunk: list[Read], order: list[int]) -> dict[int, np.ndarray]:
-    """Base codes of ``chunk[i]`` for ``i`` in ``order``, encoded in one pass (views into one array)."""
-    seqs = [chunk[i].sequence for i in order]
-    if not seqs:
-        return {}
-    ends = np.cumsum([len(q) for q in seqs])
-    joined = to_codes("".join(seqs))
-    return {i: joined[e - len(q) : e] for i, q, e in zip(order, seqs, ends.tolist())}
-
-
-def _may_change_length(read: Read) -> bool:
-    """Whether edits may delete or insert bases: not in records with a CIGAR (aligned SAM/BAM)."""
-    seg = read.segment
-    return seg is None or seg.is_unmapped or not seg.cigartuples

@@ -727,26 +727,33 @@ class FastqWriter:
 
     def write(self, read: Read) -> None:
         """Append one read (its ``name``, ``comment``, ``sequence`` and ``qualities``)."""
+        self.write_block(self.record(read), 1)
+
+    def record(self, read: Read) -> bytes:
+        """The text :meth:`write` appends for ``read``."""
         seq, qual = read.sequence, read.qualities
         if read.is_reverse:
             seq = reverse_complement(seq)
             qual = None if qual is None else qual[::-1]
         header = f"{read.name} {read.comment}" if read.comment else read.name
         if self.fasta:
-            self._buffer += f">{header}\n{seq}\n".encode("ascii")
-        else:
-            if qual is None:
-                raise SequenceError(
-                    "read has no qualities; write FASTA (.fa) instead of FASTQ", path=self.path, record=read.name
-                )
-            if len(qual) != len(seq):
-                raise SequenceError(
-                    f"quality length {len(qual)} differs from sequence length {len(seq)}",
-                    path=self.path,
-                    record=read.name,
-                )
-            self._buffer += f"@{header}\n{seq}\n+\n".encode("ascii") + quality_string(qual, self.phred) + b"\n"
-        self.count += 1
+            return f">{header}\n{seq}\n".encode("ascii")
+        if qual is None:
+            raise SequenceError(
+                "read has no qualities; write FASTA (.fa) instead of FASTQ", path=self.path, record=read.name
+            )
+        if len(qual) != len(seq):
+            raise SequenceError(
+                f"quality length {len(qual)} differs from sequence length {len(seq)}",
+                path=self.path,
+                record=read.name,
+            )
+        return f"@{header}\n{seq}\n+\n".encode("ascii") + quality_string(qual, self.phred) + b"\n"
+
+    def write_block(self, data: bytes | bytearray | memoryview, count: int) -> None:
+        """Append ``count`` records already formatted as :meth:`record` formats them."""
+        self._buffer += data
+        self.count += count
         if len(self._buffer) >= self._FLUSH:
             self._flush()
 
