@@ -431,9 +431,53 @@ static path_t reach(const walk_t *wk, uint8_t *row, const uint8_t *qual, int j0,
     return best;
 }
 
+/* A rival explanation of the weak k-mer j0 (its entering base p about to change): one
+ * substitution at another base c of that k-mer, of quality at most p's, that makes solid
+ * every k-mer covering c and the `run` k-mers from j0 going dir that the change at p makes
+ * solid. This is the read of one repeat copy with an error at c, against the read of the
+ * other copy, which differs from it at p. Returns the cheapest such c (its base in *base),
+ * -1 when there is none; *tied is set when another rival, or p itself, is as cheap. */
+static int rival(const walk_t *wk, uint8_t *row, const uint8_t *qual, int p, int j0, int dir, int run,
+                 uint8_t *base, int *tied)
+{
+    const index_t *ix = wk->ix;
+    int k = ix->k, nk = wk->nk, found = -1, found_q = 0;
+    int qp = qual ? qual[p] : 0;
+    int first = dir > 0 ? j0 : p + 1, last = dir > 0 ? p - 1 : j0 + k - 1;
+    *tied = 0;
+    for (int c = first; c <= last; c++) {
+        int qc = qual ? qual[c] : 0;
+        uint8_t orig = row[c];
+        if (qc > qp || orig > 3)
+            continue;
+        for (uint8_t b = 0; b < 4; b++) {
+            if (b == orig)
+                continue;
+            row[c] = b;
+            if (count_at(ix, row, j0) >= wk->solid) {
+                int lo = dir > 0 ? (c - k + 1 < 0 ? 0 : c - k + 1) : j0 - run + 1;
+                int hi = dir > 0 ? j0 + run - 1 : (c < nk - 1 ? c : nk - 1);
+                if (run_len(ix, row, lo, +1, nk, hi - lo + 1, wk->solid) == hi - lo + 1) {
+                    if (found >= 0 && qc == found_q) {
+                        *tied = 1;
+                    } else if (found < 0 || qc < found_q) {
+                        found = c; found_q = qc; *base = b; *tied = 0;
+                    }
+                }
+            }
+        }
+        row[c] = orig;
+    }
+    if (found >= 0 && found_q == qp)
+        *tied = 1;
+    return found;
+}
+
 /* try the 3 other bases at position p; the k-mers checked start at j0 going dir. The base
  * whose best continuation scores highest is taken when it reaches at least min(min_run, the
- * k-mers left) k-mers and scores at least `margin` above every other base */
+ * k-mers left) k-mers and scores at least `margin` above every other base, unless a rival
+ * (above) explains the weak k-mer as well: a cheaper one is taken instead, an equal one
+ * leaves the read as it is. Returns the position changed, or -1 */
 static int try_fix(const walk_t *wk, uint8_t *row, const uint8_t *qual, int p, int j0, int dir)
 {
     int left = dir > 0 ? wk->nk - j0 : j0 + 1;
@@ -455,15 +499,27 @@ static int try_fix(const walk_t *wk, uint8_t *row, const uint8_t *qual, int p, i
             second = sc;
         }
     }
+    if (best_path.reach < need || best_score - second < wk->margin) {
+        row[p] = orig;
+        return -1;
+    }
+    row[p] = (uint8_t)best;
+    int run = run_len(wk->ix, row, j0, dir, wk->nk, limit, wk->solid);
+    row[p] = orig;
+    uint8_t rb = 0;
+    int tied = 0, c = run > 0 ? rival(wk, row, qual, p, j0, dir, run, &rb, &tied) : -1;
+    if (c >= 0) {
+        if (tied)
+            return -1;
+        row[c] = rb;
+        return c;
+    }
     /* a high-quality base is changed only when k solid k-mers confirm it: near a read's end
      * fewer k-mers cover it, and a repeat copy differing there explains the read as well */
-    int trusted = qual && qual[p] >= wk->max_q && best_path.reach < wk->ix->k;
-    if (best_path.reach >= need && best_score - second >= wk->margin && !trusted) {
-        row[p] = (uint8_t)best;
-        return 1;
-    }
-    row[p] = orig;
-    return 0;
+    if (qual && qual[p] >= wk->max_q && best_path.reach < wk->ix->k)
+        return -1;
+    row[p] = (uint8_t)best;
+    return p;
 }
 
 /* counts of the k-mers of row covering position p (k-mers [lo, hi]) after it changed */
@@ -487,8 +543,9 @@ static int walk_row(const walk_t *wk, uint8_t *row, const uint8_t *qual, int64_t
     int prev_solid = 1;
     for (int j = first + 1; j < nk && made < budget; j++) {
         int s = cnt[j] >= wk->solid;
-        if (!s && prev_solid && try_fix(wk, row, qual, j + k - 1, j, +1)) {
-            recount(ix, row, j + k - 1, nk, cnt);
+        int c;
+        if (!s && prev_solid && (c = try_fix(wk, row, qual, j + k - 1, j, +1)) >= 0) {
+            recount(ix, row, c, nk, cnt);
             made++;
             s = 1;
         }
@@ -497,8 +554,9 @@ static int walk_row(const walk_t *wk, uint8_t *row, const uint8_t *qual, int64_t
     prev_solid = 1;
     for (int j = first - 1; j >= 0 && made < budget; j--) {
         int s = cnt[j] >= wk->solid;
-        if (!s && prev_solid && try_fix(wk, row, qual, j, j, -1)) {
-            recount(ix, row, j, nk, cnt);
+        int c;
+        if (!s && prev_solid && (c = try_fix(wk, row, qual, j, j, -1)) >= 0) {
+            recount(ix, row, c, nk, cnt);
             made++;
             s = 1;
         }

@@ -249,6 +249,33 @@ def test_a_high_quality_base_near_a_read_end_is_changed_only_with_k_solid_k_mers
 
 
 @pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+def test_an_error_that_matches_a_repeat_copy_is_fixed_where_it_is_not_at_the_copy_difference() -> None:
+    """Two repeat copies differ at bases 40 and 46 (within k). A read of copy A with an error at
+    40 that gives copy B's base is solid up to 46, where it is A again: the first weak k-mer's
+    entering base is 46, and changing it makes the read copy B (one false correction, the error
+    kept). The rival explanation, a change at 40 back to A, is taken instead when base 40's
+    quality is lower than base 46's, and neither when they are equal."""
+    rng = np.random.default_rng(11)
+    left, mid, right = ("".join(rng.choice(list("ACGT"), n)) for n in (40, 5, 60))
+    copy_a = left + "A" + mid + "C" + right
+    copy_b = left + "G" + mid + "T" + right
+    read = left + "G" + mid + "C" + right  # copy A with an error at 40
+    reads = [c[s:s + 50] for c in (copy_a, copy_b) for s in range(0, len(c) - 49) for _ in range(3)]
+    table = count_spectrum((to_codes(r) for r in reads), 11, bloom=False)
+    codes, lengths = to_codes(read)[None], np.array([len(read)])
+
+    def walk_with(q40: int, q46: int) -> str:
+        qual = np.full((1, len(read)), 30, np.uint8)
+        qual[0, 40], qual[0, 46] = q40, q46
+        out = extend(codes, lengths, table, solid=2, qualities=qual, max_quality=41)[0]
+        return "".join("ACGTN"[c] for c in out)
+
+    assert walk_with(8, 38) == copy_a
+    assert walk_with(38, 8) == copy_b
+    assert walk_with(20, 20) == read
+
+
+@pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
 def test_walk_says_which_reads_were_weak_before_and_after_as_support_does() -> None:
     """walk's flags equal what support() says of the reads before and after it: a true read
     (solid throughout), one it fixes, one with an N in a true copy (an N is never solid, but

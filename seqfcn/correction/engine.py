@@ -287,9 +287,11 @@ class ReadCorrector:
         return new, before, after
 
     def _veto(self, codes: np.ndarray, base: torch.Tensor, substitute: torch.Tensor,
-              before: np.ndarray) -> torch.Tensor:
+              before: np.ndarray, batch: Sequence[ReadItem]) -> torch.Tensor:
         """``substitute`` less the edits the spectrum does not support (see ``solid``);
-        ``before``: :func:`~seqfcn.correction.spectrum.support` of ``codes``."""
+        ``before``: :func:`~seqfcn.correction.spectrum.support` of ``codes``. As in the walk,
+        a base of quality ``WALK_MAX_QUALITY`` or more changes only where k k-mers cover it
+        (not within k - 1 bases of a read's end, where a repeat copy explains it as well)."""
         table = self.evidence.table
         sub = substitute.cpu().numpy()
         if not sub.any():
@@ -297,9 +299,19 @@ class ReadCorrector:
         proposed = np.where(sub, base.cpu().numpy(), codes)
         after = support(proposed, table)
         keep = sub & (before < self.solid) & (after >= self.solid)  # before -1: an N call
+        keep &= ~(self._trusted(batch, codes.shape[1]) & (before > 2))
         keep = self._necessary(codes, np.where(keep, proposed, codes), keep)
         self.vetoed += int(sub.sum() - keep.sum())
         return torch.from_numpy(keep).to(substitute.device)
+
+    def _trusted(self, batch: Sequence[ReadItem], width: int) -> np.ndarray:
+        """``(n, width)`` bool: bases of quality ``WALK_MAX_QUALITY`` or more within k - 1 of a read's end."""
+        k = self.evidence.k
+        phred, lengths = pad_rows([np.zeros(it.codes.shape[0], np.uint8) if it.qualities is None
+                                   else np.asarray(it.qualities, np.uint8) for it in batch], 0, np.uint8)
+        phred = np.pad(phred, ((0, 0), (0, width - phred.shape[1])))
+        i = np.arange(width)[None, :]
+        return (phred >= defaults.WALK_MAX_QUALITY) & ((i < k - 1) | (i > lengths[:, None] - k))
 
     def _necessary(self, codes: np.ndarray, edited: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """Drop edits the read does not need: in reads with several, an edit whose original
@@ -432,7 +444,7 @@ class ReadCorrector:
         thr = self.min_confidence
         substitute = (base != obs) & (base_p > thr)
         if self.solid is not None:
-            substitute = self._veto(codes, base, substitute, before)
+            substitute = self._veto(codes, base, substitute, before, batch)
         emitted_p = torch.where(substitute, base_p, observed_p)
         insert = ins_q = None
         gap, first_insert = self.scheme.gap, self.scheme.insert_base
