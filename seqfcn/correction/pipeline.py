@@ -19,7 +19,9 @@ spectrum walk (:func:`seqfcn.correction.spectrum.walk`: a Lighter-like walk out 
 the solid k-mers with a quality-weighted lookahead over dense errors) goes first;
 the network then runs only on the reads it leaves with a base that no solid k-mer
 supports, its edits must make the k-mers solid (``solid``), and the walk goes once
-more over those reads.
+more over those reads (:mod:`.chunks`). One FASTQ file to FASTQ takes the block path
+(:mod:`.blocks`: the walk over whole blocks in C, Python objects only for the reads it
+leaves weak), byte for byte the same output.
 """
 from __future__ import annotations
 
