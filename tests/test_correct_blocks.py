@@ -96,6 +96,24 @@ def test_a_malformed_record_is_still_named_with_exit_2(reads, tmp_path, cli):
     assert not (tmp_path / "o.fq").exists()
 
 
+def test_bad_input_met_by_the_block_path_is_named_with_exit_2(reads, tmp_path, cli):
+    """With ``--spectrum`` there is no counting pass: the block path itself meets the bad base,
+    leaves the file to the strict reader, which names file, record and position; no output."""
+    good = tmp_path / "good" / "r.fq"
+    good.parent.mkdir()
+    good.write_bytes(reads.read_bytes())
+    assert cli(["count", good, "-k", "21", "-o", tmp_path / "r.kmers", "-q"])[0] == 0
+    bad = tmp_path / "r.fq"  # the same name and size: the spectrum check passes
+    lines = reads.read_text().splitlines()
+    lines[24001] = lines[24001][:17] + "X" + lines[24001][18:]  # record 6,001 (r5999: the empty read comes 4th), base 17
+    bad.write_text("\n".join(lines) + "\n")
+    code, _, err = cli(["correct", bad, "--model", KMER_MODEL, "-o", tmp_path / "o.fq", "--no-progress",
+                        "--device", "cpu", "-q", "--spectrum", tmp_path / "r.kmers"])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and str(bad) in lines[0] and "r5999" in lines[0] and "position 17" in lines[0], err
+    assert not (tmp_path / "o.fq").exists()
+
+
 def test_fastq_spans_finds_canonical_records_exactly():
     data = b"@a x\nACGT\n+\nIIII\n@b\n\n+\n\n@c\nAC\n+\nI"  # the last record is incomplete
     spans = np.zeros((8, 4), np.int64)

@@ -26,12 +26,11 @@ from seqfcn.alphabet import SEQUENCE_CHARACTERS
 from seqfcn.correction.chunks import correct_weak
 from seqfcn.correction.edits import CorrectionStats, Edited, edit, finish, initial
 from seqfcn.correction.engine import ReadCorrector, walk_decision
-from seqfcn.encode import _CODE_TABLE, N_CODE, to_codes
+from seqfcn.encode import _CODE_TABLE, _LETTERS, N_CODE, to_codes
 from seqfcn.io.reads import Read
 from seqfcn.kmers import _kmercount
 
 _BLOCK_BYTES = 1 << 23
-_LETTERS = np.frombuffer(b"ACGT", np.uint8)
 _VALID = bytes(1 if chr(b) in SEQUENCE_CHARACTERS else 0 for b in range(256))
 _TABLE = _CODE_TABLE.astype(np.uint8).tobytes()
 

@@ -145,6 +145,13 @@ def walk_decision(codes: np.ndarray, walked: np.ndarray, phred: np.ndarray) -> D
     return Decision(walked, walked != codes, np.zeros(codes.shape[0], bool), np.array(phred, np.uint8))
 
 
+def _phred_rows(items: Sequence["ReadItem"]) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, L)`` uint8 Phred scores of ``items``, right-padded with 0 (0 for a read without
+    qualities: it costs nothing in the walk), and their ``(n,)`` lengths."""
+    return pad_rows([np.zeros(it.codes.shape[0], np.uint8) if it.qualities is None
+                     else np.asarray(it.qualities, np.uint8) for it in items], 0, np.uint8)
+
+
 @dataclass
 class ReadItem:
     """A read in flight: its position in the chunk and its encoding."""
@@ -266,8 +273,7 @@ class ReadCorrector:
         if not items:
             return {}, np.zeros(0, bool), np.zeros(0, bool)
         codes, lengths = pad_rows([it.codes for it in items], 4, np.uint8)
-        phred, _ = pad_rows([np.zeros(it.codes.shape[0], np.uint8) if it.qualities is None  # costs nothing
-                             else np.asarray(it.qualities, np.uint8) for it in items], 0, np.uint8)
+        phred, _ = _phred_rows(items)
         new, before, after = self.spectrum_walk(codes, lengths, phred)
         result = {}
         for row in np.nonzero((new != codes).any(1))[0].tolist():
@@ -307,8 +313,7 @@ class ReadCorrector:
     def _trusted(self, batch: Sequence[ReadItem], width: int) -> np.ndarray:
         """``(n, width)`` bool: bases of quality ``WALK_MAX_QUALITY`` or more within k - 1 of a read's end."""
         k = self.evidence.k
-        phred, lengths = pad_rows([np.zeros(it.codes.shape[0], np.uint8) if it.qualities is None
-                                   else np.asarray(it.qualities, np.uint8) for it in batch], 0, np.uint8)
+        phred, lengths = _phred_rows(batch)
         phred = np.pad(phred, ((0, 0), (0, width - phred.shape[1])))
         i = np.arange(width)[None, :]
         return (phred >= defaults.WALK_MAX_QUALITY) & ((i < k - 1) | (i > lengths[:, None] - k))

@@ -230,7 +230,6 @@ def _check_files(inputs: list[str], outputs: list[str], opts: CorrectionOptions)
 def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opts: CorrectionOptions,
             rounds: int) -> CorrectionStats:
     """Read, correct and write every read, mates in step (atomically: no output is left on an error)."""
-    from tqdm.auto import tqdm
 
     from seqfcn.io.pairs import interleaved, paired
 
@@ -251,8 +250,7 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
     total = getattr(corrector.evidence.table, "reads", None) if corrector.evidence is not None else None
     if total is not None and opts.shard is not None:
         total = len(range(opts.shard[0], total // len(inputs), opts.shard[1])) * len(inputs)
-    bar = tqdm(disable=not opts.progress, unit=" reads", file=sys.stderr, desc="correct", dynamic_ncols=True,
-               unit_scale=True, total=total)
+    bar = _progress(opts, total)
     writers: list[Any] = []
     try:
         for chunk in _chunks(groups):
@@ -292,26 +290,28 @@ def _blocks_apply(inputs: list[str], outputs: list[str], corrector: ReadCorrecto
         return False
     if corrector.solid is None or streams[0].fmt != "fastq":
         return False
-    fmt = opts.output_format.lower() if opts.output_format else (
-        None if outputs[0] == "-" else format_from_name(outputs[0]))
-    return fmt in (None, "cram", "fastq")  # as _open_writer: no or an alignment-only name keeps the input's kind
+    return _output_format(outputs[0], opts, "fastq") == "fastq"
+
+
+def _progress(opts: CorrectionOptions, total: int | None) -> Any:
+    """The progress bar of a run (reads, on stderr; disabled without ``opts.progress``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(disable=not opts.progress, unit=" reads", file=sys.stderr, desc="correct", dynamic_ncols=True,
+                unit_scale=True, total=total)
 
 
 def _stream_blocks(path: str, output: str, corrector: ReadCorrector, opts: CorrectionOptions, rounds: int,
                    phred: int | None) -> CorrectionStats | None:
     """:func:`seqfcn.correction.blocks.correct_file` into ``output``; None (nothing written, the
     corrector's counts as they were) when the file holds a record it leaves to the strict path."""
-    from tqdm.auto import tqdm
-
     from seqfcn.correction.blocks import NotCanonical, correct_file
 
     saved = {name: getattr(corrector, name) for name in _COUNTERS}
     stats = CorrectionStats()
     phred = phred or 33
-    writer = open_read_writer(output, {"HD": {"VN": "1.6", "SO": "unknown"}}, "fastq", pg=opts.pg, phred=phred)
-    total = getattr(corrector.evidence.table, "reads", None)
-    bar = tqdm(disable=not opts.progress, unit=" reads", file=sys.stderr, desc="correct", dynamic_ncols=True,
-               unit_scale=True, total=total)
+    writer = open_read_writer(output, _UNALIGNED_HEADER, "fastq", pg=opts.pg, phred=phred)
+    bar = _progress(opts, getattr(corrector.evidence.table, "reads", None))
     try:
         correct_file(path, writer, corrector, stats, opts.recalibrate, rounds, phred, bar.update)
         writer.close()
@@ -354,8 +354,19 @@ def _open_writer(output: str, opts: CorrectionOptions, reads_label: str, first: 
         like: Any = first.segment.header.to_dict()
         kind = "bam"
     else:
-        like = {"HD": {"VN": "1.6", "SO": "unknown"}}
+        like = _UNALIGNED_HEADER
         kind = "fasta" if first is not None and first.qualities is None else "fastq"
-    fmt = opts.output_format.lower() if opts.output_format else (
-        None if output != "-" and format_from_name(output) not in (None, "cram") else kind)
-    return open_read_writer(output, like, fmt, pg=opts.pg, phred=phred)
+    return open_read_writer(output, like, _output_format(output, opts, kind), pg=opts.pg, phred=phred)
+
+
+_UNALIGNED_HEADER = {"HD": {"VN": "1.6", "SO": "unknown"}}
+"""The SAM header of reads from FASTQ/FASTA."""
+
+
+def _output_format(output: str, opts: CorrectionOptions, kind: str) -> str:
+    """What ``output`` is written as: ``opts.output_format``, else the format its name says,
+    else (stdout, no extension, or a CRAM name) the input's ``kind``."""
+    if opts.output_format:
+        return opts.output_format.lower()
+    named = None if output == "-" else format_from_name(output)
+    return named if named not in (None, "cram") else kind
