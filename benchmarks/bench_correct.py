@@ -1,24 +1,34 @@
-"""Read correction benchmark: seqfcn correct beside Lighter, in one run.
+"""Read correction benchmark: seqfcn beside Lighter and SPAdes' BayesHammer, in one run.
 
-    python benchmarks/bench_correct.py [--out DIR] [--coverage 40 60] [--self-train-steps 800]
-                                       [--lambda-model DIR] [--parts lambda,ex1,ont]
+    python benchmarks/bench_correct.py --out DIR [--parts klebsiella,ex1,lambda,ont]
+        [--sets hs30,hs8,ms30,hs60] [--bayeshammer hs30,ex1] [--self-train hs30] [--threads 2]
+        [--data SIMS] [--model DIR]
 
-1. **lambda** — Illumina-like reads simulated with art_illumina (HiSeq 2500 profile
-   ``HS25``, 125 bp single-end, indels off so base-level truth applies) from
-   data/lambda/lambda_virus.fa at ``--coverage``; truth = art's error-free SAM.
-   Lighter (``-K 23 <genome size>``) and seqfcn (``--self-train``: reference-free,
-   trained on the reads; plus a reference-trained model if ``--lambda-model``) each
-   correct the same reads. Reported: gain, TP, FP, FN, wall time and peak memory
-   (max RSS of the process, GNU ``/usr/bin/time %M``).
-2. **ex1** — the real 35 bp Illumina reads of data/samtools/ex1.fastq, corrected
-   by the shipped model data/models/ex1_illumina and by Lighter; both aligned
-   before/after with bwa mem to ex1.fa: mismatch (edit) rate per aligned base.
-3. **ont** — real ONT reads MT007544 (data/sarscov2): seqfcn ``--self-train``
-   (ONT error model, gap class) vs the raw reads, aligned with minimap2 to the
-   sample's medaka consensus: edit rate per aligned base before/after.
+1. **klebsiella** (the whole-genome sets): *Klebsiella pneumoniae* HS11286 with its six
+   plasmids (5,682,322 bp, Debian ``kleborate-examples``; never used to train the shipped
+   model) and reads simulated from it with art_illumina (Debian), substitutions only, R1
+   and R2 concatenated into one file, truth = art's error-free ``-ef`` SAM::
 
-Writes ``DIR/results.json`` and prints a markdown table (kept in
-benchmarks/results_correct.md).
+       art_illumina -ss PROFILE -i HS11286.fa -p -l LEN -f COV -m MEAN -s 30 -rs SEED \\
+           -ir 0 -ir2 0 -dr 0 -dr2 0 -ef -na -o SIMS/NAME/r && cat r1.fq r2.fq > all.fq
+
+   with the sets of :data:`SETS` (made when ``SIMS/NAME/all.fq`` is missing). Every tool
+   gets the same file and ``--threads``: Lighter (``-K 21 <genome size>``), BayesHammer
+   (``spades.py --only-error-correction``, on the sets named by ``--bayeshammer``: 10 min
+   at 30x), seqfcn with the shipped model and (``--self-train`` sets) reference-free.
+   Scored by read name with ``seqfcn evaluate correction --truth``.
+2. **ex1** — the real 35 bp Illumina reads of data/samtools/ex1.fastq, corrected by
+   Lighter, BayesHammer and seqfcn; aligned before/after with bwa mem to ex1.fa: mismatch
+   (edit) rate per aligned base.
+3. **lambda** — art HS25 125 bp single-end reads of data/lambda (``--coverage``): Lighter
+   and seqfcn (shipped model, ``--self-train``), by simulated truth.
+4. **ont** — real ONT reads MT007544 (data/sarscov2): seqfcn with the SARS-CoV-2 ONT model
+   and ``--self-train`` against the raw reads, aligned with minimap2 to the sample's medaka
+   consensus.
+
+Wall time and peak RSS are GNU ``/usr/bin/time`` around each whole process (start-up and
+counting passes included). Writes ``DIR/results.json`` and prints Markdown tables (reads/s
+and ratios to Lighter); the latest are in benchmarks/README.md.
 """
 from __future__ import annotations
 
@@ -33,167 +43,255 @@ import tempfile
 import time
 from pathlib import Path
 
-from seqfcn.correction.evaluate import evaluate_correction
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from seqfcn.correction.evaluate import evaluate_correction  # noqa: E402
+from seqfcn.resources import MODELS  # noqa: E402
+
+KLEBORATE = Path("/usr/share/doc/kleborate/examples/data/Klebs_HS11286.fna.xz")
 LAMBDA = ROOT / "data/lambda/lambda_virus.fa"
 EX1_FA, EX1_FQ = ROOT / "data/samtools/ex1.fa", ROOT / "data/samtools/ex1.fastq"
 ONT_FQ = ROOT / "data/sarscov2/MT007544.fastq"
 ONT_CONS = ROOT / "data/sarscov2/MT007544.consensus.medaka.fasta"
-EX1_MODEL = ROOT / "data/models/ex1_illumina"
-KMER_MODEL = ROOT / "data/models/kmer_illumina"  # trained on SARS-CoV-2 simulations, corrects any genome
-ONT_MODEL = ROOT / "data/models/sarscov2_ont"  # SARS-CoV-2 reference k-mers, indel classes
+KMER_MODEL = MODELS["kmer_illumina"].path
+EX1_MODEL = MODELS["ex1_illumina"].path
+ONT_MODEL = MODELS["sarscov2_ont"].path
+SETS = {  # name: (art profile, read length, coverage, mean fragment, seed, title)
+    "hs30": ("HS25", 150, 30, 450, 11, "HS25 150 bp 30×"),
+    "hs8": ("HS25", 150, 8, 450, 12, "HS25 150 bp 8×"),
+    "ms30": ("MSv3", 250, 30, 600, 13, "MiSeq v3 250 bp 30×"),
+    "hs60": ("HS25", 150, 60, 450, 14, "HS25 150 bp 60×"),
+}
 
 
-def run(cmd: list[str], *, cwd: Path | None = None) -> dict:
+def run(cmd: list, *, log: Path | None = None) -> dict:
     """Run ``cmd`` under GNU time: wall seconds and peak resident memory (MB, ``%M``).
 
-    (``wait4`` from this Python process would count the pre-``exec`` copy of the
-    parent in the child's maximum RSS, so a small external ``time`` measures instead.)"""
+    (``wait4`` from this Python process would count the pre-``exec`` copy of the parent in
+    the child's maximum RSS, so a small external ``time`` measures instead.) Output goes to
+    ``log`` (or is dropped)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf.name, *map(str, cmd)], cwd=cwd,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        with open(log or os.devnull, "w") as out:
+            proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf.name, *map(str, cmd)], stdout=out,
+                                  stderr=subprocess.STDOUT if log else subprocess.PIPE, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+            tail = Path(log).read_text()[-2000:] if log else proc.stderr[-2000:]
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{tail}")
         wall, kb = tf.read().split()[-2:]
     return {"seconds": round(float(wall), 2), "peak_mb": round(int(kb) / 1024, 1)}
 
 
-def seqfcn_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "seqfcn", "correct", *args, "--no-progress", "--threads", "1"]
+def seqfcn_correct(reads: Path, out: Path, threads: int, *args: str) -> dict:
+    """``seqfcn correct READS -o OUT`` (stats beside it) under :func:`run`."""
+    return run([sys.executable, "-m", "seqfcn", "correct", reads, "-o", out, "--stats", out.with_suffix(".json"),
+                "--no-progress", "--threads", threads, *args], log=out.with_suffix(".log"))
 
 
 def genome_size(fasta: Path) -> int:
     return sum(len(line.strip()) for line in fasta.read_text().splitlines() if not line.startswith(">"))
 
 
-def lighter(reads: Path, out: Path, k: int, size: int) -> tuple[Path, dict]:
-    out.mkdir(exist_ok=True)
-    res = run(["lighter", "-r", str(reads), "-K", str(k), str(size), "-t", "1", "-od", str(out)])
-    stem = reads.name.removesuffix(".gz").removesuffix(".fastq").removesuffix(".fq")
-    name = f"{stem}.cor.fq"
-    return out / name, res
-
-
-def part_lambda(out: Path, coverage: float, steps: int, lambda_model: str | None, seed: int = 1) -> dict:
-    d = out / f"lambda_{coverage:g}x_seed{seed}"
+def lighter(reads: Path, d: Path, k: int, size: int, threads: int) -> tuple[Path, dict]:
     d.mkdir(parents=True, exist_ok=True)
-    prefix = d / "sim"
-    run(["art_illumina", "-ss", "HS25", "-i", str(LAMBDA), "-l", "125", "-f", str(coverage), "-rs", str(seed),
-         "-ir", "0", "-ir2", "0", "-dr", "0", "-dr2", "0", "-ef", "-sam", "-na", "-o", str(prefix)])
-    reads, truth = d / "sim.fq", d / "sim_errFree.sam"
-    rows = {}
-    lfq, lres = lighter(reads, d / "lighter", 23, genome_size(LAMBDA))
-    rows["Lighter"] = {**evaluate_correction(reads, lfq, truth=truth), **lres}
-    for conf in ("0.5", "0.9"):
-        kfq = d / f"seqfcn_kmer_{conf}.fq"
-        kres = run(seqfcn_cmd(str(reads), "--model", str(KMER_MODEL), "-o", str(kfq), "--min-confidence", conf))
-        rows[f"seqfcn --model data/models/kmer_illumina --min-confidence {conf}"] = {
-            **evaluate_correction(reads, kfq, truth=truth), **kres}
-    sfq = d / "seqfcn_selftrain.fq"
-    sres = run(seqfcn_cmd(str(reads), "--self-train", "--self-train-steps", str(steps), "-o", str(sfq),
-                          "--stats", str(d / "selftrain_stats.json"), "--min-confidence", "0.5"))
-    rows[f"seqfcn --self-train ({steps} steps, k-mer mode)"] = {**evaluate_correction(reads, sfq, truth=truth),
-                                                                 **sres}
-    if lambda_model:
-        rfq = d / "seqfcn_reference.fq"
-        rres = run(seqfcn_cmd(str(reads), "--model", lambda_model, "-o", str(rfq), "--min-confidence", "0.5"))
-        rows["seqfcn reference-trained"] = {**evaluate_correction(reads, rfq, truth=truth), **rres}
-    return rows
+    res = run(["lighter", "-r", reads, "-K", k, size, "-t", threads, "-od", d], log=d / "log")
+    stem = reads.name.removesuffix(".gz").removesuffix(".fastq").removesuffix(".fq")
+    return d / f"{stem}.cor.fq", res
 
 
-def part_ex1(out: Path) -> dict:
+def bayeshammer(reads: Path, d: Path, threads: int) -> tuple[Path, dict]:
+    """``spades.py --only-error-correction`` on ``reads``; the corrected reads with the dropped
+    ones restored (:func:`restore_dropped`) and the run's time, memory and ``reads_dropped``."""
+    shutil.rmtree(d, ignore_errors=True)
+    res = run(["spades.py", "--only-error-correction", "-s", reads, "-t", threads, "-o", d],
+              log=d.with_name(d.name + ".log"))
+    cor = next((d / "corrected").glob("*.fastq*"))
+    if cor.suffix == ".gz":
+        subprocess.run(["gunzip", "-kf", str(cor)], check=True)
+        cor = cor.with_suffix("")
+    res["reads_dropped"] = restore_dropped(reads, cor, d / "with_dropped.fq")
+    return d / "with_dropped.fq", res
+
+
+def restore_dropped(original: Path, corrected: Path, out: Path) -> int:
+    """Write ``corrected`` in the order of ``original``, with the reads it dropped (BayesHammer
+    leaves out reads it cannot correct) as they came: scored as left uncorrected. Returns
+    how many were dropped."""
+    import pysam
+
+    with pysam.FastxFile(str(corrected)) as fh:
+        fixed = {r.name: str(r) for r in fh}
+    dropped = 0
+    with pysam.FastxFile(str(original)) as fh, open(out, "w") as dst:
+        for r in fh:
+            rec = fixed.get(r.name)
+            dropped += rec is None
+            dst.write((rec or str(r)) + "\n")
+    return dropped
+
+
+def simulate(data: Path, name: str) -> Path:
+    """``data/NAME`` with ``all.fq`` and ``r_errFree.sam`` (art_illumina from HS11286)."""
+    profile, length, cov, mean, seed, _ = SETS[name]
+    d = data / name
+    if (d / "all.fq").exists():
+        return d
+    d.mkdir(parents=True, exist_ok=True)
+    genome = data / "Klebs_HS11286.fa"
+    if not genome.exists():
+        with open(genome, "wb") as fh:
+            subprocess.run(["xz", "-dc", str(KLEBORATE)], stdout=fh, check=True)
+    run(["art_illumina", "-ss", profile, "-i", genome, "-p", "-l", length, "-f", cov, "-m", mean, "-s", 30,
+         "-rs", seed, "-ir", 0, "-ir2", 0, "-dr", 0, "-dr2", 0, "-ef", "-na", "-o", d / "r"], log=d / "art.log")
+    with open(d / "all.fq", "wb") as out:
+        for mate in ("r1.fq", "r2.fq"):
+            with open(d / mate, "rb") as fh:
+                shutil.copyfileobj(fh, out)
+    return d
+
+
+def part_klebsiella(out: Path, args: argparse.Namespace) -> dict:
+    results = {}
+    size = 5_682_322
+    for name in args.sets.split(","):
+        d = simulate(args.data, name)
+        reads, truth = d / "all.fq", d / "r_errFree.sam"
+        o = out / "klebsiella" / name
+        o.mkdir(parents=True, exist_ok=True)
+        runs = [("Lighter 1.1.2", *lighter(reads, o / "lighter", 21, size, args.threads))]
+        if name in args.bayeshammer.split(","):
+            runs.append(("SPAdes 3.15 BayesHammer", *bayeshammer(reads, o / "bayeshammer", args.threads)))
+        runs.append(("seqfcn", o / "seqfcn.fq", seqfcn_correct(reads, o / "seqfcn.fq", args.threads,
+                                                              "--model", args.model)))
+        if name in args.self_train.split(","):
+            runs.append(("seqfcn --self-train", o / "selftrain.fq",
+                         seqfcn_correct(reads, o / "selftrain.fq", args.threads, "--self-train")))
+        n_reads = sum(1 for _ in open(reads, "rb")) // 4
+        rows = {}
+        for tool, corrected, res in runs:
+            m = evaluate_correction(reads, corrected, truth=truth)
+            rows[tool] = {**m, **res, "reads": n_reads, "reads_per_s": round(n_reads / res["seconds"])}
+        results[name] = rows
+        print(klebsiella_table({name: rows}), flush=True)
+    return results
+
+
+def part_ex1(out: Path, args: argparse.Namespace) -> dict:
     d = out / "ex1"
     d.mkdir(parents=True, exist_ok=True)
     reads = d / "ex1.fastq"
     shutil.copy(EX1_FQ, reads)
-    rows = {}
-    lfq, lres = lighter(reads, d / "lighter", 17, genome_size(EX1_FA))
-    rows["Lighter"] = {**evaluate_correction(reads, lfq, reference=EX1_FA, aligner="bwa"), **lres}
-    kfq = d / "seqfcn_kmer.fq"
-    kres = run(seqfcn_cmd(str(reads), "--model", str(KMER_MODEL), "-o", str(kfq), "--min-confidence", "0.5"))
-    rows["seqfcn data/models/kmer_illumina, --min-confidence 0.5"] = {
-        **evaluate_correction(reads, kfq, reference=EX1_FA, aligner="bwa"), **kres}
-    for conf in ("0.9", "0.5"):
-        sfq = d / f"seqfcn_{conf}.fq"
-        sres = run(seqfcn_cmd(str(reads), "--model", str(EX1_MODEL), "-o", str(sfq), "--min-confidence", conf))
-        rows[f"seqfcn data/models/ex1_illumina, --min-confidence {conf}"] = {
-            **evaluate_correction(reads, sfq, reference=EX1_FA, aligner="bwa"), **sres}
-    return rows
+    runs = [("Lighter 1.1.2", *lighter(reads, d / "lighter", 17, genome_size(EX1_FA), args.threads))]
+    if "ex1" in args.bayeshammer.split(","):
+        runs.append(("SPAdes 3.15 BayesHammer", *bayeshammer(reads, d / "bayeshammer", args.threads)))
+    runs.append(("seqfcn", d / "seqfcn.fq", seqfcn_correct(reads, d / "seqfcn.fq", args.threads, "--model",
+                                                          args.model)))
+    runs.append(("seqfcn --model ex1_illumina (learnt ex1.fa)", d / "ex1_model.fq",
+                 seqfcn_correct(reads, d / "ex1_model.fq", args.threads, "--model", EX1_MODEL)))
+    return {tool: {**evaluate_correction(reads, cor, reference=EX1_FA, aligner="bwa"), **res}
+            for tool, cor, res in runs}
 
 
-def part_ont(out: Path, steps: int) -> dict:
+def part_lambda(out: Path, args: argparse.Namespace) -> dict:
+    results = {}
+    for seed, coverage in enumerate(args.coverage, 1):
+        d = out / f"lambda_{coverage:g}x_seed{seed}"
+        d.mkdir(parents=True, exist_ok=True)
+        run(["art_illumina", "-ss", "HS25", "-i", LAMBDA, "-l", 125, "-f", coverage, "-rs", seed, "-ir", 0,
+             "-ir2", 0, "-dr", 0, "-dr2", 0, "-ef", "-sam", "-na", "-o", d / "sim"])
+        reads, truth = d / "sim.fq", d / "sim_errFree.sam"
+        runs = [("Lighter 1.1.2", *lighter(reads, d / "lighter", 23, genome_size(LAMBDA), args.threads)),
+                ("seqfcn", d / "seqfcn.fq", seqfcn_correct(reads, d / "seqfcn.fq", args.threads, "--model",
+                                                           args.model)),
+                ("seqfcn --self-train", d / "selftrain.fq",
+                 seqfcn_correct(reads, d / "selftrain.fq", args.threads, "--self-train"))]
+        results[d.name] = {tool: {**evaluate_correction(reads, cor, truth=truth), **res} for tool, cor, res in runs}
+    return results
+
+
+def part_ont(out: Path, args: argparse.Namespace) -> dict:
     d = out / "ont"
     d.mkdir(parents=True, exist_ok=True)
-    rows = {}
-    for conf in ("0.5", "0.8"):
-        rfq = d / f"seqfcn_ref_{conf}.fq"
-        rres = run(seqfcn_cmd(str(ONT_FQ), "--model", str(ONT_MODEL), "-o", str(rfq), "--stats",
-                              str(d / f"ref_{conf}.json"), "--min-confidence", conf))
-        m = evaluate_correction(ONT_FQ, rfq, reference=ONT_CONS, aligner="minimap2")
-        st = json.loads((d / f"ref_{conf}.json").read_text())
-        rows[f"seqfcn --model data/models/sarscov2_ont --min-confidence {conf}"] = {
-            **m, **rres, **{k: st[k] for k in ("bases_deleted", "bases_inserted", "bases_substituted")}}
-    sfq = d / "seqfcn.fq"
-    sres = run(seqfcn_cmd(str(ONT_FQ), "--self-train", "--self-train-mode", "memorise", "--self-train-steps", str(steps),
-                          "--self-train-error-model", "ont", "-o", str(sfq),
-                          "--stats", str(d / "stats.json"), "--min-confidence", "0.9"))
-    m = evaluate_correction(ONT_FQ, sfq, reference=ONT_CONS, aligner="minimap2")
-    stats = json.loads((d / "stats.json").read_text())
-    rows[f"seqfcn --self-train --self-train-mode memorise ({steps} steps)"] = {
-        **m, **sres, "bases_deleted": stats["bases_deleted"], "bases_substituted": stats["bases_substituted"]}
-    return rows
+    runs = [("seqfcn --model sarscov2_ont", d / "reference.fq",
+             seqfcn_correct(ONT_FQ, d / "reference.fq", args.threads, "--model", ONT_MODEL, "--min-confidence", "0.5")),
+            (f"seqfcn --self-train --self-train-mode memorise ({args.ont_steps} steps)", d / "selftrain.fq",
+             seqfcn_correct(ONT_FQ, d / "selftrain.fq", args.threads, "--self-train", "--self-train-mode", "memorise",
+                            "--self-train-steps", str(args.ont_steps), "--self-train-error-model", "ont"))]
+    return {tool: {**evaluate_correction(ONT_FQ, cor, reference=ONT_CONS, aligner="minimap2"), **res}
+            for tool, cor, res in runs}
 
 
-def table(results: dict) -> str:
-    lines = []
-    for part in [p for p in results if p.startswith("lambda")]:
-        lines += [f"### {part}: art_illumina HS25 125 bp (simulated truth)", "",
-                  "| tool | gain | TP | FP | FN | error rate after | wall s | peak MB |", "|---|---|---|---|---|---|---|---|"]
-        for name, m in results[part].items():
-            lines.append(f"| {name} | {m['gain']:.4f} | {m['TP']} | {m['FP']} | {m['FN']} | "
-                         f"{m['error_rate_after']:.6f} (before {m['error_rate_before']:.5f}) | {m['seconds']} | {m['peak_mb']} |")
-        lines.append("")
-    for part, title in (("ex1", "### samtools ex1, real 35 bp Illumina (bwa mem to ex1.fa)"),
-                        ("ont", "### MT007544, real ONT (minimap2 to the medaka consensus)")):
-        if part not in results:
-            continue
-        lines += [title, "", "| tool | edit rate before | edit rate after | reduction | reads better / worse | wall s | peak MB |",
-                  "|---|---|---|---|---|---|---|"]
-        for name, m in results[part].items():
-            red = m["error_rate_reduction"]
-            lines.append(f"| {name} | {m['alignment_error_rate_before']:.5f} | {m['alignment_error_rate_after']:.5f} | "
-                         f"{'n/a' if red is None else f'{red:.1%}'} | {m['reads_improved']} / {m['reads_worsened']} | "
-                         f"{m['seconds']} | {m['peak_mb']} |")
-        lines.append("")
-    return "\n".join(lines)
+def _label(tool: str, m: dict) -> str:
+    dropped = m.get("reads_dropped")
+    return f"{tool} ({dropped:,} reads dropped, scored as uncorrected)" if dropped else tool
+
+
+def klebsiella_table(results: dict) -> str:
+    lines = ["| set | tool | gain | TP | FP | FN | wall s | reads/s | peak MB | wall / Lighter | reads/s / Lighter |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, rows in results.items():
+        base = next(iter(rows.values()))
+        for i, (tool, m) in enumerate(rows.items()):
+            label = f"{SETS[name][5]} ({m['reads']:,} reads, {m['TP'] + m['FN']:,} errors)" if i == 0 else ""
+            lines.append(f"| {label} | {_label(tool, m)} | {m['gain']:.4f} | {m['TP']:,} | {m['FP']:,} | {m['FN']:,} | "
+                         f"{m['seconds']:.1f} | {m['reads_per_s']:,} | {m['peak_mb']:.0f} | "
+                         f"{m['seconds'] / base['seconds']:.2f} | {m['reads_per_s'] / base['reads_per_s']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def truth_table(title: str, rows: dict) -> str:
+    lines = [title, "", "| tool | gain | TP | FP | FN | wall s | peak MB |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {_label(tool, m)} | {m['gain']:.4f} | {m['TP']} | {m['FP']} | {m['FN']} | {m['seconds']} | {m['peak_mb']} |"
+              for tool, m in rows.items()]
+    return "\n".join(lines) + "\n"
+
+
+def aligned_table(title: str, rows: dict) -> str:
+    lines = [title, "", "| tool | edit rate before | edit rate after | reduction | reads better / worse | wall s | "
+             "peak MB |", "|---|---|---|---|---|---|---|"]
+    for tool, m in rows.items():
+        red = m["error_rate_reduction"]
+        lines.append(f"| {_label(tool, m)} | {m['alignment_error_rate_before']:.5f} | {m['alignment_error_rate_after']:.5f} | "
+                     f"{'n/a' if red is None else f'{red:.1%}'} | {m['reads_improved']} / {m['reads_worsened']} | "
+                     f"{m['seconds']} | {m['peak_mb']} |")
+    return "\n".join(lines) + "\n"
+
+
+def tables(results: dict) -> str:
+    parts = []
+    if "klebsiella" in results:
+        parts.append("### Klebsiella pneumoniae HS11286, whole genome (simulated truth)\n\n"
+                     + klebsiella_table(results["klebsiella"]))
+    if "ex1" in results:
+        parts.append(aligned_table("### samtools ex1, real 35 bp Illumina (bwa mem to ex1.fa)", results["ex1"]))
+    for name, rows in results.get("lambda", {}).items():
+        parts.append(truth_table(f"### {name}: art_illumina HS25 125 bp (simulated truth)", rows))
+    if "ont" in results:
+        parts.append(aligned_table("### MT007544, real ONT (minimap2 to the medaka consensus)", results["ont"]))
+    return "\n".join(parts)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="bench_correct_out")
-    ap.add_argument("--coverage", type=float, nargs="+", default=[40, 60],
-                    help="lambda: one art_illumina data set per coverage (seeds 1, 2, ...)")
-    ap.add_argument("--self-train-steps", type=int, default=1500)
+    ap.add_argument("--out", default="bench_correct_out", type=Path)
+    ap.add_argument("--parts", default="klebsiella,ex1,lambda,ont")
+    ap.add_argument("--data", type=Path, help="folder of the simulated Klebsiella sets (default OUT/sims)")
+    ap.add_argument("--sets", default=",".join(SETS), help="Klebsiella sets (default %(default)s)")
+    ap.add_argument("--bayeshammer", default="hs30,ex1", help="sets BayesHammer runs on ('' for none)")
+    ap.add_argument("--self-train", default="hs30", help="Klebsiella sets seqfcn --self-train runs on")
+    ap.add_argument("--model", type=Path, default=KMER_MODEL)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--coverage", type=float, nargs="+", default=[40, 60], help="lambda coverages (seeds 1, 2, ...)")
     ap.add_argument("--ont-steps", type=int, default=400)
-    ap.add_argument("--lambda-model", help="a reference-trained lambda model (benchmarks/train_default_models.py)")
-    ap.add_argument("--parts", default="lambda,ex1,ont")
     args = ap.parse_args()
-    out = Path(args.out).resolve()
+    out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    args.data = (args.data or out / "sims").resolve()
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.platform(),
                      "cpus": os.cpu_count(), "command": " ".join(sys.argv)}
-    parts = args.parts.split(",")
-    if "lambda" in parts:
-        for seed, cov in enumerate(args.coverage, 1):
-            results[f"lambda_{cov:g}x_seed{seed}"] = part_lambda(out, cov, args.self_train_steps, args.lambda_model,
-                                                                 seed)
-    if "ex1" in parts:
-        results["ex1"] = part_ex1(out)
-    if "ont" in parts:
-        results["ont"] = part_ont(out, args.ont_steps)
-    (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print(table(results))
+    for part in args.parts.split(","):
+        results[part] = globals()[f"part_{part}"](out, args)
+        (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(tables(results))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from seqfcn.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 PEAKS = REPO / "data" / "chip" / "Oct4_peaks_top1000_mm9.fa"
-JASPAR = REPO / "data" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+JASPAR = REPO / "seqfcn" / "shipped" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
 TARGETS = ("MA0142.1", "MA1115.2")
 MODEL = dict(n_motifs=16, motif_width=19, channels=16, n_layers=2)
 

@@ -1,6 +1,6 @@
 """Benchmark: seqfcn PWM scan vs MOODS vs memesuite-lite FIMO on the same input, one run.
 
-Input: the first 100 motifs of data/motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme
+Input: the first 100 motifs of seqfcn/shipped/motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme
 over >= 5 Mbp of real sequence: the lambda phage genome (data/lambda) followed by
 E. coli ultra-long ONT reads (/work/shared/data/nanotest/reads.fa.gz, wdecoster/nanotest,
 GPL-3) until the total reaches --mbp megabases. Both strands, p < 1e-4, uniform background.
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-MOTIFS = ROOT / "data" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+MOTIFS = ROOT / "seqfcn" / "shipped" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
 LAMBDA = ROOT / "data" / "lambda" / "lambda_virus.fa"
 ONT = Path("/work/shared/data/nanotest/reads.fa.gz")
 THRESH = 1e-4

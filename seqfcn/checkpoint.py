@@ -34,6 +34,7 @@ from torch import nn
 
 from seqfcn.atomic import atomic_write
 from seqfcn.errors import ModelFileError
+from seqfcn.resources import model_path
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -187,7 +188,8 @@ def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> t
 
     Args:
         path: the model directory, its ``config.json`` or its ``.safetensors``
-            file (a lone ``.safetensors`` file uses its embedded config).
+            file (a lone ``.safetensors`` file uses its embedded config), or the
+            name of a shipped model (:mod:`seqfcn.resources`).
         device: where to put the model.
 
     Returns:
@@ -202,7 +204,7 @@ def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> t
     """
     from seqfcn.nn.models import model_from_config
 
-    path = Path(path)
+    path = model_path(path)
     config_path, weights_path = _resolve(path)
     if config_path is not None:
         document = _read_json(config_path)

@@ -96,7 +96,8 @@ def _add_info(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
         help="summarise a genome FASTA (chromosomes, composition, encoding) or a model directory",
         description="Summarise a FASTA genome or a seqfcn model directory.",
     )
-    p.add_argument("path", help="FASTA (plain or bgzip), a model directory or the directory `seqfcn train` wrote")
+    p.add_argument("path", help="FASTA (plain or bgzip), a model directory, the directory `seqfcn train` wrote or "
+                   "a shipped model's name")
     p.add_argument("--json", action="store_true",
                    help="print as JSON: a model's whole summary, or one object per genome record")
     p.set_defaults(func=_run_info)
@@ -106,7 +107,9 @@ def _add_info(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
 def _run_info(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    path = Path(args.path)
+    from seqfcn.resources import MODELS, model_path
+
+    path = model_path(args.path) if args.path in MODELS else Path(args.path)
     if path.is_dir() or path.suffix in (".json", ".safetensors"):
         from seqfcn.checkpoint import describe_model, model_summary
 
@@ -121,6 +124,31 @@ def _run_info(args: argparse.Namespace) -> int:
 
     table = genome_summary(path)
     print(table.to_json(orient="records", indent=2) if args.json else table.to_string(index=False))
+    return 0
+
+
+# --------------------------------------------------------------------------- models
+def _add_models(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("models", parents=[common], help="list the models and motif databases shipped with seqfcn",
+                       description="List the shipped models (--model NAME) and motif databases (--motifs NAME): "
+                       "name, what each is for, licence and where it is installed.")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=_run_models)
+    _declare_io(p)  # reads and writes no files
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    import json
+
+    from seqfcn.resources import shipped_table
+
+    rows = shipped_table()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['kind']:<6}  {r['purpose']}  [{r['licence']}]")
     return 0
 
 
@@ -172,7 +200,8 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
         "chrom, start, end, motif, score, strand, p, q, sequence, motif_id.",
     )
     p.add_argument("genome", help="genome FASTA (plain or bgzip; indexed on first use)")
-    p.add_argument("--motifs", required=True, help="motif file: MEME, JASPAR (.jaspar/.pfm) or TRANSFAC")
+    p.add_argument("--motifs", required=True, help="motif file (MEME, JASPAR .jaspar/.pfm or TRANSFAC) or a shipped "
+                   "database's name: jaspar2024 (`seqfcn models` lists them)")
     p.add_argument("-o", "--output", default="-", help="output BED (default - = stdout; .gz compresses)")
     p.add_argument("--thresh", type=float, default=1e-4, help="report hits with p-value < THRESH (default 1e-4)")
     p.add_argument("--motif", dest="motif_names", action="extend", nargs="+", metavar="NAME",
@@ -197,7 +226,7 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
 
 def _run_scan(args: argparse.Namespace) -> int:
     from seqfcn.errors import SeqfcnError
-    from seqfcn.scan import scan_pwm, write_hits_bed
+    from seqfcn.scan import scan_pwm, scan_pwm_bed, write_hits_bed
 
     if args.batch_size == "auto":
         tile = 1_000_000
@@ -227,23 +256,15 @@ def _run_scan(args: argparse.Namespace) -> int:
         raise SeqfcnError("--max-hits keeps the best hits of the whole genome; it cannot be combined with sharding")
 
     def run(shard: tuple[int, int] | None, output: str) -> None:
-        hits = scan_pwm(
-            args.genome,
-            args.motifs,
-            thresh=args.thresh,
-            motif_names=args.motif_names,
-            background=background,
-            pseudocount=args.pseudocount,
-            regions=args.regions,
-            max_hits=args.max_hits,
-            device=rank_device(args.device, rank),
-            method=args.method,
-            tile_size=tile,
-            shard=shard,
-            q_tests=args.q_tests,
-            threads=args.threads,
-            progress=not args.quiet,
-        )
+        options = dict(thresh=args.thresh, motif_names=args.motif_names, background=background,
+                       pseudocount=args.pseudocount, regions=args.regions, device=rank_device(args.device, rank),
+                       method=args.method, tile_size=tile, q_tests=args.q_tests, threads=args.threads,
+                       progress=not args.quiet)
+        if shard is None and args.max_hits is None:  # streamed: memory does not grow with the hits
+            done = scan_pwm_bed(args.genome, args.motifs, output, **options)
+            log.info("%d hits (%d windows tested)", done["hits"], done["tested"])
+            return
+        hits = scan_pwm(args.genome, args.motifs, max_hits=args.max_hits, shard=shard, **options)
         if shard is None:
             write_hits_bed(hits, output)
         else:
@@ -294,8 +315,8 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     )
     p.add_argument("reads", nargs="+", metavar="READS",
                    help="FASTQ(.gz)/FASTA/SAM/BAM/CRAM, or - for stdin; two files for paired reads (R1 R2)")
-    p.add_argument("--model", help="model directory (e.g. data/models/kmer_illumina, or the --out directory of "
-                   "seqfcn train); not with --self-train")
+    p.add_argument("--model", help="a shipped model's name (e.g. kmer_illumina; `seqfcn models` lists them), a "
+                   "model directory or the --out directory of seqfcn train; not with --self-train")
     p.add_argument("-o", "--output", nargs="+", default=["-"], metavar="OUT",
                    help="output .fastq[.gz]/.fq/.fa/.bam/.sam, - for stdout (default); two for R1 R2")
     p.add_argument("--interleaved", action="store_true",
@@ -492,7 +513,8 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "SIGINT/SIGTERM write a checkpoint; --resume continues exactly.",
     )
     p.add_argument("--task", required=True, choices=("correct", "motif", "profile"))
-    p.add_argument("--genome", required=True, help="reference FASTA (plain or bgzip)")
+    p.add_argument("--genome", required=True, nargs="+",
+                   help="reference FASTA (plain or bgzip); --evidence reads: several genomes, each its own samples")
     p.add_argument("--labels", help="motif/profile labels: BED/narrowPeak, bedGraph or bigWig")
     p.add_argument("--reads", help="correct: a BAM aligned to --genome; the error model is fitted to it")
     p.add_argument("--error-model", help="correct: illumina, ont, mask (with key=value options) or fitted:BAM; "
@@ -513,8 +535,13 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                     "error model")
     ev.add_argument("--coverages", default=",".join(f"{c:g}" for c in defaults.TRAIN_COVERAGES),
                     help="simulated samples, one per coverage (default %(default)s)")
-    ev.add_argument("--read-length", type=int, help=f"simulated read length (default {defaults.READ_LENGTH}; "
-                    f"ONT {defaults.ONT_READ_LENGTH})")
+    ev.add_argument("--read-length", type=int, help="simulated read length (default: an Illumina error model's "
+                    f"cycles, {defaults.READ_LENGTH} for the default model; ONT {defaults.ONT_READ_LENGTH})")
+    ev.add_argument("--max-train-reads", type=int, help="at most this many reads of each simulated sample are "
+                    "trained on (the spectrum counts them all; default all)")
+    ev.add_argument("--no-walk", dest="walked", action="store_false",
+                    help="--evidence reads: train on the simulated reads as they are, not on what the spectrum "
+                    "walk leaves weak (what the network sees in `seqfcn correct`)")
     p.set_defaults(func=_run_train)
     _declare_io(p, inputs=["genome", "labels", "reads", "config"], directories=["out"], written=_train_outputs)
 
@@ -551,7 +578,9 @@ def _run_train(args: argparse.Namespace) -> int:
         args.evidence = "reads" if args.task == "correct" else "none"
     if args.evidence != "none":
         return _train_kmer(args, config)
-    result = train_task(args.task, args.genome, args.out, config=config, labels=args.labels, reads=args.reads,
+    if len(args.genome) > 1:
+        raise SeqfcnError("several --genome files are for --task correct --evidence reads")
+    result = train_task(args.task, args.genome[0], args.out, config=config, labels=args.labels, reads=args.reads,
                         device=args.device, seed=args.seed, resume=args.resume)
     summary = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
     print(json.dumps(summary, default=float))
@@ -571,15 +600,18 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
     from seqfcn.corrupt import OntErrorModel, make_error_model
     from seqfcn.checkpoint import TRAINED_MODEL_DIR
     from seqfcn.correction.model_files import save_corrector
-    from seqfcn.correction.training import train_kmer_corrector
+    from seqfcn.correction.training import cycles_of, train_kmer_corrector
 
     if args.task != "correct":
         raise SeqfcnError("--evidence is for --task correct")
     if args.resume:
         raise SeqfcnError("--resume needs --evidence none (a k-mer corrector trains in minutes: start again)")
+    if len(args.genome) > 1 and args.evidence != "reads":
+        raise SeqfcnError("several --genome files are for --evidence reads (a reference model keeps one genome's k-mers)")
     spec = f"fitted:{args.reads}" if args.reads else config.get("data", {}).get("error_model", "illumina")
-    # several error models, separated by ";", each give their own simulated samples
-    models = [make_error_model(one.strip(), reference=args.genome) for one in spec.split(";") if one.strip()]
+    # several error models, separated by ";", each give their own simulated samples; BAMs of
+    # fitted models are aligned to the first genome
+    models = [make_error_model(one.strip(), reference=args.genome[0]) for one in spec.split(";") if one.strip()]
     em = models[0]
     edits = ("indel" if isinstance(em, OntErrorModel) else "sub") if args.edits == "auto" else args.edits
     k = args.kmer or (defaults.K_READS if args.evidence == "reads" else defaults.K_REFERENCE)
@@ -589,17 +621,20 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
         raise SeqfcnError(f"--coverages needs comma-separated numbers, not {args.coverages!r}") from None
     if not coverages or min(coverages) <= 0:
         raise SeqfcnError(f"--coverages needs positive numbers, not {args.coverages!r}")
-    length = args.read_length or (defaults.ONT_READ_LENGTH if isinstance(em, OntErrorModel) else defaults.READ_LENGTH)
+    length = args.read_length or (defaults.ONT_READ_LENGTH if isinstance(em, OntErrorModel) else None)
+    window = length or min(cycles_of(m) for m in models)
     train = config.get("train", {})
     model = train_kmer_corrector(
         args.genome, error_model=models, k=k, edits=edits, source=args.evidence, coverages=coverages,
-        read_length=length, window=int(train.get("window", length if edits == "sub" else defaults.INDEL_TRAIN_WINDOW)),
+        read_length=length, window=int(train.get("window", window if edits == "sub" else defaults.INDEL_TRAIN_WINDOW)),
+        max_reads=args.max_train_reads, walked=args.walked,
         model_config={kk: v for kk, v in config.get("model", {}).items() if kk != "name"},
         steps=int(train.get("steps", defaults.TRAIN_STEPS)),
         batch_size=int(train.get("batch_size", defaults.TRAIN_BATCH_SIZE)), lr=float(train.get("lr", defaults.TRAIN_LR)), device=args.device, seed=args.seed, progress=not args.quiet,
     )
     out = save_corrector(model, os.path.join(args.out, TRAINED_MODEL_DIR),
-                              metadata={"genome": os.path.basename(args.genome), "mode": f"kmer-{args.evidence}",
+                              metadata={"genome": ", ".join(os.path.basename(g) for g in args.genome),
+                                        "mode": f"kmer-{args.evidence}",
                                         "train": model.train_info, "error_model_spec": spec,
                                         "command": " ".join(["seqfcn", *sys.argv[1:]])})
     print(json.dumps({"model": str(out), "train_loss": model.train_info["train_loss"], "k": k, "edits": edits,
@@ -609,6 +644,7 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
 
 _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None], ...] = (
     _add_info,
+    _add_models,
     _add_evaluate,
     _add_scan,
     _add_correct,

@@ -27,7 +27,7 @@ import os
 import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -217,10 +217,55 @@ def scan_pwm(
         DataFrame with :data:`HIT_COLUMNS`, sorted by chromosome (genome order),
         start, end, motif, strand.
     """
-    if q_tests not in ("tested", "hits"):
-        raise ValueError(f"q_tests must be 'tested' or 'hits', got {q_tests!r}")
     if max_hits is not None and max_hits < 1:
         raise SeqfcnError(f"--max-hits must be >= 1, got {max_hits}")
+    return _scan(genome, motifs, lambda g, pwms, parts: _collect(g, pwms, parts, max_hits, q_tests),
+                 thresh=thresh, motif_names=motif_names, background=background, pseudocount=pseudocount,
+                 regions=regions, device=device, method=method, tile_size=tile_size, shard=shard, q_tests=q_tests,
+                 scale=scale, threads=threads, progress=progress)
+
+
+def scan_pwm_bed(
+    genome: str | os.PathLike | Genome,
+    motifs: str | os.PathLike | Sequence[Motif],
+    output: str | os.PathLike,
+    *,
+    thresh: float = 1e-4,
+    motif_names: Sequence[str] | None = None,
+    background: str | Sequence[float] | np.ndarray | None = "uniform",
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    regions: str | os.PathLike | pd.DataFrame | None = None,
+    device: str | None = "auto",
+    method: str = "auto",
+    tile_size: int = 1_000_000,
+    q_tests: str = "tested",
+    scale: float = DEFAULT_SCALE,
+    threads: int | None = None,
+    progress: bool = False,
+) -> dict[str, int]:
+    """:func:`scan_pwm` written straight to a BED6+ file (:func:`write_hits_bed`, the same
+    bytes) in memory that does not grow with the number of hits.
+
+    Each tile's hits go, sorted, to a temporary file (under ``TMPDIR``) as they are found,
+    and the count of each distinct p-value is kept (exact p-values are lattice values, so
+    there are few). Benjamini–Hochberg q-values are exact: ``q(v) = min over v' >= v of
+    v' * m / C(v')`` with ``C`` the number of hits with p-value at most ``v'`` (tied
+    p-values share a q-value, as in :func:`seqfcn.pwm.bh_qvalues`); a second pass over the
+    temporary file writes the hits with them. Returns ``{"hits": n, "tested": windows}``.
+    """
+    return _scan(genome, motifs, lambda g, pwms, parts: _stream(g, pwms, parts, output, q_tests), thresh=thresh,
+                 motif_names=motif_names, background=background, pseudocount=pseudocount, regions=regions,
+                 device=device, method=method, tile_size=tile_size, shard=None, q_tests=q_tests, scale=scale,
+                 threads=threads, progress=progress)
+
+
+def _scan(genome, motifs, finish: Callable, *, thresh: float, motif_names, background, pseudocount: float, regions,
+          device, method: str, tile_size: int, shard, q_tests: str, scale: float, threads: int | None,
+          progress: bool):
+    """Set a scan up (motifs, regions, background, exact thresholds, scorer, tiles, threads)
+    and return ``finish(genome, pwms, parts)``, ``parts`` the :func:`_tile_parts` of the tiles."""
+    if q_tests not in ("tested", "hits"):
+        raise ValueError(f"q_tests must be 'tested' or 'hits', got {q_tests!r}")
     if tile_size < 1:
         raise SeqfcnError(f"tile size must be >= 1, got {tile_size}")
     motif_list = _load_motifs(motifs, motif_names)
@@ -255,18 +300,15 @@ def scan_pwm(
         if shard is not None:
             keep = {id(t) for t in select_shard([t for t, _, _ in tiles], *shard)}
             tiles = [x for x in tiles if id(x[0]) in keep]
+        workers, torch_threads = 1, threads
         if isinstance(scorer, (TableScorer, CScorer)):
             # tiles in parallel threads, one torch thread each (small ops gain nothing from
-            # intra-op threads, and those stall badly on a CPU shared with other jobs)
+            # intra-op threads, and those stall badly on a CPU shared with other jobs); the
+            # compiled kernel uses no torch threads
             workers = max(1, threads or _default_threads())
-            if isinstance(scorer, CScorer):  # the compiled kernel uses no torch threads
-                return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, workers)
-            with _torch_threads(1):
-                return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, workers)
-        if threads:
-            with _torch_threads(threads):
-                return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, 1)
-        return _scan_tiles(g, pwms, scorer, tiles, max_hits, q_tests, progress, 1)
+            torch_threads = None if isinstance(scorer, CScorer) else 1
+        with _torch_threads(torch_threads) if torch_threads else contextlib.nullcontext():
+            return finish(g, pwms, _tile_parts(g, pwms, scorer, tiles, progress, workers))
     finally:
         if own:
             g.close()
@@ -324,62 +366,70 @@ def _torch_threads(n: int):
         torch.set_num_threads(before)
 
 
-def _scan_tiles(
-    genome: Genome,
-    pwms: PWMSet,
-    scorer,
-    tiles: list[tuple[Tile, int, int]],
-    max_hits: int | None,
-    q_tests: str,
-    progress: bool,
-    workers: int,
-) -> pd.DataFrame:
-    parts: list[dict[str, np.ndarray]] = []
-    kept = 0
-    tested = 0
-    m = pwms.n_motifs
+def _tile_parts(genome: Genome, pwms: PWMSet, scorer, tiles: list[tuple[Tile, int, int]], progress: bool,
+                workers: int) -> Iterator[tuple[dict[str, np.ndarray] | None, int]]:
+    """``(hits or None, windows tested)`` of each tile, in tile order. The genome is read in
+    this thread (a Genome is not thread-safe); tiles are scored by ``workers`` threads, at
+    most ``2 * workers`` tiles in flight."""
     pwms.pvalues(np.zeros(0, np.int64), np.zeros(0, np.int64))  # build the shared table before the workers
     bar = tqdm(total=sum(t.core_length for t, _, _ in tiles), unit="bp", unit_scale=True,
                desc="scan", file=sys.stderr, disable=not progress)
     pending: deque[Future] = deque()
-
-    def collect(future: Future) -> None:
-        nonlocal kept, tested, parts
-        part, n_tested, n_bases = future.result()
-        tested += n_tested
-        if part is not None:
-            parts.append(part)
-            kept += len(part["start"])
-            if max_hits is not None and kept > 2 * max_hits:
-                parts = [_best(_concat(parts), max_hits)]
-                kept = len(parts[0]["start"])
-        bar.update(n_bases)
-
-    # the genome is read in this thread (a Genome is not thread-safe); tiles are scored by
-    # `workers` threads, at most 2 * workers tiles in flight, results collected in order
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for tile, seg_start, _ in tiles:
             abs0 = seg_start + tile.core_start
             seq = genome.fetch(tile.chrom, abs0, seg_start + tile.end)
             pending.append(pool.submit(_score_tile, pwms, scorer, tile, seq, abs0, str(genome.path)))
-            while len(pending) > 2 * workers:
-                collect(pending.popleft())
+            while len(pending) > 2 * workers or (pending and pending[0].done()):
+                part, n_tested, n_bases = pending.popleft().result()
+                bar.update(n_bases)
+                yield part, n_tested
         while pending:
-            collect(pending.popleft())
+            part, n_tested, n_bases = pending.popleft().result()
+            bar.update(n_bases)
+            yield part, n_tested
     bar.close()
-    hits = _concat(parts)
+
+
+def _collect(genome: Genome, pwms: PWMSet, parts: Iterator[tuple[dict | None, int]], max_hits: int | None,
+             q_tests: str) -> pd.DataFrame:
+    """:func:`scan_pwm`'s table: every tile's hits (or the ``max_hits`` best), q-values, sorted."""
+    kept, tested = 0, 0
+    chunks: list[dict[str, np.ndarray]] = []
+    for part, n_tested in parts:
+        tested += n_tested
+        if part is not None:
+            chunks.append(part)
+            kept += len(part["start"])
+            if max_hits is not None and kept > 2 * max_hits:
+                chunks = [_best(_concat(chunks), max_hits)]
+                kept = len(chunks[0]["start"])
+    hits = _concat(chunks)
     if max_hits is not None and len(hits["start"]) > max_hits:
         log.warning("kept the %d best of %d hits (--max-hits); q-values cover the kept hits", max_hits,
                     len(hits["start"]))
         hits = _best(hits, max_hits)
+    n = len(hits["p"])
+    df = _hits_frame(hits, pwms, bh_qvalues(hits["p"], max(tested, n) if q_tests == "tested" else None))
+    order = {c: i for i, c in enumerate(genome.chrom_sizes)}
+    df["_c"] = df["chrom"].map(order).astype(np.int64)
+    df = df.sort_values(["_c", "start", "end", "motif", "strand"], kind="stable").drop(columns="_c")
+    df.attrs["tested"] = tested
+    return df.reset_index(drop=True)
+
+
+def _hits_frame(hits: dict[str, np.ndarray], pwms: PWMSet, q: np.ndarray) -> pd.DataFrame:
+    """Hits (:func:`_score_tile` arrays) as a :data:`HIT_COLUMNS` table, in their order; the
+    sequence of a ``-`` hit is read on the motif's strand."""
     f = hits["filter"]
+    m = pwms.n_motifs
     minus = f >= m
     motif_idx = np.where(minus, f - m, f)
     seqs = hits["sequence"]
     if minus.any():
         seqs = seqs.copy()
         seqs[minus] = [reverse_complement(s) for s in seqs[minus]]
-    df = pd.DataFrame(
+    return pd.DataFrame(
         {
             "chrom": hits["chrom"],
             "start": hits["start"].astype(np.int64),
@@ -388,17 +438,85 @@ def _scan_tiles(
             "score": hits["score"],
             "strand": np.where(minus, "-", "+").astype(object),
             "p": hits["p"],
-            "q": bh_qvalues(hits["p"], max(tested, len(f)) if q_tests == "tested" else None),
+            "q": q,
             "sequence": seqs,
             "motif_id": np.array(pwms.ids, dtype=object)[motif_idx] if len(f) else np.zeros(0, object),
         },
         columns=HIT_COLUMNS,
     )
-    order = {c: i for i, c in enumerate(genome.chrom_sizes)}
-    df["_c"] = df["chrom"].map(order).astype(np.int64)
-    df = df.sort_values(["_c", "start", "end", "motif", "strand"], kind="stable").drop(columns="_c")
-    df.attrs["tested"] = tested
-    return df.reset_index(drop=True)
+
+
+class _PValueCounts:
+    """How many hits have each distinct p-value, merged as tiles come (bounded by the number
+    of distinct values, not of hits)."""
+
+    def __init__(self) -> None:
+        self.values = np.zeros(0, np.float64)
+        self.counts = np.zeros(0, np.int64)
+        self._pending: list[np.ndarray] = []
+        self._size = 0
+
+    def add(self, p: np.ndarray) -> None:
+        self._pending.append(p)
+        self._size += p.size
+        if self._size > 4 * max(self.values.size, 1 << 16):
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self._pending:
+            return
+        new, cnt = np.unique(np.concatenate(self._pending), return_counts=True)
+        values, inverse = np.unique(np.concatenate([self.values, new]), return_inverse=True)
+        self.counts = np.bincount(inverse, weights=np.concatenate([self.counts, cnt]),
+                                  minlength=values.size).astype(np.int64)
+        self.values, self._pending, self._size = values, [], 0
+
+    def qvalues(self, n_tests: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(distinct p-values ascending, their BH q-values)``, equal to :func:`bh_qvalues` of all hits."""
+        self._merge()
+        ranks = np.cumsum(self.counts)
+        n = int(ranks[-1]) if ranks.size else 0
+        m = float(n if n_tests is None else max(n_tests, n))
+        q = np.minimum.accumulate((self.values * m / ranks)[::-1])[::-1]
+        return self.values, np.minimum(q, 1.0)
+
+
+_STORED = ("start", "filter", "score", "p", "sequence")
+
+
+def _stream(genome: Genome, pwms: PWMSet, parts: Iterator[tuple[dict | None, int]], output: str | os.PathLike,
+            q_tests: str) -> dict[str, int]:
+    """:func:`scan_pwm_bed`: each tile's sorted hits to a temporary file, then the BED with exact q-values."""
+    import tempfile
+
+    tested, n_hits = 0, 0
+    counts = _PValueCounts()
+    with tempfile.TemporaryDirectory(prefix="seqfcn-scan-") as tmp:
+        stored: list[tuple[str, str]] = []
+        for part, n_tested in parts:
+            tested += n_tested
+            if part is None:
+                continue
+            frame = _hits_frame(part, pwms, np.zeros(len(part["p"])))
+            order = frame.sort_values(["start", "end", "motif", "strand"], kind="stable").index.to_numpy()
+            path = os.path.join(tmp, f"{len(stored)}.npz")
+            np.savez(path, **{k: (part[k][order].astype(bytes) if k == "sequence" else part[k][order])
+                              for k in _STORED})
+            stored.append((str(part["chrom"][0]), path))
+            counts.add(part["p"])
+            n_hits += len(order)
+        values, q = counts.qvalues(tested if q_tests == "tested" else None)
+
+        def frames() -> Iterator[pd.DataFrame]:
+            for chrom, path in stored:
+                with np.load(path, allow_pickle=False) as z:
+                    hits = {k: z[k] for k in _STORED}
+                hits["sequence"] = hits["sequence"].astype(str).astype(object)
+                hits["chrom"] = np.full(len(hits["p"]), chrom, dtype=object)
+                yield _format_hits(_hits_frame(hits, pwms, q[np.searchsorted(values, hits["p"])]))
+
+        write_bed(frames(), output, track_line=_TRACK)
+    return {"hits": n_hits, "tested": tested}
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -415,18 +533,29 @@ def _best(hits: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in hits.items()}
 
 
+def _format_hits(hits: pd.DataFrame) -> pd.DataFrame:
+    """:data:`HIT_COLUMNS` with score (4 decimals), p and q (4 significant digits) as text."""
+    out = hits[HIT_COLUMNS].copy()
+    out["score"] = [f"{v:.4f}" for v in out["score"]]
+    out["p"] = [f"{v:.4g}" for v in out["p"]]
+    out["q"] = [f"{v:.4g}" for v in out["q"]]
+    return out
+
+
 def write_hits_bed(hits: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write hits as BED6+ (``-`` = stdout, ``.gz`` compresses), atomically.
 
     Columns: chrom, start, end, motif, score, strand, p, q, sequence, motif_id;
     the first line is a ``track`` line naming the seqfcn version and the columns.
     """
+    write_bed(_format_hits(hits), path, track_line=_TRACK)
+
+
+def _track() -> str:
     from seqfcn import __version__
 
-    out = hits[HIT_COLUMNS].copy()
-    out["score"] = [f"{v:.4f}" for v in out["score"]]
-    out["p"] = [f"{v:.4g}" for v in out["p"]]
-    out["q"] = [f"{v:.4g}" for v in out["q"]]
-    track = (f'track name=seqfcn_scan description="seqfcn {__version__} PWM hits: '
-             + " ".join(HIT_COLUMNS) + '"')
-    write_bed(out, path, track_line=track)
+    return (f'track name=seqfcn_scan description="seqfcn {__version__} PWM hits: '
+            + " ".join(HIT_COLUMNS) + '"')
+
+
+_TRACK = _track()

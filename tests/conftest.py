@@ -6,15 +6,16 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pytest
+from seqfcn.resources import MODELS, MOTIFS
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LAMBDA_FA = DATA / "lambda" / "lambda_virus.fa"
 EX1_FA = DATA / "samtools" / "ex1.fa"
 EX1_FASTQ = DATA / "samtools" / "ex1.fastq"
 SMALL_MEME = DATA / "motifs" / "tangermeme_test.meme"
-EX1_MODEL = DATA / "models" / "ex1_illumina"
+EX1_MODEL = MODELS["ex1_illumina"].path
 EX1_BAM = DATA / "samtools" / "ex1.bam"
-JASPAR_MEME = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+JASPAR_MEME = MOTIFS["jaspar2024"].path
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def cli(capsys) -> Callable[[Sequence[str]], tuple[int, str, str]]:
         return code, out, err
 
     return run
-KMER_MODEL = DATA / "models" / "kmer_illumina"
+KMER_MODEL = MODELS["kmer_illumina"].path
 ILLUMINA_R1 = DATA / "illumina" / "test_1.fastq.gz"
 ILLUMINA_R2 = DATA / "illumina" / "test_2.fastq.gz"
 

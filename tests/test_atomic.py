@@ -19,12 +19,13 @@ import numpy as np
 import pytest
 
 import seqfcn.merge
+from seqfcn.resources import MOTIFS
 from seqfcn.cli import main
 from seqfcn.io.reads import FastqWriter, read_reads
 from seqfcn.shard import shard_reads
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-MOTIFS = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+MOTIFS = MOTIFS["jaspar2024"].path
 FASTQ = DATA / "samtools" / "ex1.fastq"
 
 

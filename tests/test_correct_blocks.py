@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from conftest import DATA, LAMBDA_FA, write_simulated_reads
+from seqfcn.resources import MODELS
 from seqfcn.correction import blocks
 from seqfcn.correction.pipeline import correct_reads
 from seqfcn.correction.training import genome_codes
 from seqfcn.corrupt import IlluminaErrorModel
 from seqfcn.kmers import _kmercount
 
-KMER_MODEL = DATA / "models" / "kmer_illumina"
+KMER_MODEL = MODELS["kmer_illumina"].path
 _RUN_ONLY = {"seconds", "batches", "output", "shard", "input"}
 
 

@@ -6,11 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seqfcn.resources import MOTIFS
 from seqfcn.errors import InputFormatError
 from seqfcn.io.motifs import Motif, detect_format, read_motifs
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "motifs"
-JASPAR_MEME = DATA / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+JASPAR_MEME = MOTIFS["jaspar2024"].path
 TANGER_MEME = DATA / "tangermeme_test.meme"
 
 JASPAR_TEXT = """>MA0004.1 Arnt

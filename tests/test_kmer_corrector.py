@@ -8,6 +8,7 @@ import pysam
 import pytest
 
 from conftest import write_simulated_reads
+from seqfcn.resources import MODELS
 from seqfcn.cli import main
 from seqfcn.corrupt import GAP, IlluminaErrorModel, OntErrorModel, codes_to_str, to_codes
 from seqfcn.correction.edits import Edited, edit
@@ -230,7 +231,7 @@ def test_malformed_fastq_in_the_counting_pass_exits_2_naming_the_read(tmp_path, 
     bad.write_text("@ok\nACGTACGTACGTACGTACGTACGTACGT\n+\nIIIIIIIIIIIIIIIIIIIIIIIIIIII\n"
                    "@broken\nACGTACGTACGTACGTACGTACGTAAAA\n+\nIIII\n")
     out = tmp_path / "out.fq"
-    code = main(["correct", str(bad), "--model", str(DATA / "models" / "kmer_illumina"), "-o", str(out),
+    code = main(["correct", str(bad), "--model", str(MODELS["kmer_illumina"].path), "-o", str(out),
                  "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "bad.fq" in err[0] and "broken" in err[0]
@@ -298,7 +299,7 @@ def test_network_on_windows_around_weak_bases_decides_exactly_as_on_whole_reads(
     em = IlluminaErrorModel.default(read_length=120)
     batch = simulate_reads(genome_codes(LAMBDA), em, 8000, 120, seed=21)
     reads = [batch.observed[i, : batch.lengths[i]] for i in range(len(batch))]
-    c = load_corrector(DATA / "models" / "kmer_illumina")
+    c = load_corrector(MODELS["kmer_illumina"].path)
     ev = c.evidence.with_table(table_for_reads(reads, c.evidence.k))
     solid = solid_threshold(ev.table)
     items = [ReadItem(i, reads[i], batch.qualities[i, : batch.lengths[i]], True) for i in range(1500)]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pysam
 import pytest
 
+from seqfcn.resources import MODELS
 from seqfcn.cli import main
 from seqfcn.io.reads import FastqWriter, read_reads
 from seqfcn.merge import merge_bed, merge_shards
@@ -154,7 +155,7 @@ def test_stdout_carries_data_only(tmp_path: Path, capsys: pytest.CaptureFixture,
     assert "merged 1 scan shard(s): " in caplog.text  # the log goes to logging (stderr), not stdout
 
 
-KMER_MODEL = DATA / "models" / "kmer_illumina"
+KMER_MODEL = MODELS["kmer_illumina"].path
 
 
 @pytest.mark.parametrize("suffix", [".fastq", ".bam"])

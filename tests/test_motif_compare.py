@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seqfcn.resources import MOTIFS
 from seqfcn.io.motifs import Motif, read_motifs
 from seqfcn.motif_compare import (
     align,
@@ -19,7 +20,7 @@ from seqfcn.motif_compare import (
 from seqfcn.pwm import reverse_complement_matrix
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-JASPAR = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+JASPAR = MOTIFS["jaspar2024"].path
 
 
 def _random_pfm(w: int, seed: int) -> np.ndarray:

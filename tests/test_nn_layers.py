@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from seqfcn.resources import MOTIFS
 from seqfcn.encode import one_hot, reverse_complement_onehot
 from seqfcn.nn.layers import ChannelLayerNorm, DilatedResidualBlock, MotifConv, PerBaseHead
 from seqfcn.nn.receptive import module_span
@@ -22,7 +23,7 @@ def _one_thread():
 
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "motifs"
-JASPAR = DATA / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+JASPAR = MOTIFS["jaspar2024"].path
 INDEX = {b: i for i, b in enumerate("ACGT")}
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from seqfcn.resources import MOTIFS
 from seqfcn.io.motifs import read_motifs
 from seqfcn.motif_compare import filter_to_pwm, rank_matches, rank_of, trim_pwm
 from seqfcn.peaks import filter_importance, motif_datasets, train_motif_model
@@ -25,7 +26,7 @@ from seqfcn.train import TrainConfig
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PEAKS = DATA / "chip" / "Oct4_peaks_top1000_mm9.fa"
-JASPAR = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+JASPAR = MOTIFS["jaspar2024"].path
 
 MODEL = dict(n_motifs=16, motif_width=19, channels=16, n_layers=2)
 CONFIG = dict(epochs=15, batch_size=32, lr=1e-2, loss="bce_dice", warmup_steps=10, device="cpu",

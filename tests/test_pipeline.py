@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from seqfcn.resources import MODELS, MOTIFS
 from seqfcn.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 GENOME = DATA / "lambda" / "lambda_virus.fa"
-MOTIFS = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+MOTIFS = MOTIFS["jaspar2024"].path
 FASTQ = DATA / "samtools" / "ex1.fastq"
-MODEL = DATA / "models" / "ex1_illumina"
-KMER = DATA / "models" / "kmer_illumina"
+MODEL = MODELS["ex1_illumina"].path
+KMER = MODELS["kmer_illumina"].path
 R1, R2 = DATA / "illumina" / "test_1.fastq.gz", DATA / "illumina" / "test_2.fastq.gz"
 SNAKEFILE = ROOT / "examples" / "snakemake" / "Snakefile"
 
@@ -69,7 +70,7 @@ def test_torchrun_two_ranks_equal_single_process(tmp_path: Path, job: str) -> No
         args = ["scan", str(GENOME), "--motifs", str(MOTIFS), "--motif", "MA0004.1", "MA0069.1",
                 "--thresh", "1e-3", "--batch-size", "5000", "--threads", "1", "-q"]
     else:
-        args = ["correct", str(FASTQ), "--model", str(DATA / "models" / "kmer_illumina"), "--threads", "1", "-q",
+        args = ["correct", str(FASTQ), "--model", str(MODELS["kmer_illumina"].path), "--threads", "1", "-q",
                 "--no-progress"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            "-m", "seqfcn", *args, "-o", str(out)]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seqfcn.resources import MOTIFS
 from seqfcn.cli import main
 from seqfcn.encode import reverse_complement
 from seqfcn.io.motifs import Motif, read_motifs
@@ -15,7 +16,7 @@ from seqfcn.pwm import log_odds, reverse_complement_matrix, scale_matrix, score_
 from seqfcn.scan import HIT_COLUMNS, scan_pwm, write_hits_bed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-JASPAR = DATA / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+JASPAR = MOTIFS["jaspar2024"].path
 LAMBDA = DATA / "lambda" / "lambda_virus.fa"
 
 
@@ -207,3 +208,36 @@ def test_invalid_character_reports_chromosome_position(tmp_path: Path, motifs: l
     with pytest.raises(SequenceError) as err:
         scan_pwm(tmp_path / "bad.fa", motifs, tile_size=500)
     assert err.value.position == 1234 and err.value.record == "chrZ"
+
+
+@pytest.mark.parametrize("q_tests", ["tested", "hits"])
+def test_streamed_bed_equals_the_in_memory_table(tmp_path: Path, motifs: list[Motif], q_tests: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """scan_pwm_bed (what the CLI runs) writes exactly write_hits_bed(scan_pwm(...)): the same hits,
+    order and q-values (exact BH from the distinct p-value counts, merged many times here)."""
+    import gzip
+
+    import seqfcn.scan as scan_module
+
+    _random_genome(tmp_path / "g.fa", 5, {"x": 9000, "y": 4000, "z": 50})
+    bed = tmp_path / "r.bed"
+    bed.write_text("y\t100\t3700\nx\t0\t5000\nx\t4000\t8800\n")
+    for regions in (None, bed):
+        table = scan_pwm(tmp_path / "g.fa", motifs, thresh=5e-3, tile_size=701, q_tests=q_tests, regions=regions)
+        assert len(table) > 500 and table["p"].duplicated().any()  # ties share a q-value
+        write_hits_bed(table, tmp_path / "memory.bed")
+        monkeypatch.setattr(scan_module._PValueCounts, "add", _eager_add)
+        done = scan_module.scan_pwm_bed(tmp_path / "g.fa", motifs, tmp_path / "stream.bed.gz", thresh=5e-3,
+                                        tile_size=701, q_tests=q_tests, regions=regions)
+        monkeypatch.undo()
+        assert done == {"hits": len(table), "tested": table.attrs["tested"]}
+        assert gzip.decompress((tmp_path / "stream.bed.gz").read_bytes()).decode() == \
+            (tmp_path / "memory.bed").read_text()
+    empty = scan_module.scan_pwm_bed(tmp_path / "g.fa", motifs[:1], tmp_path / "none.bed", thresh=1e-12)
+    assert empty["hits"] == 0 and len((tmp_path / "none.bed").read_text().splitlines()) == 1
+
+
+def _eager_add(self, p: np.ndarray) -> None:
+    """_PValueCounts.add that merges after every tile (the merge path on every call)."""
+    self._pending.append(p)
+    self._merge()

@@ -25,7 +25,7 @@ import numpy as np
 
 from seqfcn.encode import to_codes
 from seqfcn.errors import SeqfcnError
-from seqfcn.kmers import KmerTable, evidence, n_channels, table_for_reads
+from seqfcn.kmers import KmerTable, evidence, n_channels
 
 log = logging.getLogger("seqfcn.correction")
 
@@ -73,12 +73,6 @@ class KmerEvidence:
     def with_table(self, table: KmerTable) -> "KmerEvidence":
         """A copy with ``table``."""
         return KmerEvidence(self.k, self.edits, self.source, table)
-
-    def with_reads(self, reads: Sequence[np.ndarray]) -> "KmerEvidence":
-        """A copy whose table is the spectrum of ``reads`` (``source="reads"``), else self."""
-        if self.source != "reads":
-            return self
-        return self.with_table(table_for_reads(reads, self.k))
 
 
 def as_paths(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:

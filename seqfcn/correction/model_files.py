@@ -80,7 +80,8 @@ def check_corrector(model: nn.Module, scheme: LabelScheme | None, evidence: Kmer
 
 
 def load_corrector(model: str | os.PathLike | nn.Module) -> Corrector:
-    """A corrector from a model directory (or ``seqfcn train --out`` directory, or file) or a model."""
+    """A corrector from a model directory (or ``seqfcn train --out`` directory, or file), a
+    shipped model's name (``"kmer_illumina"``) or a model."""
     if isinstance(model, nn.Module):
         info: dict[str, Any] = {"metadata": {}}
         label = "model"
@@ -88,10 +89,13 @@ def load_corrector(model: str | os.PathLike | nn.Module) -> Corrector:
     else:
         from seqfcn.checkpoint import load_model
 
+        from seqfcn.resources import model_path
+
         label = str(model)
-        if not os.path.exists(model):
+        path = model_path(model)
+        if not path.exists():
             raise ModelFileError("no such model directory or file", path=model)
-        model, info = load_model(model)
+        model, info = load_model(path)
         evidence = evidence_from_info(info)
     try:
         scheme: LabelScheme | None = scheme_of(model, info)

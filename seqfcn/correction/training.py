@@ -32,6 +32,7 @@ from seqfcn.kmers import mirror_order, table_for_genome
 log = logging.getLogger("seqfcn.correction")
 
 _CHUNK = 4096  # simulated reads whose inputs are computed at once
+_SIM_CHUNK = 100_000  # reads simulated at once
 
 
 def train_corrector(
@@ -69,7 +70,7 @@ def genome_codes(path: str | os.PathLike) -> list[np.ndarray]:
 
 
 def simulate_reads(genome: Sequence[np.ndarray], error_model: Any, n_reads: int, read_length: int,
-                   seed: int) -> CorruptedBatch:
+                   seed: int | Sequence[int]) -> CorruptedBatch:
     """Reads from random positions and strands of ``genome`` through ``error_model``."""
     rng = np.random.default_rng(seed)
     chroms = [c for c in genome if c.shape[0] >= read_length]
@@ -146,30 +147,84 @@ class EvidenceWindows(Dataset):
         return {"x": torch.from_numpy(x.astype(np.float32)), "y": torch.from_numpy(np.ascontiguousarray(y))}
 
 
-def build_training_set(genome: Sequence[np.ndarray], error_model: Any | Sequence[Any], ev: KmerEvidence, *,
-                       coverages: Sequence[float] = defaults.TRAIN_COVERAGES, read_length: int = defaults.READ_LENGTH,
-                       seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sample_rows(genome: Sequence[np.ndarray], em: Any, n: int, read_length: int, edits: str, seed: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` simulated reads as compact arrays ``(codes uint8, qualities uint8, targets int8,
+    lengths)``, simulated ``_SIM_CHUNK`` reads at a time (a whole genome at 60x fits)."""
+    parts = []
+    for c in range(0, n, _SIM_CHUNK):
+        batch = simulate_reads(genome, em, min(_SIM_CHUNK, n - c), read_length, seed=[seed, c])
+        parts.append((np.where(batch.observed < 4, batch.observed, 4).astype(np.uint8), batch.qualities,
+                      edit_targets(batch, edits).astype(np.int8), batch.lengths))
+    width = max(p[0].shape[1] for p in parts)
+    pad = lambda a, v: np.pad(a, [(0, 0), (0, width - a.shape[1])], constant_values=v)  # noqa: E731
+    return (np.concatenate([pad(p[0], 4) for p in parts]), np.concatenate([pad(p[1], 0) for p in parts]),
+            np.concatenate([pad(p[2], IGNORE_INDEX) for p in parts]), np.concatenate([p[3] for p in parts]))
+
+
+def _walked_rows(codes: np.ndarray, quals: np.ndarray, lengths: np.ndarray, table: Any, keep: int | None,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """What the network sees in ``seqfcn correct``: the reads after the spectrum walk
+    (:func:`seqfcn.correction.spectrum.walk`, solid count = the histogram valley) that it
+    leaves with an unsupported base, plus a quarter as many reads as they came (the model
+    alone decides with ``--solid off``). Returns the walked codes and the chosen rows."""
+    from seqfcn.correction.spectrum import solid_threshold, walk
+
+    new, _, after = walk(codes, lengths, table, solid_threshold(table), qualities=quals)
+    weak = np.nonzero(after)[0]
+    if keep is not None and weak.size > keep:
+        weak = np.sort(rng.choice(weak, keep, replace=False))
+    plain = np.sort(rng.choice(codes.shape[0], min(codes.shape[0], max(1, weak.size // 4)), replace=False))
+    return np.concatenate([new[weak], codes[plain]]), np.concatenate([weak, plain])
+
+
+def build_training_set(genome: Sequence[np.ndarray] | Sequence[Sequence[np.ndarray]], error_model: Any | Sequence[Any],
+                       ev: KmerEvidence, *, coverages: Sequence[float] = defaults.TRAIN_COVERAGES,
+                       read_length: int | None = defaults.READ_LENGTH, seed: int = 0,
+                       max_reads: int | None = None, walked: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simulated reads at each coverage with their evidence: ``(x, y, lengths)``, ``x``
     ``(reads, 5 + channels, L)`` float16, ``y`` ``(reads, L)`` int64.
 
-    Each (error model, coverage) pair is one simulated sample; with ``source="reads"``
-    its evidence uses its own spectrum, with ``"reference"`` the genome's table ``ev.table``.
+    Each (error model, coverage) pair is one simulated sample of a whole genome; with
+    several genomes (a list of chromosome lists) sample ``j`` is of genome ``j mod n``.
+    With ``source="reads"`` a sample's evidence is its own spectrum, counted as
+    ``seqfcn correct`` counts it (:func:`seqfcn.correction.spectrum.count_spectrum`), with
+    ``"reference"`` the table ``ev.table``. ``read_length`` None: each error model's own
+    number of cycles. ``walked`` (reads spectrum, substitutions): train on what the network
+    sees after the spectrum walk (:func:`_walked_rows`). ``max_reads``: at most this many
+    reads per sample get inputs (the spectrum still counts every read).
     """
-    size = sum(int(c.shape[0]) for c in genome)
+    from seqfcn.correction.spectrum import count_spectrum
+
+    genomes = [list(g) for g in genome] if genome and not isinstance(genome[0], np.ndarray) else [list(genome)]
     models = list(error_model) if isinstance(error_model, (list, tuple)) else [error_model]
+    walked = walked and ev.source == "reads" and ev.edits == "sub"
     xs, ys, ls = [], [], []
     samples = [(em, cov) for em in models for cov in coverages]
     for j, (em, cov) in enumerate(samples):
-        n = max(1, int(round(cov * size / read_length)))
-        batch = simulate_reads(genome, em, n, read_length, seed=seed * 1000 + j)
-        reads = [batch.observed[i, : batch.lengths[i]] for i in range(len(batch))]
-        sample_ev = ev.with_reads(reads)
-        for c in range(0, len(batch), _CHUNK):  # bounded temporaries: evidence per chunk of reads
+        chroms = genomes[j % len(genomes)]
+        length = read_length or cycles_of(em)
+        n = max(1, int(round(cov * sum(int(c.shape[0]) for c in chroms) / length)))
+        codes, quals, y, lengths = _sample_rows(chroms, em, n, length, ev.edits, seed * 1000 + j)
+        sample_ev = ev
+        if ev.source == "reads":
+            rows = (codes[i, : lengths[i]] for i in range(codes.shape[0]))
+            sample_ev = ev.with_table(count_spectrum(rows, ev.k, expected_bases=int(lengths.sum())))
+        rng = np.random.default_rng([seed, j])
+        if walked:
+            codes, pick = _walked_rows(codes, quals, lengths, sample_ev.table, max_reads, rng)
+        else:
+            pick = np.arange(codes.shape[0])
+            if max_reads is not None and pick.size > max_reads:
+                pick = np.sort(rng.choice(pick, max_reads, replace=False))
+            codes = codes[pick]
+        quals, y, lengths = quals[pick], y[pick], lengths[pick]
+        log.info("training sample %d: %d reads of %d simulated at %gx", j, pick.size, n, cov)
+        for c in range(0, codes.shape[0], _CHUNK):  # bounded temporaries: evidence per chunk of reads
             part = slice(c, c + _CHUNK)
-            xs.append(model_inputs(batch.observed[part], batch.qualities[part], batch.lengths[part],
-                                   sample_ev).astype(np.float16))
-        ys.append(edit_targets(batch, ev.edits))
-        ls.append(batch.lengths)
+            xs.append(model_inputs(codes[part], quals[part], lengths[part], sample_ev).astype(np.float16))
+        ys.append(y.astype(np.int64))
+        ls.append(lengths)
     width = max(x.shape[-1] for x in xs)
     # float16 storage halves the training set's memory (one-hot exact; quality and evidence to ~1e-3)
     pad = lambda a, v: np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, width - a.shape[-1])], constant_values=v)  # noqa: E731
@@ -177,16 +232,24 @@ def build_training_set(genome: Sequence[np.ndarray], error_model: Any | Sequence
             np.concatenate([pad(y, IGNORE_INDEX) for y in ys]), np.concatenate(ls))
 
 
+def cycles_of(error_model: Any, default: int = defaults.READ_LENGTH) -> int:
+    """The read length an error model describes: an Illumina model's cycles, else ``default``."""
+    probs = getattr(error_model, "quality_probs", None)
+    return int(probs.shape[0]) if probs is not None else default
+
+
 def train_kmer_corrector(
-    genome: str | os.PathLike | Sequence[np.ndarray],
+    genome: str | os.PathLike | Sequence[str | os.PathLike] | Sequence[np.ndarray],
     *,
     error_model: Any,
     k: int = defaults.K_READS,
     edits: str = "sub",
     source: str = "reads",
     coverages: Sequence[float] = defaults.TRAIN_COVERAGES,
-    read_length: int = defaults.READ_LENGTH,
+    read_length: int | None = defaults.READ_LENGTH,
     window: int = defaults.TRAIN_WINDOW,
+    max_reads: int | None = None,
+    walked: bool = False,
     model_config: dict[str, Any] | None = None,
     steps: int = defaults.TRAIN_STEPS,
     batch_size: int = defaults.TRAIN_BATCH_SIZE,
@@ -198,12 +261,14 @@ def train_kmer_corrector(
     """Train a k-mer-evidence corrector on reads simulated from ``genome``.
 
     Args:
-        genome: a FASTA path or chromosome code arrays.
+        genome: a FASTA path, several (each genome its own samples), or chromosome code arrays.
         error_model: a :mod:`seqfcn.corrupt` model (Illumina for ``edits="sub"``,
             ONT for ``"indel"``), or several (one simulated sample per model and coverage).
         k, edits, source: the evidence (:class:`KmerEvidence`).
         coverages: one simulated sample per coverage (``source="reads"``).
-        read_length: simulated read length; window: training window (bases).
+        read_length: simulated read length (None: each error model's cycles); window:
+            training window (bases).
+        max_reads, walked: see :func:`build_training_set`.
         model_config: ``read_corrector`` overrides of ``defaults.KMER_MODEL``.
         steps, batch_size, lr, device, seed: the schedule (:func:`train_corrector`).
 
@@ -213,12 +278,19 @@ def train_kmer_corrector(
     """
     from seqfcn.nn.models import create_model
 
-    codes = genome_codes(genome) if isinstance(genome, (str, os.PathLike)) else list(genome)
+    if isinstance(genome, (str, os.PathLike)):
+        genomes = [genome_codes(genome)]
+    elif genome and isinstance(genome[0], (str, os.PathLike)):
+        genomes = [genome_codes(g) for g in genome]
+    else:
+        genomes = [list(genome)]
     ev = KmerEvidence(k, edits, source)
     if source == "reference":
-        ev.table = table_for_genome(codes, k)
-    x, y, lengths = build_training_set(codes, error_model, ev, coverages=coverages, read_length=read_length,
-                                       seed=seed)
+        if len(genomes) > 1:
+            raise SeqfcnError("a reference-evidence corrector is trained on one genome (its k-mers are the model's)")
+        ev.table = table_for_genome(genomes[0], k)
+    x, y, lengths = build_training_set(genomes, error_model, ev, coverages=coverages, read_length=read_length,
+                                       seed=seed, max_reads=max_reads, walked=walked)
     config = dict(defaults.KMER_MODEL)
     config.update(model_config or {})
     config.update(in_channels=5 + ev.channels, n_outputs=scheme_for_edits(edits).n_classes)
@@ -229,10 +301,11 @@ def train_kmer_corrector(
     model, result = train_corrector(data, model, steps=steps, batch_size=batch_size, lr=lr, device=device,
                                     seed=seed, progress=progress)
     model.kmer_evidence = ev
-    model.train_info = {"simulated_reads": int(lengths.shape[0]), "coverages": list(coverages),
+    model.train_info = {"training_reads": int(lengths.shape[0]), "coverages": list(coverages),
+                        "genomes": len(genomes), "walked": walked, "max_reads": max_reads,
                         "read_length": read_length, "window": window, "steps": steps, "batch_size": batch_size,
                         "lr": lr, "train_loss": result.get("train_loss"), "seed": seed,
-                        "error_model": [describe_error_model(em, read_length) for em in
+                        "error_model": [describe_error_model(em, read_length or cycles_of(em)) for em in
                                         (error_model if isinstance(error_model, (list, tuple)) else [error_model])]}
     return model
 

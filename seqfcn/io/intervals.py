@@ -22,7 +22,7 @@ import os
 import re
 import sys
 from os import PathLike
-from typing import IO, Iterator, Mapping, Sequence, Union
+from typing import IO, Iterable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -320,19 +320,22 @@ def sort_bed(df: pd.DataFrame, chrom_order: Sequence[str] | None = None) -> pd.D
     ).reset_index(drop=True)
 
 
-def write_bed(df: pd.DataFrame, path: PathArg, *, track_line: str | None = None) -> None:
+def write_bed(df: pd.DataFrame | Iterable[pd.DataFrame], path: PathArg, *, track_line: str | None = None) -> None:
     """Write a table as BED (all its columns, tab-separated; NaN/NA as ``.``).
 
     ``df`` must start with ``chrom, start, end``; sorting is the caller's job
-    (:func:`sort_bed`). ``path`` ``-`` writes to stdout; ``.gz`` compresses.
+    (:func:`sort_bed`). ``df`` may also be an iterable of such tables, written one
+    after the other as they come (a stream in bounded memory). ``path`` ``-`` writes
+    to stdout; ``.gz`` compresses. The file appears only when complete.
     """
-    if list(df.columns[:3]) != ["chrom", "start", "end"]:
-        raise ValueError(f"a BED table starts with chrom, start, end; got {list(df.columns[:3])}")
     with _atomic_text(path) as handle:
         line = _track_line(track_line)
         if line:
             handle.write(line + "\n")
-        df.to_csv(handle, sep="\t", header=False, index=False, na_rep=".", lineterminator="\n")
+        for part in [df] if isinstance(df, pd.DataFrame) else df:
+            if list(part.columns[:3]) != ["chrom", "start", "end"]:
+                raise ValueError(f"a BED table starts with chrom, start, end; got {list(part.columns[:3])}")
+            part.to_csv(handle, sep="\t", header=False, index=False, na_rep=".", lineterminator="\n")
 
 
 def _track_array(values: object, chrom: str) -> np.ndarray:

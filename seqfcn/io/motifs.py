@@ -111,7 +111,7 @@ def read_motifs(path: str | os.PathLike, fmt: str | None = None) -> list[Motif]:
     """Read every motif of a MEME, JASPAR (multi-motif or single ``.pfm``) or TRANSFAC file.
 
     Args:
-        path: the motif file.
+        path: the motif file, or a shipped database's name (``"jaspar2024"``, :mod:`seqfcn.resources`).
         fmt: one of :data:`FORMATS`; by default from the extension (``.meme``,
             ``.jaspar``, ``.pfm``, ``.transfac``/``.dat``), else from the content.
 
@@ -122,6 +122,9 @@ def read_motifs(path: str | os.PathLike, fmt: str | None = None) -> list[Motif]:
         InputFormatError: unreadable or malformed file, naming the file and, where
             known, the motif and the line.
     """
+    from seqfcn.resources import motifs_path
+
+    path = motifs_path(path)
     text = _read_text(path)
     if fmt is None:
         fmt = detect_format(path, text)
