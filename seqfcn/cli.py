@@ -539,7 +539,7 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                     f"cycles, {defaults.READ_LENGTH} for the default model; ONT {defaults.ONT_READ_LENGTH})")
     ev.add_argument("--max-train-reads", type=int, help="at most this many reads of each simulated sample are "
                     "trained on (the spectrum counts them all; default all)")
-    ev.add_argument("--no-walk", dest="walked", action="store_false",
+    ev.add_argument("--no-walk", dest="walked", action="store_false", default=defaults.TRAIN_WALKED,
                     help="--evidence reads: train on the simulated reads as they are, not on what the spectrum "
                     "walk leaves weak (what the network sees in `seqfcn correct`)")
     p.set_defaults(func=_run_train)

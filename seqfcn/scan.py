@@ -481,41 +481,41 @@ class _PValueCounts:
         return self.values, np.minimum(q, 1.0)
 
 
-_STORED = ("start", "filter", "score", "p", "sequence")
-
-
 def _stream(genome: Genome, pwms: PWMSet, parts: Iterator[tuple[dict | None, int]], output: str | os.PathLike,
             q_tests: str) -> dict[str, int]:
-    """:func:`scan_pwm_bed`: each tile's sorted hits to a temporary file, then the BED with exact q-values."""
+    """:func:`scan_pwm_bed`: each tile's sorted hits, as BED text without q and their p-values, to a
+    temporary folder while the workers scan on; then the BED with exact q-values."""
     import tempfile
 
     tested, n_hits = 0, 0
     counts = _PValueCounts()
     with tempfile.TemporaryDirectory(prefix="seqfcn-scan-") as tmp:
-        stored: list[tuple[str, str]] = []
+        stored: list[str] = []
         for part, n_tested in parts:
             tested += n_tested
             if part is None:
                 continue
             frame = _hits_frame(part, pwms, np.zeros(len(part["p"])))
-            order = frame.sort_values(["start", "end", "motif", "strand"], kind="stable").index.to_numpy()
-            path = os.path.join(tmp, f"{len(stored)}.npz")
-            np.savez(path, **{k: (part[k][order].astype(bytes) if k == "sequence" else part[k][order])
-                              for k in _STORED})
-            stored.append((str(part["chrom"][0]), path))
+            frame = frame.sort_values(["start", "end", "motif", "strand"], kind="stable")
+            heads, tails = _hit_text(frame)
+            stem = os.path.join(tmp, str(len(stored)))
+            for suffix, lines in ((".head", heads), (".tail", tails)):
+                with open(stem + suffix, "w") as fh:
+                    fh.write("\n".join(lines))
+            np.save(stem + ".npy", frame["p"].to_numpy())
+            stored.append(stem)
             counts.add(part["p"])
-            n_hits += len(order)
+            n_hits += len(frame)
         values, q = counts.qvalues(tested if q_tests == "tested" else None)
+        q_text = np.array(_q_text(q), dtype=object)
 
-        def frames() -> Iterator[pd.DataFrame]:
-            for chrom, path in stored:
-                with np.load(path, allow_pickle=False) as z:
-                    hits = {k: z[k] for k in _STORED}
-                hits["sequence"] = hits["sequence"].astype(str).astype(object)
-                hits["chrom"] = np.full(len(hits["p"]), chrom, dtype=object)
-                yield _format_hits(_hits_frame(hits, pwms, q[np.searchsorted(values, hits["p"])]))
+        def blocks() -> Iterator[str]:
+            for stem in stored:
+                with open(stem + ".head") as h, open(stem + ".tail") as t:
+                    heads, tails = h.read().split("\n"), t.read().split("\n")
+                yield _lines(heads, q_text[np.searchsorted(values, np.load(stem + ".npy"))].tolist(), tails)
 
-        write_bed(frames(), output, track_line=_TRACK)
+        write_bed(blocks(), output, track_line=_TRACK)
     return {"hits": n_hits, "tested": tested}
 
 
@@ -533,13 +533,25 @@ def _best(hits: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in hits.items()}
 
 
-def _format_hits(hits: pd.DataFrame) -> pd.DataFrame:
-    """:data:`HIT_COLUMNS` with score (4 decimals), p and q (4 significant digits) as text."""
-    out = hits[HIT_COLUMNS].copy()
-    out["score"] = [f"{v:.4f}" for v in out["score"]]
-    out["p"] = [f"{v:.4g}" for v in out["p"]]
-    out["q"] = [f"{v:.4g}" for v in out["q"]]
-    return out
+def _hit_text(hits: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """BED text of each hit without its q-value: the columns before q (score with 4 decimals,
+    p with 4 significant digits) and those after it."""
+    values, which = np.unique(hits["p"].to_numpy(), return_inverse=True)  # few distinct p-values
+    p_text = np.array(_q_text(values), dtype=object)[which.ravel()].tolist()
+    heads = [f"{c}\t{s}\t{e}\t{m}\t{sc:.4f}\t{st}\t{p}"
+             for c, s, e, m, sc, st, p in zip(*(hits[k].tolist() for k in HIT_COLUMNS[:6]), p_text)]
+    tails = [f"{s}\t{i}" for s, i in zip(hits["sequence"].tolist(), hits["motif_id"].tolist())]
+    return heads, tails
+
+
+def _q_text(q: np.ndarray) -> list[str]:
+    """p- or q-values as text: 4 significant digits."""
+    return [f"{v:.4g}" for v in np.asarray(q).tolist()]
+
+
+def _lines(heads: list[str], q_text: list[str], tails: list[str]) -> str:
+    """Whole BED lines from :func:`_hit_text`'s parts and the q-values' text."""
+    return "".join(f"{h}\t{q}\t{t}\n" for h, q, t in zip(heads, q_text, tails))
 
 
 def write_hits_bed(hits: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -548,7 +560,8 @@ def write_hits_bed(hits: pd.DataFrame, path: str | os.PathLike) -> None:
     Columns: chrom, start, end, motif, score, strand, p, q, sequence, motif_id;
     the first line is a ``track`` line naming the seqfcn version and the columns.
     """
-    write_bed(_format_hits(hits), path, track_line=_TRACK)
+    heads, tails = _hit_text(hits)
+    write_bed([_lines(heads, _q_text(hits["q"].to_numpy()), tails)], path, track_line=_TRACK)
 
 
 def _track() -> str:

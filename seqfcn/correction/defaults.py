@@ -33,6 +33,9 @@ K_REFERENCE = 15
 TRAIN_COVERAGES = (10.0, 20.0, 40.0, 80.0)
 """Simulated coverages of a k-mer corrector's training samples."""
 TRAIN_STEPS = 1500
+TRAIN_WALKED = True
+"""A reads-spectrum corrector learns on the simulated reads the spectrum walk leaves weak
+(what the network sees in ``seqfcn correct``), plus a quarter as many reads as they came."""
 TRAIN_WINDOW = 64
 """Training window (bases) of a k-mer corrector (``seqfcn train`` uses the read length for ``sub``)."""
 INDEL_TRAIN_WINDOW = 128

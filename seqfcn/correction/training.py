@@ -249,7 +249,7 @@ def train_kmer_corrector(
     read_length: int | None = defaults.READ_LENGTH,
     window: int = defaults.TRAIN_WINDOW,
     max_reads: int | None = None,
-    walked: bool = False,
+    walked: bool = defaults.TRAIN_WALKED,
     model_config: dict[str, Any] | None = None,
     steps: int = defaults.TRAIN_STEPS,
     batch_size: int = defaults.TRAIN_BATCH_SIZE,

@@ -320,19 +320,23 @@ def sort_bed(df: pd.DataFrame, chrom_order: Sequence[str] | None = None) -> pd.D
     ).reset_index(drop=True)
 
 
-def write_bed(df: pd.DataFrame | Iterable[pd.DataFrame], path: PathArg, *, track_line: str | None = None) -> None:
+def write_bed(df: pd.DataFrame | Iterable[pd.DataFrame | str], path: PathArg, *,
+              track_line: str | None = None) -> None:
     """Write a table as BED (all its columns, tab-separated; NaN/NA as ``.``).
 
     ``df`` must start with ``chrom, start, end``; sorting is the caller's job
-    (:func:`sort_bed`). ``df`` may also be an iterable of such tables, written one
-    after the other as they come (a stream in bounded memory). ``path`` ``-`` writes
-    to stdout; ``.gz`` compresses. The file appears only when complete.
+    (:func:`sort_bed`). ``df`` may also be an iterable of such tables or of BED text
+    (whole lines), written one after the other as they come (a stream in bounded memory).
+    ``path`` ``-`` writes to stdout; ``.gz`` compresses. The file appears only when complete.
     """
     with _atomic_text(path) as handle:
         line = _track_line(track_line)
         if line:
             handle.write(line + "\n")
         for part in [df] if isinstance(df, pd.DataFrame) else df:
+            if isinstance(part, str):
+                handle.write(part)
+                continue
             if list(part.columns[:3]) != ["chrom", "start", "end"]:
                 raise ValueError(f"a BED table starts with chrom, start, end; got {list(part.columns[:3])}")
             part.to_csv(handle, sep="\t", header=False, index=False, na_rep=".", lineterminator="\n")
