@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
@@ -345,6 +345,23 @@ _Q = 5  # bases per lookup block of the table kernel
 _CQ = 5  # bases per lookup block of the C kernel (a 4**5 int32 table is 4 KB: L1-resident)
 
 
+class Scorer(Protocol):
+    """What a candidate kernel offers the scan (:func:`make_scorer`).
+
+    ``candidates(bases, n_windows)``: ``(starts, filters)`` of the windows (start
+    ``< n_windows`` of the padded ``uint8`` codes ``bases``) that may pass a filter's
+    threshold; the scan re-scores them exactly. ``tile_threads``: tiles are scored in that
+    many parallel threads (one per CPU) rather than by intra-op threads of one call;
+    ``torch_threads``: the torch intra-op threads each of those calls should use (None:
+    the kernel uses no torch threads).
+    """
+
+    tile_threads: bool
+    torch_threads: int | None
+
+    def candidates(self, bases: np.ndarray, n_windows: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 class ConvScorer:
     """Candidate windows by one batched ``conv1d`` of all ``2M`` filters over a one-hot tile.
 
@@ -355,6 +372,9 @@ class ConvScorer:
     kernels (TF32 on CUDA) candidates are taken with a tolerance below each
     threshold and then checked exactly by :meth:`PWMSet.exact_scores`.
     """
+
+    tile_threads = False  # one big conv: torch's intra-op threads (or the GPU) do the parallel work
+    torch_threads = None
 
     def __init__(self, pwms: PWMSet, device: str | torch.device = "cpu") -> None:
         import torch
@@ -406,6 +426,9 @@ class TableScorer:
     The ops are small, so :func:`seqfcn.scan.scan_pwm` runs this kernel with one
     torch thread per tile and scores several tiles in parallel threads instead.
     """
+
+    tile_threads = True  # small ops: tiles in parallel threads, one torch thread each
+    torch_threads = 1
 
     def __init__(self, pwms: PWMSet) -> None:
         import torch
@@ -486,6 +509,9 @@ class CScorer:
     """
 
     q = _CQ
+
+    tile_threads = True
+    torch_threads = None  # the compiled kernel uses no torch threads
 
     def __init__(self, pwms: PWMSet) -> None:
         if _ckernel is None:
@@ -575,7 +601,7 @@ class CScorer:
         return starts, filters
 
 
-def make_scorer(pwms: PWMSet, method: str = "auto", device: str = "cpu") -> CScorer | ConvScorer | TableScorer:
+def make_scorer(pwms: PWMSet, method: str = "auto", device: str = "cpu") -> Scorer:
     """The candidate kernel: ``"c"`` (compiled, CPU), ``"conv"`` (any device), ``"table"``
     (CPU) or ``"auto"``: ``conv`` on CUDA; on CPU ``c`` when ``seqfcn._pwmscan`` is built,
     else ``table`` (the faster numpy/torch kernel). All give the same hits."""

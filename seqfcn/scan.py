@@ -42,15 +42,14 @@ from seqfcn.io.motifs import Motif, read_motifs
 from seqfcn.pwm import (
     DEFAULT_PSEUDOCOUNT,
     DEFAULT_SCALE,
-    CScorer,
     PWMSet,
-    TableScorer,
+    Scorer,
     background_from_counts,
     bh_qvalues,
     compile_pwms,
     make_scorer,
 )
-from seqfcn.tiling import Tile, select_shard, tile_chromosome
+from seqfcn.tiling import Tile, merge_spans, select_shard, tile_chromosome
 
 log = logging.getLogger("seqfcn")
 
@@ -101,23 +100,14 @@ def _segments(genome: Genome, regions: pd.DataFrame | None) -> list[tuple[str, i
     sizes = genome.chrom_sizes
     if regions is None:
         return [(c, 0, n) for c, n in sizes.items()]
-    order = {c: i for i, c in enumerate(sizes)}
-    out: list[tuple[str, int, int]] = []
-    rows = sorted(
-        ((str(c), int(s), int(e)) for c, s, e in zip(regions["chrom"], regions["start"], regions["end"])),
-        key=lambda r: (order.get(r[0], -1), r[1], r[2]),
-    )
-    for chrom, start, end in rows:
+    rows = []
+    for c, s, e in zip(regions["chrom"], regions["start"], regions["end"]):
+        chrom, start, end = str(c), int(s), int(e)
         if chrom not in sizes:
             raise SeqfcnError("region on a chromosome the genome lacks", path=genome.path, record=chrom)
-        end = min(end, sizes[chrom])
-        if end <= start:
-            continue
-        if out and out[-1][0] == chrom and start <= out[-1][2]:
-            out[-1] = (chrom, out[-1][1], max(out[-1][2], end))
-        else:
-            out.append((chrom, start, end))
-    return out
+        if min(end, sizes[chrom]) > start:
+            rows.append((chrom, start, min(end, sizes[chrom])))
+    return merge_spans(rows, sizes)
 
 
 def genome_background(genome: Genome, segments: Sequence[tuple[str, int, int]], chunk: int = 1 << 22) -> np.ndarray:
@@ -301,12 +291,11 @@ def _scan(genome, motifs, finish: Callable, *, thresh: float, motif_names, backg
             keep = {id(t) for t in select_shard([t for t, _, _ in tiles], *shard)}
             tiles = [x for x in tiles if id(x[0]) in keep]
         workers, torch_threads = 1, threads
-        if isinstance(scorer, (TableScorer, CScorer)):
-            # tiles in parallel threads, one torch thread each (small ops gain nothing from
-            # intra-op threads, and those stall badly on a CPU shared with other jobs); the
-            # compiled kernel uses no torch threads
+        if scorer.tile_threads:
+            # tiles in parallel threads (small ops gain nothing from intra-op threads, and
+            # those stall badly on a CPU shared with other jobs)
             workers = max(1, threads or _default_threads())
-            torch_threads = None if isinstance(scorer, CScorer) else 1
+            torch_threads = scorer.torch_threads
         with _torch_threads(torch_threads) if torch_threads else contextlib.nullcontext():
             return finish(g, pwms, _tile_parts(g, pwms, scorer, tiles, progress, workers))
     finally:
@@ -315,7 +304,7 @@ def _scan(genome, motifs, finish: Callable, *, thresh: float, motif_names, backg
 
 
 def _score_tile(
-    pwms: PWMSet, scorer, tile: Tile, seq: str, abs0: int, path: str
+    pwms: PWMSet, scorer: Scorer, tile: Tile, seq: str, abs0: int, path: str
 ) -> tuple[dict[str, np.ndarray] | None, int, int]:
     """Hits of one tile (``seq`` = core + right context, starting at ``abs0``): ``(hits, tests, core bases)``."""
     chrom = tile.chrom
@@ -366,7 +355,7 @@ def _torch_threads(n: int):
         torch.set_num_threads(before)
 
 
-def _tile_parts(genome: Genome, pwms: PWMSet, scorer, tiles: list[tuple[Tile, int, int]], progress: bool,
+def _tile_parts(genome: Genome, pwms: PWMSet, scorer: Scorer, tiles: list[tuple[Tile, int, int]], progress: bool,
                 workers: int) -> Iterator[tuple[dict[str, np.ndarray] | None, int]]:
     """``(hits or None, windows tested)`` of each tile, in tile order. The genome is read in
     this thread (a Genome is not thread-safe); tiles are scored by ``workers`` threads, at

@@ -54,7 +54,7 @@ import torch
 
 from seqfcn.encode import reverse_complement_onehot
 from seqfcn.errors import RegionError, SeqfcnError
-from seqfcn.tiling import select_shard, tile_chromosome, predict_tiled
+from seqfcn.tiling import merge_spans, predict_tiled, select_shard, tile_chromosome
 
 MERGES = ("mean", "max")
 SITE_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "summit"]
@@ -123,7 +123,7 @@ def _spans(
         return [(c, 0, n) for c, n in chrom_sizes.items() if n > 0]
     from seqfcn.io.fasta import parse_region
 
-    by_chrom: dict[str, list[tuple[int, int]]] = {}
+    spans: list[Span] = []
     for r in regions:
         chrom, start, end = parse_region(r) if isinstance(r, str) else (r[0], int(r[1]), r[2])
         if chrom not in chrom_sizes:
@@ -132,17 +132,8 @@ def _spans(
         if not 0 <= start < end <= chrom_sizes[chrom]:
             raise RegionError(f"region {start}-{end} is empty or outside the chromosome "
                               f"(length {chrom_sizes[chrom]})", record=chrom, position=start)
-        by_chrom.setdefault(chrom, []).append((start, end))
-    spans = []
-    for chrom in chrom_sizes:  # genome order
-        merged: list[list[int]] = []
-        for s, e in sorted(by_chrom.get(chrom, ())):
-            if merged and s <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], e)
-            else:
-                merged.append([s, e])
-        spans += [(chrom, s, e) for s, e in merged]
-    return spans
+        spans.append((chrom, start, end))
+    return merge_spans(spans, chrom_sizes)
 
 
 def _shard_spans(spans: list[Span], window: int, margin: int, shard: tuple[int, int]) -> list[Span]:

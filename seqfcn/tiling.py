@@ -166,6 +166,19 @@ def tile_genome(chrom_sizes: Mapping[str, int], window: int, margin: int) -> lis
     return [t for chrom, length in chrom_sizes.items() for t in tile_chromosome(chrom, length, window, margin)]
 
 
+def merge_spans(spans: Iterable[tuple[str, int, int]], chrom_order: Iterable[str]) -> list[tuple[str, int, int]]:
+    """``(chrom, start, end)`` spans in genome order (``chrom_order``), overlapping or touching
+    ones merged: the stretches a scan of regions covers (``seqfcn scan``, model scans)."""
+    order = {c: i for i, c in enumerate(chrom_order)}
+    out: list[tuple[str, int, int]] = []
+    for chrom, start, end in sorted(spans, key=lambda r: (order.get(r[0], -1), r[1], r[2])):
+        if out and out[-1][0] == chrom and start <= out[-1][2]:
+            out[-1] = (chrom, out[-1][1], max(out[-1][2], end))
+        else:
+            out.append((chrom, start, end))
+    return out
+
+
 def select_shard(tiles: Sequence[Tile], index: int, count: int) -> list[Tile]:
     """Shard ``index`` of ``count`` (**0-based** ``index``): a contiguous block of tiles.
 

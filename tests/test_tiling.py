@@ -251,3 +251,12 @@ def test_predict_genome_and_bad_model():
         assert (got[c] - whole(net, seqs[c])).abs().max().item() < 1e-12
     with pytest.raises(ValueError, match="same length|\\(batch, K, W\\)"):
         predict_tiled(lambda x: x[:, :, 1:], seqs["chrA"], None, WINDOW, MARGIN)
+
+
+def test_merge_spans_genome_order_and_overlaps():
+    from seqfcn.tiling import merge_spans
+
+    spans = [("b", 5, 9), ("a", 10, 20), ("a", 0, 4), ("b", 0, 5), ("a", 15, 30), ("a", 3, 6)]
+    assert merge_spans(spans, ["a", "b"]) == [("a", 0, 6), ("a", 10, 30), ("b", 0, 9)]
+    assert merge_spans(spans, ["b", "a"])[0] == ("b", 0, 9)
+    assert merge_spans([], ["a"]) == []
