@@ -2,7 +2,7 @@
 
 Data: data/chip/Oct4_peaks_top1000_mm9.fa (1,000 real Oct4 peak sequences,
 150-839 bp, median 399). For each seed: a seeded 20% of the peaks is held out;
-negatives are two dinucleotide shuffles per peak (seqfcn.shuffle), in training
+negatives are two dinucleotide shuffles per peak (seqfcn.motifs.shuffle), in training
 and in the hold-out. Items are
 400 bp (random crop/pad and strand for training, centred for the hold-out).
 
@@ -20,7 +20,7 @@ Filters: importance = held-out AUROC drop when a filter is zeroed
 (``filter_importance``); each filter → softmax PWM, end columns below 20% of
 its top information content trimmed, ranked against all 879 JASPAR 2024
 vertebrate motifs by mean column Pearson correlation (min overlap 5, both
-strands; ``seqfcn.motif_compare``). Null: the same rank for random N(0, 1)
+strands; ``seqfcn.motifs.compare``). Null: the same rank for random N(0, 1)
 filters of the same shape.
 
 Usage: python benchmarks/bench_oct4.py [--seeds 0 1 2] [--epochs 15] [--null 300]
@@ -38,9 +38,9 @@ import torch
 
 from seqfcn.io.motifs import read_motifs
 from seqfcn.metrics import auroc
-from seqfcn.motif_compare import filter_to_pwm, rank_matches, rank_of, trim_pwm
+from seqfcn.motifs.compare import filter_to_pwm, rank_matches, rank_of, trim_pwm
 from seqfcn.nn.layers import MotifConv
-from seqfcn.peaks import filter_importance, motif_datasets, train_motif_model
+from seqfcn.motifs.peaks import filter_importance, motif_datasets, train_motif_model
 from seqfcn.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]

@@ -40,8 +40,8 @@ PEAKS = HERE.parent / "data" / "chip" / "Oct4_peaks_top1000_mm9.fa"
 
 def build_chromosome(center: int, seed: int = 0) -> tuple[str, list[tuple[int, int]]]:
     """The synthetic chromosome and the ``(start, end)`` of every real peak in it."""
-    from seqfcn.peaks import read_sequences
-    from seqfcn.shuffle import dinucleotide_shuffle
+    from seqfcn.motifs.peaks import read_sequences
+    from seqfcn.motifs.shuffle import dinucleotide_shuffle
 
     _, seqs = read_sequences(PEAKS)
     rng = np.random.default_rng(seed)

@@ -91,7 +91,7 @@ def run_seqfcn(fasta: Path, threads: int, method: str = "auto"):
     import torch
 
     from seqfcn.io.motifs import read_motifs
-    from seqfcn.scan import scan_pwm
+    from seqfcn.motifs.scan import scan_pwm
 
     torch.set_num_threads(threads)
     motifs = read_motifs(MOTIFS)[:N_MOTIFS]
@@ -101,7 +101,7 @@ def run_seqfcn(fasta: Path, threads: int, method: str = "auto"):
 def seqfcn_kernel(method: str = "auto") -> str:
     """The name of the scoring kernel ``method`` resolves to on this build (CScorer, TableScorer...)."""
     from seqfcn.io.motifs import read_motifs
-    from seqfcn.pwm import compile_pwms, make_scorer
+    from seqfcn.motifs.pwm import compile_pwms, make_scorer
 
     return type(make_scorer(compile_pwms(read_motifs(MOTIFS)[:1]), method, "cpu")).__name__
 

@@ -86,6 +86,18 @@ _EXPORTS = {
     "describe_model": "seqfcn.checkpoint",
     "load_model": "seqfcn.checkpoint",
     "save_model": "seqfcn.checkpoint",
+    "scan_pwm": "seqfcn.motifs.scan",
+    "scan_pwm_bed": "seqfcn.motifs.scan",
+    "write_hits_bed": "seqfcn.motifs.scan",
+    "compile_pwms": "seqfcn.motifs.pwm",
+    "bh_qvalues": "seqfcn.motifs.pwm",
+    "scan_model": "seqfcn.motifs.scan_model",
+    "call_sites": "seqfcn.motifs.scan_model",
+    "rank_matches": "seqfcn.motifs.compare",
+    "dinucleotide_shuffle": "seqfcn.motifs.shuffle",
+    "read_motifs": "seqfcn.io.motifs",
+    "model_path": "seqfcn.resources",
+    "motifs_path": "seqfcn.resources",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -226,7 +226,7 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
 
 def _run_scan(args: argparse.Namespace) -> int:
     from seqfcn.errors import SeqfcnError
-    from seqfcn.scan import scan_pwm, scan_pwm_bed, write_hits_bed
+    from seqfcn.motifs.scan import scan_pwm, scan_pwm_bed, write_hits_bed
 
     if args.batch_size == "auto":
         tile = 1_000_000

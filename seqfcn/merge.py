@@ -2,7 +2,7 @@
 
 * scan shards (:func:`seqfcn.shard.write_scan_shard`): concatenated in shard order
   (already genome order), q-values recomputed over all shards with the summed number of
-  tested windows, written by :func:`seqfcn.scan.write_hits_bed` — byte-identical to
+  tested windows, written by :func:`seqfcn.motifs.scan.write_hits_bed` — byte-identical to
   ``seqfcn scan`` without ``--shard``.
 * other BED files: a sorted merge (chromosome order = first appearance over the files
   in the order given, then ``start``, ``end``; ties keep file order), header lines
@@ -80,8 +80,8 @@ def merge_scan_shards(paths: Sequence[str | os.PathLike], output: str | os.PathL
     """
     import pandas as pd
 
-    from seqfcn.pwm import bh_qvalues
-    from seqfcn.scan import write_hits_bed
+    from seqfcn.motifs.pwm import bh_qvalues
+    from seqfcn.motifs.scan import write_hits_bed
 
     shards = [(str(p), *read_scan_shard(p)) for p in paths]
     count = shards[0][1].count

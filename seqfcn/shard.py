@@ -119,7 +119,7 @@ def write_scan_shard(
 ) -> None:
     """Write one scan shard as BED6+ with everything a later exact merge needs.
 
-    Same columns as :func:`seqfcn.scan.write_hits_bed`, but ``score``, ``p`` and ``q``
+    Same columns as :func:`seqfcn.motifs.scan.write_hits_bed`, but ``score``, ``p`` and ``q``
     in full precision (shortest round-trip ``repr``) and the track line extended with
     ``seqfcn_shard=i/n seqfcn_tested=N seqfcn_q_tests=...`` (``N`` =
     ``hits.attrs["tested"]``), plus ``seqfcn_run=ID`` when ``run`` (a
@@ -128,7 +128,7 @@ def write_scan_shard(
     """
     from seqfcn import __version__
     from seqfcn.io.intervals import write_bed
-    from seqfcn.scan import HIT_COLUMNS
+    from seqfcn.motifs.scan import HIT_COLUMNS
 
     index, count = check_shard(shard)
     if q_tests not in ("tested", "hits"):
@@ -154,7 +154,7 @@ def read_scan_shard(path: str | os.PathLike) -> tuple[ScanShardInfo, pd.DataFram
         InputFormatError: not a scan shard (no ``seqfcn_shard=`` track line) or a
             malformed line (named by its 1-based number).
     """
-    from seqfcn.scan import HIT_COLUMNS
+    from seqfcn.motifs.scan import HIT_COLUMNS
 
     label = str(path)
     try:

@@ -55,7 +55,7 @@ def test_import_seqfcn_and_version_load_neither_torch_nor_pandas():
 def test_pwm_scan_on_cpu_does_not_import_torch(tmp_path):
     """A CPU PWM scan (the compiled kernel) needs no PyTorch, so a pipeline step does not pay
     its import; the hits are those of the same scan with PyTorch loaded."""
-    from seqfcn.pwm import _ckernel
+    from seqfcn.motifs.pwm import _ckernel
 
     if _ckernel is None:
         pytest.skip("compiled PWM kernel not built")
@@ -70,3 +70,14 @@ def test_pwm_scan_on_cpu_does_not_import_torch(tmp_path):
     assert main(["scan", "-q", "--device", "cpu", "--motifs", str(meme), "-o", str(tmp_path / "b.bed"), str(fa)]) == 0
     a, b = (tmp_path / "a.bed").read_text(), (tmp_path / "b.bed").read_text()
     assert a == b and len(a.splitlines()) > 10
+
+
+def test_every_public_name_resolves():
+    """Each lazily exported name of `seqfcn` imports (e.g. the motif scan moved to seqfcn.motifs)."""
+    import seqfcn
+
+    missing = [name for name in seqfcn.__all__ if getattr(seqfcn, name, None) is None]
+    assert not missing
+    from seqfcn.motifs.scan import scan_pwm
+
+    assert seqfcn.scan_pwm is scan_pwm

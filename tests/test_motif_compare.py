@@ -7,7 +7,7 @@ import pytest
 
 from seqfcn.resources import MOTIFS
 from seqfcn.io.motifs import Motif, read_motifs
-from seqfcn.motif_compare import (
+from seqfcn.motifs.compare import (
     align,
     compare_filters,
     filter_to_pwm,
@@ -17,7 +17,7 @@ from seqfcn.motif_compare import (
     similarity,
     trim_pwm,
 )
-from seqfcn.pwm import reverse_complement_matrix
+from seqfcn.motifs.pwm import reverse_complement_matrix
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 JASPAR = MOTIFS["jaspar2024"].path

@@ -6,7 +6,7 @@ per-base probability) with AUROC >= 0.85, and its most important first-layer
 filter (largest held-out AUROC drop when ablated) must rank the JASPAR
 Pou5f1::Sox2 (MA0142.1) or POU5F1 (MA1115.2) matrix among its 25 best matches
 of the 879 JASPAR 2024 vertebrate motifs (mean column Pearson correlation,
-:mod:`seqfcn.motif_compare`). A random filter does that with probability
+:mod:`seqfcn.motifs.compare`). A random filter does that with probability
 about 0.06. About 40 s of CPU on one thread. benchmarks/bench_oct4.py runs the
 same with two shuffles per peak over several seeds (benchmarks/results_oct4.md).
 """
@@ -20,8 +20,8 @@ import torch
 
 from seqfcn.resources import MOTIFS
 from seqfcn.io.motifs import read_motifs
-from seqfcn.motif_compare import filter_to_pwm, rank_matches, rank_of, trim_pwm
-from seqfcn.peaks import filter_importance, motif_datasets, train_motif_model
+from seqfcn.motifs.compare import filter_to_pwm, rank_matches, rank_of, trim_pwm
+from seqfcn.motifs.peaks import filter_importance, motif_datasets, train_motif_model
 from seqfcn.train import TrainConfig
 
 DATA = Path(__file__).resolve().parents[1] / "data"

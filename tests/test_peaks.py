@@ -8,7 +8,7 @@ import torch
 
 from seqfcn.encode import decode, reverse_complement
 from seqfcn.errors import InputFormatError, SeqfcnError
-from seqfcn.peaks import (
+from seqfcn.motifs.peaks import (
     filter_importance,
     PeakDataset,
     genomic_background,
@@ -17,7 +17,7 @@ from seqfcn.peaks import (
     read_sequences,
     sequence_scores,
 )
-from seqfcn.shuffle import dinucleotide_counts
+from seqfcn.motifs.shuffle import dinucleotide_counts
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 OCT4 = DATA / "chip" / "Oct4_peaks_top1000_mm9.fa"
@@ -196,7 +196,7 @@ def test_filter_importance_by_ablation():
 
 def test_sites_from_bed(tmp_path):
     from seqfcn.io.intervals import read_bed
-    from seqfcn.peaks import sites_from_bed
+    from seqfcn.motifs.peaks import sites_from_bed
 
     bed = tmp_path / "sites.bed"
     bed.write_text("p1\t2\t4\np2\t0\t3\np1\t10\t13\n")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from seqfcn.io.motifs import Motif
-from seqfcn.pwm import (
+from seqfcn.motifs.pwm import (
     ConvScorer,
     TableScorer,
     background_from_counts,

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import seqfcn.pwm as pwm
+import seqfcn.motifs.pwm as pwm
 from seqfcn.errors import SeqfcnError
 from seqfcn.io.motifs import Motif
-from seqfcn.pwm import ConvScorer, CScorer, PWMSet, TableScorer, compile_pwms, make_scorer
-from seqfcn.scan import scan_pwm
+from seqfcn.motifs.pwm import ConvScorer, CScorer, PWMSet, TableScorer, compile_pwms, make_scorer
+from seqfcn.motifs.scan import scan_pwm
 
 _pwmscan = pytest.importorskip("seqfcn._pwmscan")
 

@@ -12,8 +12,8 @@ from seqfcn.resources import MOTIFS
 from seqfcn.cli import main
 from seqfcn.encode import reverse_complement
 from seqfcn.io.motifs import Motif, read_motifs
-from seqfcn.pwm import log_odds, reverse_complement_matrix, scale_matrix, score_distribution
-from seqfcn.scan import HIT_COLUMNS, scan_pwm, write_hits_bed
+from seqfcn.motifs.pwm import log_odds, reverse_complement_matrix, scale_matrix, score_distribution
+from seqfcn.motifs.scan import HIT_COLUMNS, scan_pwm, write_hits_bed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 JASPAR = MOTIFS["jaspar2024"].path
@@ -217,7 +217,7 @@ def test_streamed_bed_equals_the_in_memory_table(tmp_path: Path, motifs: list[Mo
     order and q-values (exact BH from the distinct p-value counts, merged many times here)."""
     import gzip
 
-    import seqfcn.scan as scan_module
+    import seqfcn.motifs.scan as scan_module
 
     _random_genome(tmp_path / "g.fa", 5, {"x": 9000, "y": 4000, "z": 50})
     bed = tmp_path / "r.bed"

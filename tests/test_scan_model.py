@@ -9,7 +9,7 @@ from seqfcn.encode import one_hot, reverse_complement
 from seqfcn.errors import RegionError, SeqfcnError
 from seqfcn.io.intervals import read_bed, read_bedgraph, read_bigwig
 from seqfcn.nn.models import create_model
-from seqfcn.scan_model import StrandMerged, call_sites, scan_model, write_scan
+from seqfcn.motifs.scan_model import StrandMerged, call_sites, scan_model, write_scan
 
 CHROMS = {"chrA": 2300, "chrB": 1100}
 

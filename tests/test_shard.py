@@ -10,7 +10,7 @@ import pytest
 from seqfcn.distributed_inference import RankInfo, part_path, rank_device, run_sharded, torchrun_rank
 from seqfcn.errors import InputFormatError, SeqfcnError
 from seqfcn.merge import interleave
-from seqfcn.scan import HIT_COLUMNS
+from seqfcn.motifs.scan import HIT_COLUMNS
 from seqfcn.shard import (
     check_shard,
     read_scan_shard,

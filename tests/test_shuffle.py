@@ -6,7 +6,7 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from seqfcn.shuffle import dinucleotide_counts, dinucleotide_shuffle, shuffle_sequences
+from seqfcn.motifs.shuffle import dinucleotide_counts, dinucleotide_shuffle, shuffle_sequences
 
 
 def _random_dna(n: int, seed: int) -> str:

@@ -185,12 +185,12 @@ class MotifConv(nn.Module):
                 and ``w <= kernel_size``. Filters beyond ``len(motifs)`` become
                 zero; columns beyond a motif's width are zero (add 0).
             background: base probabilities ``(4,)`` (default uniform).
-            pseudocount: FIMO-style pseudocount of :func:`seqfcn.pwm.log_odds`
-                (default ``seqfcn.pwm.DEFAULT_PSEUDOCOUNT``), spread over the
+            pseudocount: FIMO-style pseudocount of :func:`seqfcn.motifs.pwm.log_odds`
+                (default ``seqfcn.motifs.pwm.DEFAULT_PSEUDOCOUNT``), spread over the
                 motif's ``nsites`` (default 20) in proportion to the background.
             freeze: stop gradients to the weights and bias.
         """
-        from seqfcn.pwm import DEFAULT_PSEUDOCOUNT, log_odds
+        from seqfcn.motifs.pwm import DEFAULT_PSEUDOCOUNT, log_odds
 
         if pseudocount is None:
             pseudocount = DEFAULT_PSEUDOCOUNT

@@ -423,7 +423,7 @@ class TableScorer:
     windows without N (N is looked up as A; :meth:`PWMSet.exact_scores` rejects
     those windows afterwards).
 
-    The ops are small, so :func:`seqfcn.scan.scan_pwm` runs this kernel with one
+    The ops are small, so :func:`seqfcn.motifs.scan.scan_pwm` runs this kernel with one
     torch thread per tile and scores several tiles in parallel threads instead.
     """
 
@@ -504,7 +504,7 @@ class CScorer:
     position and 64 filters leaves the few windows worth summing; those stop as soon
     as their partial sum plus the best the remaining blocks can add falls below the
     threshold (MOODS' lookahead). Windows holding a non-ACGT base are dropped by the
-    kernel. It releases the GIL, so :func:`seqfcn.scan.scan_pwm` scores several
+    kernel. It releases the GIL, so :func:`seqfcn.motifs.scan.scan_pwm` scores several
     tiles at once in threads.
     """
 

@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from seqfcn.pwm import reverse_complement_matrix
+from seqfcn.motifs.pwm import reverse_complement_matrix
 
 FILTER_METHODS = ("softmax", "positive")
 

@@ -4,7 +4,7 @@
 ``tile_size`` bases plus ``W - 1`` bases of right context (``W`` the widest
 motif), so memory does not grow with chromosome length. A hit belongs to the tile
 whose core holds its start. In each tile all ``2M`` filters (every motif and its
-reverse complement) are scored at once (:mod:`seqfcn.pwm` kernels); candidate
+reverse complement) are scored at once (:mod:`seqfcn.motifs.pwm` kernels); candidate
 windows are re-scored exactly in integer units and kept when their exact p-value
 is ``< thresh``. Windows overlapping any base other than A/C/G/T (N, IUPAC codes)
 are never reported and are not counted as tests.
@@ -39,7 +39,7 @@ from seqfcn.errors import SeqfcnError, SequenceError
 from seqfcn.io.fasta import Genome
 from seqfcn.io.intervals import read_bed, write_bed
 from seqfcn.io.motifs import Motif, read_motifs
-from seqfcn.pwm import (
+from seqfcn.motifs.pwm import (
     DEFAULT_PSEUDOCOUNT,
     DEFAULT_SCALE,
     PWMSet,
@@ -240,7 +240,7 @@ def scan_pwm_bed(
     and the count of each distinct p-value is kept (exact p-values are lattice values, so
     there are few). Benjamini–Hochberg q-values are exact: ``q(v) = min over v' >= v of
     v' * m / C(v')`` with ``C`` the number of hits with p-value at most ``v'`` (tied
-    p-values share a q-value, as in :func:`seqfcn.pwm.bh_qvalues`); a second pass over the
+    p-values share a q-value, as in :func:`seqfcn.motifs.pwm.bh_qvalues`); a second pass over the
     temporary file writes the hits with them. Returns ``{"hits": n, "tested": windows}``.
     """
     return _scan(genome, motifs, lambda g, pwms, parts: _stream(g, pwms, parts, output, q_tests), thresh=thresh,

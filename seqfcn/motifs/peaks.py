@@ -2,7 +2,7 @@
 
 A :class:`PeakDataset` holds positive sequences (ChIP-seq peaks, or any
 sequences that carry the motif) and negatives: by default dinucleotide shuffles
-of the positives (:mod:`seqfcn.shuffle`; the same composition without the
+of the positives (:mod:`seqfcn.motifs.shuffle`; the same composition without the
 motifs), or given background sequences (e.g. :func:`genomic_background`).
 
 Items are ``{"x": (4, L) float32 one-hot, "y": (1, L) float32 per-base labels,
@@ -45,7 +45,7 @@ from torch.utils.data import Dataset
 from seqfcn.alphabet import DEFAULT_POLICY, EncodingPolicy
 from seqfcn.encode import one_hot, reverse_complement_onehot
 from seqfcn.errors import InputFormatError, SeqfcnError
-from seqfcn.shuffle import dinucleotide_shuffle
+from seqfcn.motifs.shuffle import dinucleotide_shuffle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -408,7 +408,7 @@ def train_motif_model(
     (``create_model(model_name, n_outputs=1, **model_options)``) and runs
     :class:`seqfcn.train.Trainer` (``config``: a :class:`seqfcn.train.TrainConfig`;
     default ``loss="bce_dice"``). The trained model is in ``out_dir/model``
-    (``seqfcn.checkpoint`` format, usable by :func:`seqfcn.scan_model.scan_model`).
+    (``seqfcn.checkpoint`` format, usable by :func:`seqfcn.motifs.scan_model.scan_model`).
 
     Args:
         seed: seeds the split, the shuffles, the crops and the initial weights
