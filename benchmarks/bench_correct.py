@@ -39,7 +39,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from seqfcn.correction.evaluate import evaluate_correction  # noqa: E402
 from seqfcn.resources import MODELS  # noqa: E402
+from timing import run  # noqa: E402  (benchmarks/timing.py)
 
 KLEBORATE = Path("/usr/share/doc/kleborate/examples/data/Klebs_HS11286.fna.xz")
 LAMBDA = ROOT / "data/lambda/lambda_virus.fa"
@@ -62,23 +62,6 @@ SETS = {  # name: (art profile, read length, coverage, mean fragment, seed, titl
     "ms30": ("MSv3", 250, 30, 600, 13, "MiSeq v3 250 bp 30×"),
     "hs60": ("HS25", 150, 60, 450, 14, "HS25 150 bp 60×"),
 }
-
-
-def run(cmd: list, *, log: Path | None = None) -> dict:
-    """Run ``cmd`` under GNU time: wall seconds and peak resident memory (MB, ``%M``).
-
-    (``wait4`` from this Python process would count the pre-``exec`` copy of the parent in
-    the child's maximum RSS, so a small external ``time`` measures instead.) Output goes to
-    ``log`` (or is dropped)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        with open(log or os.devnull, "w") as out:
-            proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tf.name, *map(str, cmd)], stdout=out,
-                                  stderr=subprocess.STDOUT if log else subprocess.PIPE, text=True)
-        if proc.returncode != 0:
-            tail = Path(log).read_text()[-2000:] if log else proc.stderr[-2000:]
-            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{tail}")
-        wall, kb = tf.read().split()[-2:]
-    return {"seconds": round(float(wall), 2), "peak_mb": round(int(kb) / 1024, 1)}
 
 
 def seqfcn_correct(reads: Path, out: Path, threads: int, *args: str) -> dict:

@@ -28,11 +28,11 @@ from __future__ import annotations
 import argparse
 import json
 import lzma
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from timing import run  # benchmarks/timing.py
 
 ROOT = Path(__file__).resolve().parent.parent
 MOTIFS = ROOT / "seqfcn" / "shipped" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
@@ -100,16 +100,6 @@ def build_genome(path: Path, mbp: float) -> int:
     return total
 
 
-def timed(cmd: list[str], out: Path, env: dict | None = None) -> dict:
-    tfile = out.with_suffix(".time")
-    proc = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", str(tfile), *cmd], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[:4]} failed:\n{proc.stderr[-2000:]}")
-    wall, kb = tfile.read_text().split()[-2:]
-    return {"seconds": float(wall), "peak_mb": int(kb) / 1024, "stdout": proc.stdout.strip()}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True)
@@ -127,16 +117,16 @@ def main() -> None:
     for tool in args.tools.split(","):
         out = args.out / f"{tool}.hits"
         if tool == "seqfcn":
-            r = timed([sys.executable, "-m", "seqfcn", "scan", str(fasta), "--motifs", str(MOTIFS),
-                       *(["--motif", *_first_ids(args.motifs)] if args.motifs < 879 else []),
-                       "-o", str(out), "--threads", str(args.threads), "-q"], out)
+            r = run([sys.executable, "-m", "seqfcn", "scan", str(fasta), "--motifs", str(MOTIFS),
+                     *(["--motif", *_first_ids(args.motifs)] if args.motifs < 879 else []),
+                     "-o", str(out), "--threads", str(args.threads), "-q"], log=out.with_suffix(".log"))
             r["hits"] = sum(1 for _ in open(out)) - 1  # the track line
         else:
             script = (MEMELITE if tool == "memelite" else MOODS).format(motifs=str(MOTIFS), n=args.motifs,
                                                                          fasta=str(fasta), out=str(out))
-            r = timed([sys.executable, "-c", script], out, env={"NUMBA_NUM_THREADS": str(args.threads)})
-            r["hits"] = int(r.pop("stdout").splitlines()[-1])
-        r.pop("stdout", None)
+            r = run([sys.executable, "-c", script], log=out.with_suffix(".log"),
+                    env={"NUMBA_NUM_THREADS": str(args.threads)})
+            r["hits"] = int(out.with_suffix(".log").read_text().split()[-1])  # the script prints the count
         rows[tool] = r
         print(tool, json.dumps(r), flush=True)
     base = rows.get("memelite") or next(iter(rows.values()))

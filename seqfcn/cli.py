@@ -606,8 +606,6 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
         raise SeqfcnError("--evidence is for --task correct")
     if args.resume:
         raise SeqfcnError("--resume needs --evidence none (a k-mer corrector trains in minutes: start again)")
-    if len(args.genome) > 1 and args.evidence != "reads":
-        raise SeqfcnError("several --genome files are for --evidence reads (a reference model keeps one genome's k-mers)")
     spec = f"fitted:{args.reads}" if args.reads else config.get("data", {}).get("error_model", "illumina")
     # several error models, separated by ";", each give their own simulated samples; BAMs of
     # fitted models are aligned to the first genome

@@ -52,14 +52,18 @@ MOTIFS: dict[str, Shipped] = {
 
 
 def _resolve(value: str | os.PathLike, table: dict[str, Shipped], what: str) -> Path:
+    """``value`` when it exists, else the shipped resource of that name; a missing value that
+    looks like a name (no folder, no extension) is an error listing the names, any other
+    missing path is left to the reader to report."""
     path = Path(value)
-    if path.exists() or str(value) not in table:
-        if not path.exists() and os.sep not in str(value) and "." not in path.name:
-            names = ", ".join(table)
-            raise SeqfcnError(f"no such {what} file or directory, and not a shipped {what} ({names}; "
-                              "`seqfcn models` lists them)", path=value)
+    if path.exists():
         return path
-    return table[str(value)].path
+    if str(value) in table:
+        return table[str(value)].path
+    if os.sep not in str(value) and "." not in path.name:
+        raise SeqfcnError(f"no such {what} file or directory, and not a shipped {what} ({', '.join(table)}; "
+                          "`seqfcn models` lists them)", path=value)
+    return path
 
 
 def model_path(value: str | os.PathLike) -> Path:

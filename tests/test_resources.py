@@ -100,3 +100,11 @@ def test_wheel_ships_models_and_motifs_and_runs_by_name(tmp_path):
     assert hits.count("\n") > 1000 and hits == (work / "checkout.bed").read_text()
     seqfcn("correct", str(EX1_FASTQ), "--model", "kmer_illumina", "-o", "fixed.fq", "-q", "--threads", "1")
     assert (work / "fixed.fq").read_text().count("\n") == EX1_FASTQ.read_text().count("\n")
+
+
+def test_several_genomes_only_for_reads_evidence(cli, tmp_path):
+    """Several --genome files are for a reads-spectrum corrector: one-line errors otherwise, before any work."""
+    for extra in (["--task", "motif"], ["--task", "correct", "--evidence", "reference"]):
+        code, _, err = cli(["train", *extra, "--genome", LAMBDA_FA, LAMBDA_FA, "--out", tmp_path / "o"])
+        assert code == 2 and err.count("\n") == 1 and "genome" in err
+        assert not (tmp_path / "o").exists()

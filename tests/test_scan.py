@@ -241,3 +241,24 @@ def _eager_add(self, p: np.ndarray) -> None:
     """_PValueCounts.add that merges after every tile (the merge path on every call)."""
     self._pending.append(p)
     self._merge()
+
+
+def test_streamed_scan_bad_base_is_one_line_and_writes_nothing(tmp_path: Path, motifs: list[Motif],
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    """A bad character in a later tile (earlier tiles already streamed to the temporary folder):
+    one line naming file, record and position, exit 2, no output, no temporary files left."""
+    import tempfile
+
+    seq = list("ACGT" * 2000)
+    seq[5234] = "*"
+    (tmp_path / "bad.fa").write_text(">chrZ\n" + "".join(seq) + "\n")
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    out = tmp_path / "hits.bed"
+    code = main(["scan", str(tmp_path / "bad.fa"), "--motifs", str(JASPAR), "--motif", *[m.id for m in motifs],
+                 "--thresh", "1e-2", "--batch-size", "500", "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "bad.fa" in err and "chrZ" in err and "5234" in err
+    assert not out.exists() and not list((tmp_path / "tmp").iterdir())

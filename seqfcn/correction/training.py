@@ -178,15 +178,16 @@ def _walked_rows(codes: np.ndarray, quals: np.ndarray, lengths: np.ndarray, tabl
     return np.concatenate([new[weak], codes[plain]]), np.concatenate([weak, plain])
 
 
-def build_training_set(genome: Sequence[np.ndarray] | Sequence[Sequence[np.ndarray]], error_model: Any | Sequence[Any],
+def build_training_set(genomes: Sequence[Sequence[np.ndarray]], error_model: Any | Sequence[Any],
                        ev: KmerEvidence, *, coverages: Sequence[float] = defaults.TRAIN_COVERAGES,
                        read_length: int | None = defaults.READ_LENGTH, seed: int = 0,
                        max_reads: int | None = None, walked: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simulated reads at each coverage with their evidence: ``(x, y, lengths)``, ``x``
     ``(reads, 5 + channels, L)`` float16, ``y`` ``(reads, L)`` int64.
 
-    Each (error model, coverage) pair is one simulated sample of a whole genome; with
-    several genomes (a list of chromosome lists) sample ``j`` is of genome ``j mod n``.
+    ``genomes``: one or more genomes, each a list of chromosome code arrays. Each (error
+    model, coverage) pair is one simulated sample of a whole genome, sample ``j`` of genome
+    ``j mod len(genomes)``.
     With ``source="reads"`` a sample's evidence is its own spectrum, counted as
     ``seqfcn correct`` counts it (:func:`seqfcn.correction.spectrum.count_spectrum`), with
     ``"reference"`` the table ``ev.table``. ``read_length`` None: each error model's own
@@ -196,7 +197,6 @@ def build_training_set(genome: Sequence[np.ndarray] | Sequence[Sequence[np.ndarr
     """
     from seqfcn.correction.spectrum import count_spectrum
 
-    genomes = [list(g) for g in genome] if genome and not isinstance(genome[0], np.ndarray) else [list(genome)]
     models = list(error_model) if isinstance(error_model, (list, tuple)) else [error_model]
     walked = walked and ev.source == "reads" and ev.edits == "sub"
     xs, ys, ls = [], [], []
@@ -278,16 +278,13 @@ def train_kmer_corrector(
     """
     from seqfcn.nn.models import create_model
 
-    if isinstance(genome, (str, os.PathLike)):
-        genomes = [genome_codes(genome)]
-    elif genome and isinstance(genome[0], (str, os.PathLike)):
-        genomes = [genome_codes(g) for g in genome]
-    else:
-        genomes = [list(genome)]
+    paths = [genome] if isinstance(genome, (str, os.PathLike)) else \
+        list(genome) if genome and isinstance(genome[0], (str, os.PathLike)) else None
+    if source == "reference" and paths is not None and len(paths) > 1:
+        raise SeqfcnError("a reference-evidence corrector is trained on one genome (its k-mers are the model's)")
+    genomes = [genome_codes(g) for g in paths] if paths is not None else [list(genome)]
     ev = KmerEvidence(k, edits, source)
     if source == "reference":
-        if len(genomes) > 1:
-            raise SeqfcnError("a reference-evidence corrector is trained on one genome (its k-mers are the model's)")
         ev.table = table_for_genome(genomes[0], k)
     x, y, lengths = build_training_set(genomes, error_model, ev, coverages=coverages, read_length=read_length,
                                        seed=seed, max_reads=max_reads, walked=walked)
