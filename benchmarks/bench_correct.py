@@ -1,7 +1,7 @@
 """Read correction benchmark: seqfcn beside Lighter and SPAdes' BayesHammer, in one run.
 
     python benchmarks/bench_correct.py --out DIR [--parts klebsiella,ex1,lambda,ont]
-        [--sets hs30,hs8,ms30,hs60] [--bayeshammer hs30,ex1] [--self-train hs30] [--threads 2]
+        [--sets hs30,hs8,ms30,hs60,ms8,ms60,hs30gc] [--bayeshammer hs30,ex1] [--self-train hs30] [--threads 2]
         [--data SIMS] [--model DIR]
 
 1. **klebsiella** (the whole-genome sets): *Klebsiella pneumoniae* HS11286 with its six
@@ -12,7 +12,11 @@
        art_illumina -ss PROFILE -i HS11286.fa -p -l LEN -f COV -m MEAN -s 30 -rs SEED \\
            -ir 0 -ir2 0 -dr 0 -dr2 0 -ef -na -o SIMS/NAME/r && cat r1.fq r2.fq > all.fq
 
-   with the sets of :data:`SETS` (made when ``SIMS/NAME/all.fq`` is missing). Every tool
+   with the sets of :data:`SETS` (made when ``SIMS/NAME/all.fq`` is missing), and the
+   GC-biased sets of :data:`GC_SETS`: pairs of a uniform set kept with probability
+   proportional to ``exp(-(g - peak)^2 / (2 width^2))`` of their fragment's GC ``g`` (R1 and
+   R2 error-free; :class:`seqfcn.correction.training.GcBias`, stronger than the shipped
+   model's training bias), so coverage falls in GC-rich regions as in a PCR library. Every tool
    gets the same file and ``--threads``: Lighter (``-K 21 <genome size>``), BayesHammer
    (``spades.py --only-error-correction``, on the sets named by ``--bayeshammer``: 10 min
    at 30x), seqfcn with the shipped model and (``--self-train`` sets) reference-free.
@@ -61,6 +65,11 @@ SETS = {  # name: (art profile, read length, coverage, mean fragment, seed, titl
     "hs8": ("HS25", 150, 8, 450, 12, "HS25 150 bp 8×"),
     "ms30": ("MSv3", 250, 30, 600, 13, "MiSeq v3 250 bp 30×"),
     "hs60": ("HS25", 150, 60, 450, 14, "HS25 150 bp 60×"),
+    "ms8": ("MSv3", 250, 8, 600, 15, "MiSeq v3 250 bp 8×"),
+    "ms60": ("MSv3", 250, 60, 600, 16, "MiSeq v3 250 bp 60×"),
+}
+GC_SETS = {  # name: (source set, GC bias (peak, width), kept fraction, seed, title)
+    "hs30gc": ("hs60", (0.5, 0.1), 0.5, 17, "HS25 150 bp 30×, GC-biased coverage"),
 }
 
 
@@ -132,11 +141,47 @@ def simulate(data: Path, name: str) -> Path:
     return d
 
 
+def simulate_gc(data: Path, name: str) -> Path:
+    """``data/NAME``: the pairs of a uniform set kept by their GC (:data:`GC_SETS`); the
+    truth is the source set's error-free SAM (matched by read name)."""
+    import numpy as np
+    import pysam
+
+    from seqfcn.correction.training import GcBias
+
+    source, (peak, width), fraction, seed, _ = GC_SETS[name]
+    d = data / name
+    if (d / "all.fq").exists():
+        return d
+    src = simulate(data, source)
+    gc: dict[str, list[int]] = {}  # pair name (the SAM's; FASTQ names add /1, /2) -> [G + C, bases]
+    verbosity = pysam.set_verbosity(0)  # art's SAM has no @SQ lines: htslib warns for every record
+    with pysam.AlignmentFile(str(src / "r_errFree.sam"), check_sq=False) as fh:
+        for r in fh:
+            seq = r.query_sequence
+            n = gc.setdefault(r.query_name, [0, 0])
+            n[0] += seq.count("G") + seq.count("C")
+            n[1] += len(seq)
+    pysam.set_verbosity(verbosity)
+    names = list(gc)
+    w = GcBias(peak, width).weight(np.array([gc[n][0] / gc[n][1] for n in names]))
+    keep_p = np.minimum(1.0, fraction * w / w.mean())
+    kept = {n for n, u, p in zip(names, np.random.default_rng(seed).random(len(names)), keep_p) if u < p}
+    d.mkdir(parents=True, exist_ok=True)
+    with pysam.FastxFile(str(src / "all.fq")) as fh, open(d / "all.tmp", "w") as out:
+        for r in fh:
+            if r.name.rsplit("/", 1)[0] in kept:
+                out.write(str(r) + "\n")
+    os.symlink(src / "r_errFree.sam", d / "r_errFree.sam")
+    os.replace(d / "all.tmp", d / "all.fq")
+    return d
+
+
 def part_klebsiella(out: Path, args: argparse.Namespace) -> dict:
     results = {}
     size = 5_682_322
     for name in args.sets.split(","):
-        d = simulate(args.data, name)
+        d = simulate_gc(args.data, name) if name in GC_SETS else simulate(args.data, name)
         reads, truth = d / "all.fq", d / "r_errFree.sam"
         o = out / "klebsiella" / name
         o.mkdir(parents=True, exist_ok=True)
@@ -214,7 +259,7 @@ def klebsiella_table(results: dict) -> str:
     for name, rows in results.items():
         base = next(iter(rows.values()))
         for i, (tool, m) in enumerate(rows.items()):
-            label = f"{SETS[name][5]} ({m['reads']:,} reads, {m['TP'] + m['FN']:,} errors)" if i == 0 else ""
+            label = f"{(SETS.get(name) or GC_SETS[name])[-1]} ({m['reads']:,} reads, {m['TP'] + m['FN']:,} errors)" if i == 0 else ""
             lines.append(f"| {label} | {_label(tool, m)} | {m['gain']:.4f} | {m['TP']:,} | {m['FP']:,} | {m['FN']:,} | "
                          f"{m['seconds']:.1f} | {m['reads_per_s']:,} | {m['peak_mb']:.0f} | "
                          f"{m['seconds'] / base['seconds']:.2f} | {m['reads_per_s'] / base['reads_per_s']:.2f} |")
@@ -258,7 +303,7 @@ def main() -> None:
     ap.add_argument("--out", default="bench_correct_out", type=Path)
     ap.add_argument("--parts", default="klebsiella,ex1,lambda,ont")
     ap.add_argument("--data", type=Path, help="folder of the simulated Klebsiella sets (default OUT/sims)")
-    ap.add_argument("--sets", default=",".join(SETS), help="Klebsiella sets (default %(default)s)")
+    ap.add_argument("--sets", default=",".join([*SETS, *GC_SETS]), help="Klebsiella sets (default %(default)s)")
     ap.add_argument("--bayeshammer", default="hs30,ex1", help="sets BayesHammer runs on ('' for none)")
     ap.add_argument("--self-train", default="hs30", help="Klebsiella sets seqfcn --self-train runs on")
     ap.add_argument("--model", type=Path, default=KMER_MODEL)

@@ -120,11 +120,26 @@ def _run_info(args: argparse.Namespace) -> int:
         else:
             print(describe_model(path))
         return 0
-    from seqfcn.io.fasta import genome_summary
+    from seqfcn.io.fasta import SUMMARY_COLUMNS, genome_composition
 
-    table = genome_summary(path)
-    print(table.to_json(orient="records", indent=2) if args.json else table.to_string(index=False))
+    rows = genome_composition(path)
+    if args.json:
+        import json
+        import math
+
+        print(json.dumps([{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+                          for r in rows], indent=2))
+    else:
+        print(_text_table(rows, SUMMARY_COLUMNS, {"gc": "{:.4f}"}))
     return 0
+
+
+def _text_table(rows: Sequence[dict], columns: Sequence[str], formats: dict[str, str]) -> str:
+    """Rows as a right-aligned plain-text table with a header line (``formats``: per-column
+    ``str.format`` patterns)."""
+    cells = [list(columns)] + [[formats.get(c, "{}").format(r[c]) for c in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    return "\n".join("  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells)
 
 
 # --------------------------------------------------------------------------- models
@@ -539,6 +554,9 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                     f"cycles, {defaults.READ_LENGTH} for the default model; ONT {defaults.ONT_READ_LENGTH})")
     ev.add_argument("--max-train-reads", type=int, help="at most this many reads of each simulated sample are "
                     "trained on (the spectrum counts them all; default all)")
+    ev.add_argument("--gc-bias", default=",".join(f"{v:g}" for v in defaults.TRAIN_GC_BIAS), metavar="PEAK,WIDTH",
+                    help="coverage of simulated reads by their GC fraction g: exp(-(g-PEAK)^2/(2 WIDTH^2)), or none "
+                    "for uniform (default %(default)s)")
     ev.add_argument("--no-walk", dest="walked", action="store_false", default=defaults.TRAIN_WALKED,
                     help="--evidence reads: train on the simulated reads as they are, not on what the spectrum "
                     "walk leaves weak (what the network sees in `seqfcn correct`)")
@@ -600,7 +618,7 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
     from seqfcn.corrupt import OntErrorModel, make_error_model
     from seqfcn.checkpoint import TRAINED_MODEL_DIR
     from seqfcn.correction.model_files import save_corrector
-    from seqfcn.correction.training import cycles_of, train_kmer_corrector
+    from seqfcn.correction.training import GcBias, cycles_of, train_kmer_corrector
 
     if args.task != "correct":
         raise SeqfcnError("--evidence is for --task correct")
@@ -619,13 +637,14 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
         raise SeqfcnError(f"--coverages needs comma-separated numbers, not {args.coverages!r}") from None
     if not coverages or min(coverages) <= 0:
         raise SeqfcnError(f"--coverages needs positive numbers, not {args.coverages!r}")
+    gc_bias = GcBias.parse(args.gc_bias)
     length = args.read_length or (defaults.ONT_READ_LENGTH if isinstance(em, OntErrorModel) else None)
     window = length or min(cycles_of(m) for m in models)
     train = config.get("train", {})
     model = train_kmer_corrector(
         args.genome, error_model=models, k=k, edits=edits, source=args.evidence, coverages=coverages,
         read_length=length, window=int(train.get("window", window if edits == "sub" else defaults.INDEL_TRAIN_WINDOW)),
-        max_reads=args.max_train_reads, walked=args.walked,
+        max_reads=args.max_train_reads, walked=args.walked, gc_bias=gc_bias,
         model_config={kk: v for kk, v in config.get("model", {}).items() if kk != "name"},
         steps=int(train.get("steps", defaults.TRAIN_STEPS)),
         batch_size=int(train.get("batch_size", defaults.TRAIN_BATCH_SIZE)), lr=float(train.get("lr", defaults.TRAIN_LR)), device=args.device, seed=args.seed, progress=not args.quiet,

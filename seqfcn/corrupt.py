@@ -44,7 +44,6 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from seqfcn.alphabet import BASES
 from seqfcn.encode import (  # noqa: F401 - re-exported for error-model users
     N_CODE,
     SeqLike,

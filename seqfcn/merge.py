@@ -2,8 +2,8 @@
 
 * scan shards (:func:`seqfcn.shard.write_scan_shard`): concatenated in shard order
   (already genome order), q-values recomputed over all shards with the summed number of
-  tested windows, written by :func:`seqfcn.motifs.scan.write_hits_bed` — byte-identical to
-  ``seqfcn scan`` without ``--shard``.
+  tested windows, streamed in the format of :func:`seqfcn.motifs.scan.write_hits_bed` —
+  byte-identical to ``seqfcn scan`` without ``--shard``.
 * other BED files: a sorted merge (chromosome order = first appearance over the files
   in the order given, then ``start``, ``end``; ties keep file order), header lines
   (``track``/``browser``/``#``) of the first file only; data lines are copied verbatim.
@@ -27,7 +27,7 @@ import numpy as np
 import pysam
 
 from seqfcn.errors import InputFormatError, SeqfcnError
-from seqfcn.shard import read_scan_shard, strip_shard_argument
+from seqfcn.shard import scan_shard_info, scan_shard_rows, strip_shard_argument
 
 T = TypeVar("T")
 
@@ -72,28 +72,32 @@ def interleave(shards: Sequence[Iterable[T]], labels: Sequence[str] | None = Non
 def merge_scan_shards(paths: Sequence[str | os.PathLike], output: str | os.PathLike) -> int:
     """Merge the ``n`` files of a sharded ``seqfcn scan`` into the unsharded BED.
 
-    Files may be given in any order (each names its shard). Returns the number of hits.
+    Files may be given in any order (each names its shard). Two streaming passes in
+    memory that does not grow with the number of hits: the first checks every line and
+    counts each distinct p-value, the second writes the hits with their exact
+    Benjamini–Hochberg q-values over all shards (as :func:`seqfcn.motifs.scan.scan_pwm_bed`).
+    Returns the number of hits.
 
     Raises:
         SeqfcnError: a shard missing or repeated, shards of different scans (``n``,
             q-value mode or run fingerprint differ), or a file that is not a scan shard.
     """
-    import pandas as pd
+    from seqfcn.io.intervals import write_bed
+    from seqfcn.motifs.pwm import PValueCounts, value_text
+    from seqfcn.motifs.scan import HIT_TRACK
 
-    from seqfcn.motifs.pwm import bh_qvalues
-    from seqfcn.motifs.scan import write_hits_bed
-
-    shards = [(str(p), *read_scan_shard(p)) for p in paths]
-    count = shards[0][1].count
+    shards = [(str(p), scan_shard_info(p)) for p in paths]
+    first = shards[0][1]
+    count = first.count
     seen: dict[int, str] = {}
-    for label, info, _ in shards:
+    for label, info in shards:
         if info.count != count:
             raise SeqfcnError(f"shard {info.index + 1}/{info.count} does not belong with {count} shards", path=label)
-        if info.run != shards[0][1].run:
-            raise SeqfcnError(f"comes from a different scan (seqfcn_run={info.run}, not {shards[0][1].run}: "
+        if info.run != first.run:
+            raise SeqfcnError(f"comes from a different scan (seqfcn_run={info.run}, not {first.run}: "
                               "another genome, motif set or option)", path=label)
-        if info.q_tests != shards[0][1].q_tests:
-            raise SeqfcnError(f"q-value mode {info.q_tests} differs from {shards[0][1].q_tests}", path=label)
+        if info.q_tests != first.q_tests:
+            raise SeqfcnError(f"q-value mode {info.q_tests} differs from {first.q_tests}", path=label)
         if info.index in seen:
             raise SeqfcnError(f"shard {info.index + 1}/{count} given twice (also {seen[info.index]})", path=label)
         seen[info.index] = label
@@ -101,13 +105,37 @@ def merge_scan_shards(paths: Sequence[str | os.PathLike], output: str | os.PathL
     if missing:
         raise SeqfcnError(f"shard(s) {', '.join(f'{i + 1}/{count}' for i in missing)} missing from the merge")
     shards.sort(key=lambda s: s[1].index)
-    hits = pd.concat([table for _, _, table in shards], ignore_index=True)
-    tested = sum(info.tested for _, info, _ in shards)
-    p = hits["p"].to_numpy(np.float64)
-    hits["q"] = bh_qvalues(p, max(tested, len(p)) if shards[0][1].q_tests == "tested" else None)
-    hits.attrs["tested"] = tested
-    write_hits_bed(hits, output)
-    return len(hits)
+    counts, n_hits = PValueCounts(), 0
+    for label, _ in shards:
+        for chunk in _chunks(row[6] for _, row in scan_shard_rows(label)):
+            counts.add(np.array(chunk, dtype=np.float64))
+            n_hits += len(chunk)
+    tested = sum(info.tested for _, info in shards)
+    values, q = counts.qvalues(max(tested, n_hits) if first.q_tests == "tested" else None)
+    q_text = value_text(q)
+    text: dict[str, str] = {}  # p as stored -> "p\tq" as written (few distinct p-values)
+
+    def p_and_q(p: str) -> str:
+        if p not in text:
+            v = float(p)
+            text[p] = f"{value_text([v])[0]}\t{q_text[int(np.searchsorted(values, v))]}"
+        return text[p]
+
+    def blocks() -> Iterator[str]:
+        for label, _ in shards:
+            for chunk in _chunks(scan_shard_rows(label)):
+                yield "".join(f"{c}\t{s}\t{e}\t{m}\t{float(sc):.4f}\t{st}\t{p_and_q(p)}\t{seq}\t{mid}\n"
+                              for _, (c, s, e, m, sc, st, p, _q, seq, mid) in chunk)
+
+    write_bed(blocks(), output, track_line=HIT_TRACK)
+    return n_hits
+
+
+def _chunks(items: Iterable[T], size: int = 1 << 16) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last shorter)."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def _is_scan_shard(path: str) -> bool:

@@ -27,13 +27,15 @@ import os
 import re
 from dataclasses import dataclass
 from itertools import islice
-from typing import Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Iterable, Iterator, TypeVar
 
 import numpy as np
-import pandas as pd
 
 from seqfcn.errors import InputFormatError, SeqfcnError
 from seqfcn.tiling import parse_shard
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 T = TypeVar("T")
 
@@ -45,6 +47,8 @@ __all__ = [
     "scan_run_id",
     "write_scan_shard",
     "read_scan_shard",
+    "scan_shard_info",
+    "scan_shard_rows",
     "strip_shard_argument",
 ]
 
@@ -154,18 +158,44 @@ def read_scan_shard(path: str | os.PathLike) -> tuple[ScanShardInfo, pd.DataFram
         InputFormatError: not a scan shard (no ``seqfcn_shard=`` track line) or a
             malformed line (named by its 1-based number).
     """
+    import pandas as pd
+
     from seqfcn.motifs.scan import HIT_COLUMNS
 
-    label = str(path)
+    info = scan_shard_info(path)
+    rows = [row for _, row in scan_shard_rows(path)]
+    table = pd.DataFrame(rows, columns=HIT_COLUMNS, dtype=object) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in HIT_COLUMNS})
+    for column in ("start", "end"):
+        table[column] = table[column].astype(np.int64)
+    for column in ("score", "p", "q"):
+        table[column] = table[column].astype(np.float64)
+    return info, table
+
+
+def _open_shard(path: str | os.PathLike):
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().split("\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFormatError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path=label) from None
-    if not lines or not lines[0].startswith("track"):
+        return open(path, encoding="utf-8")
+    except OSError as exc:
+        raise InputFormatError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+
+
+def scan_shard_info(path: str | os.PathLike) -> ScanShardInfo:
+    """The :class:`ScanShardInfo` of a scan shard's track line (the first line only is read).
+
+    Raises:
+        InputFormatError: not a scan shard (no ``seqfcn_shard=`` track line).
+    """
+    label = str(path)
+    with _open_shard(path) as fh:
+        try:
+            first = fh.readline()
+        except UnicodeDecodeError as exc:
+            raise InputFormatError(f"cannot read: {exc}", path=label) from None
+    if not first.startswith("track"):
         raise InputFormatError("not a seqfcn scan shard (no track line); write it with seqfcn scan --shard",
                                path=label)
-    keys = dict(_TRACK_KEYS.findall(lines[0]))
+    keys = dict(_TRACK_KEYS.findall(first))
     if not {"shard", "tested", "q_tests"} <= set(keys):
         raise InputFormatError("line 1: not a seqfcn scan shard track line (seqfcn_shard=, seqfcn_tested=, "
                                "seqfcn_q_tests= missing)", path=label)
@@ -174,22 +204,37 @@ def read_scan_shard(path: str | os.PathLike) -> tuple[ScanShardInfo, pd.DataFram
         tested = int(keys["tested"])
     except ValueError:
         raise InputFormatError(f"line 1: seqfcn_tested={keys['tested']!r} is not an integer", path=label) from None
-    info = ScanShardInfo(index, count, tested, keys["q_tests"], keys.get("run", ""))
-    rows = [line.split("\t") for line in lines[1:] if line]
-    for number, row in enumerate(rows, 2):
-        if len(row) != len(HIT_COLUMNS):
-            raise InputFormatError(f"line {number}: {len(row)} columns, a scan hit has {len(HIT_COLUMNS)}",
-                                   path=label)
-    table = pd.DataFrame(rows, columns=HIT_COLUMNS, dtype=object) if rows else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in HIT_COLUMNS})
-    try:
-        for column in ("start", "end"):
-            table[column] = table[column].astype(np.int64)
-        for column in ("score", "p", "q"):
-            table[column] = table[column].astype(np.float64)
-    except ValueError as exc:
-        raise InputFormatError(f"bad number in column {column}: {exc}", path=label) from None
-    return info, table
+    return ScanShardInfo(index, count, tested, keys["q_tests"], keys.get("run", ""))
+
+
+def scan_shard_rows(path: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of each hit of a scan shard, as they are read (the track
+    line skipped), checked: ``HIT_COLUMNS`` fields, integer ``start``/``end``, numbers in
+    ``score``/``p``/``q``.
+
+    Raises:
+        InputFormatError: a malformed line, named by its 1-based number.
+    """
+    from seqfcn.motifs.scan import HIT_COLUMNS
+
+    label, n = str(path), len(HIT_COLUMNS)
+    with _open_shard(path) as fh:
+        try:
+            for number, line in enumerate(fh, 1):
+                row = line.rstrip("\n").split("\t")
+                if number == 1 or row == [""]:
+                    continue
+                if len(row) != n:
+                    raise InputFormatError(f"line {number}: {len(row)} columns, a scan hit has {n}", path=label)
+                if not (row[1].isdigit() and row[2].isdigit()):
+                    raise InputFormatError(f"line {number}: start and end must be integers", path=label)
+                try:
+                    float(row[4]), float(row[6]), float(row[7])
+                except ValueError:
+                    raise InputFormatError(f"line {number}: score, p and q must be numbers", path=label) from None
+                yield number, row
+        except UnicodeDecodeError as exc:
+            raise InputFormatError(f"cannot read: {exc}", path=label) from None
 
 
 def strip_shard_argument(command_line: str) -> str:

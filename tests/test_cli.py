@@ -53,8 +53,9 @@ def test_import_seqfcn_and_version_load_neither_torch_nor_pandas():
 
 
 def test_pwm_scan_on_cpu_does_not_import_torch(tmp_path):
-    """A CPU PWM scan (the compiled kernel) needs no PyTorch, so a pipeline step does not pay
-    its import; the hits are those of the same scan with PyTorch loaded."""
+    """A CPU PWM scan (the compiled kernel) needs neither PyTorch nor pandas, so a pipeline
+    step does not pay their import; nor do `merge` of its shards and `info GENOME`. The hits
+    are those of the same scan with PyTorch loaded."""
     from seqfcn.motifs.pwm import _ckernel
 
     if _ckernel is None:
@@ -62,9 +63,20 @@ def test_pwm_scan_on_cpu_does_not_import_torch(tmp_path):
     fa, meme = Path(__file__).resolve().parents[1] / "data" / "lambda" / "lambda_virus.fa", \
         Path(__file__).resolve().parents[1] / "data" / "motifs" / "tangermeme_test.meme"
     code = ("import sys; from seqfcn.cli import main; rc = main(['scan', '-q', '--device', 'cpu', '--motifs', "
-            f"{str(meme)!r}, '-o', {str(tmp_path / 'a.bed')!r}, {str(fa)!r}]); print(rc, 'torch' in sys.modules)")
+            f"{str(meme)!r}, '-o', {str(tmp_path / 'a.bed')!r}, {str(fa)!r}]); "
+            "print(rc, 'torch' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["0", "False"]
+    assert out.split() == ["0", "False", "False"]
+    shards = [str(tmp_path / f"s{i}.bed") for i in (1, 2)]
+    for i, shard in enumerate(shards, 1):
+        assert main(["scan", "-q", "--device", "cpu", "--motifs", str(meme), "--shard", f"{i}/2", "-o", shard,
+                     str(fa)]) == 0
+    for argv in (["merge", "-q", *shards, "-o", str(tmp_path / "m.bed")], ["info", str(fa)], ["info", "--json", str(fa)]):
+        code = (f"import sys; from seqfcn.cli import main; rc = main({argv!r}); "
+                "print(rc, 'torch' in sys.modules, 'pandas' in sys.modules, file=sys.stderr)")
+        err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+        assert err.split()[-3:] == ["0", "False", "False"], argv
+    assert (tmp_path / "m.bed").read_text() == (tmp_path / "a.bed").read_text()
     import torch  # noqa: F401  (the same scan in a process that has PyTorch loaded)
 
     assert main(["scan", "-q", "--device", "cpu", "--motifs", str(meme), "-o", str(tmp_path / "b.bed"), str(fa)]) == 0

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA, LAMBDA_FA, write_simulated_reads
+from conftest import LAMBDA_FA, write_simulated_reads
 from seqfcn.resources import MODELS
 from seqfcn.correction import blocks
 from seqfcn.correction.pipeline import correct_reads

@@ -18,7 +18,7 @@ from seqfcn.correction.evidence import KmerEvidence
 from seqfcn.correction.labels import BASES_GAP_INSERT
 from seqfcn.correction.model_files import save_corrector
 from seqfcn.correction.pipeline import correct_reads
-from seqfcn.correction.training import edit_targets, genome_codes, simulate_reads, train_kmer_corrector
+from seqfcn.correction.training import GcBias, edit_targets, genome_codes, simulate_reads, train_kmer_corrector
 
 INSERT_BASE = BASES_GAP_INSERT.insert_base
 
@@ -157,6 +157,32 @@ def test_evidence_spec_validation():
         KmerEvidence(21, source="elsewhere")
 
 
+def test_gc_bias_weights_and_parse():
+    bias = GcBias(0.4, 0.1)
+    assert np.allclose(bias.weight(np.array([0.4, 0.3, 0.5, 0.6])), [1, np.exp(-0.5), np.exp(-0.5), np.exp(-2)])
+    assert GcBias.parse("0.4,0.1") == bias and GcBias.parse("none") is None
+
+
+def test_gc_biased_reads_follow_the_tilted_window_distribution():
+    """With a GC bias every read start is kept with probability w(GC of its window): the reads'
+    mean GC is the w-weighted mean over every start of the genome (brute force), and uniform
+    sampling gives the plain mean; both within 4 standard errors."""
+    genome = genome_codes(LAMBDA)
+    L, n = 100, 20000
+    windows = np.lib.stride_tricks.sliding_window_view(genome[0], L)
+    gc_all = ((windows == 1) | (windows == 2)).mean(1)
+    em = IlluminaErrorModel.default(read_length=L)
+    bias = GcBias(0.42, 0.04)
+    for gc_bias, weights in ((None, np.ones_like(gc_all)), (bias, bias.weight(gc_all))):
+        batch = simulate_reads(genome, em, n, L, seed=3, gc_bias=gc_bias)
+        assert batch.observed.shape == (n, L)
+        got = ((batch.observed == 1) | (batch.observed == 2)).mean(1)
+        mean = (gc_all * weights).sum() / weights.sum()
+        sd = np.sqrt((((gc_all - mean) ** 2) * weights).sum() / weights.sum())
+        assert abs(got.mean() - mean) < 4 * sd / np.sqrt(n) + 0.003  # + substitution errors' drift
+    assert mean < gc_all.mean() - 0.02  # the bias moves the reads well away from the genome's GC
+
+
 def test_mirrored_inputs_equal_the_reverse_complement_read():
     """The channel permutation used for strand averaging and training augmentation turns the
     inputs of a read into exactly those of its reverse complement (qualities reversed)."""
@@ -188,6 +214,8 @@ def test_mirrored_inputs_equal_the_reverse_complement_read():
     (["--coverages", "0"], "--coverages"),
     (["--kmer", "20"], "odd"),
     (["--resume"], "--resume"),
+    (["--gc-bias", "0.5"], "PEAK,WIDTH"),
+    (["--gc-bias", "0.5,0"], "width > 0"),
 ])
 def test_cli_train_evidence_bad_options(tmp_path, capsys, extra, message):
     code = main(["train", "--task", "correct", "--evidence", "reads", "--genome", str(SARS), "--out",

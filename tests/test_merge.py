@@ -14,7 +14,6 @@ from seqfcn.io.reads import FastqWriter, read_reads
 from seqfcn.merge import merge_bed, merge_shards
 from seqfcn.shard import shard_reads
 
-from conftest import DATA
 from conftest import EX1_BAM as BAM
 from conftest import EX1_FASTQ as FASTQ
 from conftest import EX1_MODEL as MODEL
@@ -64,6 +63,24 @@ def test_scan_merge_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     capsys.readouterr()
     assert main(["merge", *(str(tmp_path / f"s{i}.bed") for i in (1, 2, 3)), "-o", str(tmp_path / "m.bed")]) == 2
     assert "comes from a different scan" in capsys.readouterr().err
+    assert not (tmp_path / "m.bed").exists()
+
+
+def test_scan_merge_bad_shard_line_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The merge streams the shards twice; a malformed hit line is caught by the first pass:
+    one line naming the file and line, exit 2, no output."""
+    shards = [tmp_path / f"s{i}.bed" for i in (1, 2)]
+    for i, path in enumerate(shards, 1):
+        assert main(_scan("--shard", f"{i}/2", "-o", str(path))) == 0
+    lines = shards[1].read_text().split("\n")
+    fields = lines[5].split("\t")
+    fields[6] = "zero"
+    lines[5] = "\t".join(fields)
+    shards[1].write_text("\n".join(lines))
+    capsys.readouterr()
+    assert main(["merge", *map(str, shards), "-o", str(tmp_path / "m.bed")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(shards[1]) in err and "line 6" in err
     assert not (tmp_path / "m.bed").exists()
 
 

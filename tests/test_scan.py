@@ -226,7 +226,7 @@ def test_streamed_bed_equals_the_in_memory_table(tmp_path: Path, motifs: list[Mo
         table = scan_pwm(tmp_path / "g.fa", motifs, thresh=5e-3, tile_size=701, q_tests=q_tests, regions=regions)
         assert len(table) > 500 and table["p"].duplicated().any()  # ties share a q-value
         write_hits_bed(table, tmp_path / "memory.bed")
-        monkeypatch.setattr(scan_module._PValueCounts, "add", _eager_add)
+        monkeypatch.setattr(scan_module.PValueCounts, "add", _eager_add)
         done = scan_module.scan_pwm_bed(tmp_path / "g.fa", motifs, tmp_path / "stream.bed.gz", thresh=5e-3,
                                         tile_size=701, q_tests=q_tests, regions=regions)
         monkeypatch.undo()
@@ -238,7 +238,7 @@ def test_streamed_bed_equals_the_in_memory_table(tmp_path: Path, motifs: list[Mo
 
 
 def _eager_add(self, p: np.ndarray) -> None:
-    """_PValueCounts.add that merges after every tile (the merge path on every call)."""
+    """PValueCounts.add that merges after every tile (the merge path on every call)."""
     self._pending.append(p)
     self._merge()
 

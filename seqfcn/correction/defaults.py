@@ -33,6 +33,9 @@ K_REFERENCE = 15
 TRAIN_COVERAGES = (10.0, 20.0, 40.0, 80.0)
 """Simulated coverages of a k-mer corrector's training samples."""
 TRAIN_STEPS = 1500
+TRAIN_GC_BIAS = (0.5, 0.15)
+"""``(peak, width)`` of the GC-dependent coverage of simulated training samples
+(:class:`seqfcn.correction.training.GcBias`)."""
 TRAIN_WALKED = True
 """A reads-spectrum corrector learns on the simulated reads the spectrum walk leaves weak
 (what the network sees in ``seqfcn correct``), plus a quarter as many reads as they came."""
@@ -50,6 +53,9 @@ KMER_MODEL = {"channels": 32, "n_layers": 3, "stem_kernel": 5, "kernel_size": 3}
 PLAIN_MODEL = {"channels": 64, "n_layers": 4, "stem_kernel": 9}
 """``read_corrector`` architecture of a self-trained plain (memorising) corrector."""
 SELF_TRAIN_STEPS = 1500
+TRAIN_GC_BIAS = (0.5, 0.15)
+"""``(peak, width)`` of the GC-dependent coverage of simulated training samples
+(:class:`seqfcn.correction.training.GcBias`)."""
 SELF_TRAIN_MAX_READS = 200_000
 SELF_TRAIN_GENOME = 50_000
 """Bases of the random genome a ``--self-train`` k-mer model is trained on."""

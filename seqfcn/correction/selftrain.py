@@ -240,7 +240,8 @@ def self_train_kmer(
     genome = [rng.integers(0, 4, int(genome_size)).astype(np.int8)]
     model = train_kmer_corrector(genome, error_model=em, k=k, coverages=(coverage / 2, coverage, 2 * coverage),
                                  read_length=length, window=length, steps=steps, device=device, seed=seed,
-                                 lr=defaults.TRAIN_LR, progress=progress, walked=False)
+                                 lr=defaults.TRAIN_LR, progress=progress, walked=False,
+                                 gc_bias=None)  # a random genome: no GC variation to shape coverage
     model.train_info.update(mode="self-train", reads=len(reads), estimated_coverage=round(coverage, 1),
                             genome_size=int(genome_size))
     model.self_train_info = model.train_info

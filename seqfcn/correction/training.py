@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -69,20 +70,84 @@ def genome_codes(path: str | os.PathLike) -> list[np.ndarray]:
     return [g.codes(c) for c in g.chrom_sizes]
 
 
+@dataclass(frozen=True)
+class GcBias:
+    """Coverage that depends on a fragment's GC fraction ``g``, as Illumina libraries have
+    it (PCR and cluster amplification; Benjamini & Speed 2012, Nucleic Acids Res. 40:e72
+    show a unimodal curve falling off at low and high GC): relative coverage
+    ``w(g) = exp(-(g - peak)^2 / (2 width^2))``. The simulated fragment is the read itself.
+    ``peak=0.5, width=0.15`` halves the coverage of 68%-GC reads against 50%-GC ones."""
+
+    peak: float = 0.5
+    width: float = 0.15
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.peak <= 1.0 and self.width > 0.0):
+            raise SeqfcnError(f"GC bias needs 0 <= peak <= 1 and width > 0, not {self.peak}, {self.width}")
+
+    def weight(self, gc: np.ndarray) -> np.ndarray:
+        """Relative coverage ``(n,)`` in (0, 1] of fragments with GC fractions ``gc`` ``(n,)``."""
+        return np.exp(-0.5 * ((np.asarray(gc, np.float64) - self.peak) / self.width) ** 2)
+
+    @classmethod
+    def parse(cls, text: str) -> "GcBias | None":
+        """``"PEAK,WIDTH"`` (e.g. ``"0.5,0.15"``), or ``"none"`` for uniform coverage."""
+        if text.strip().lower() in ("none", "off", ""):
+            return None
+        try:
+            peak, width = (float(v) for v in text.split(","))
+        except ValueError:
+            raise SeqfcnError(f"GC bias is PEAK,WIDTH (e.g. 0.5,0.15) or none, not {text!r}") from None
+        return cls(peak, width)
+
+
+def _gc_prefix(chrom: np.ndarray) -> np.ndarray:
+    """``(L + 1,)`` running count of G and C (codes 1, 2) in ``chrom``."""
+    out = np.zeros(chrom.shape[0] + 1, np.int32)
+    np.cumsum((chrom == 1) | (chrom == 2), out=out[1:])
+    return out
+
+
+def _start_positions(sizes: np.ndarray, prefixes: list[np.ndarray] | None, gc_bias: GcBias | None,
+                     n: int, read_length: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` read starts ``(chromosome, start)``: uniform over every possible start, or with
+    ``gc_bias`` kept with probability ``w(GC of the read)`` (rejection sampling, so the
+    number of reads, hence the mean coverage, stays ``n``)."""
+    which_all, start_all, have = [], [], 0
+    while have < n:
+        m = n - have if gc_bias is None else max(1024, 2 * (n - have))
+        which = rng.choice(sizes.shape[0], size=m, p=sizes / sizes.sum())
+        start = (rng.random(m) * sizes[which]).astype(np.int64)
+        if gc_bias is not None:
+            gc = np.empty(m)
+            for c in np.unique(which):
+                sel = which == c
+                gc[sel] = (prefixes[c][start[sel] + read_length] - prefixes[c][start[sel]]) / read_length
+            keep = rng.random(m) < gc_bias.weight(gc)
+            which, start = which[keep], start[keep]
+        which_all.append(which[: n - have])
+        start_all.append(start[: n - have])
+        have += which_all[-1].shape[0]
+    return np.concatenate(which_all), np.concatenate(start_all)
+
+
 def simulate_reads(genome: Sequence[np.ndarray], error_model: Any, n_reads: int, read_length: int,
-                   seed: int | Sequence[int]) -> CorruptedBatch:
-    """Reads from random positions and strands of ``genome`` through ``error_model``."""
+                   seed: int | Sequence[int], gc_bias: GcBias | None = None) -> CorruptedBatch:
+    """``n_reads`` reads of ``read_length`` from random positions and strands of ``genome``
+    (chromosome code arrays) through ``error_model``; coverage uniform, or shaped by
+    ``gc_bias`` (:class:`GcBias`)."""
     rng = np.random.default_rng(seed)
     chroms = [c for c in genome if c.shape[0] >= read_length]
     if not chroms:
         raise SeqfcnError(f"no chromosome is at least {read_length} bases long")
     sizes = np.array([c.shape[0] - read_length + 1 for c in chroms], np.float64)
-    which = rng.choice(len(chroms), size=n_reads, p=sizes / sizes.sum())
+    prefixes = [_gc_prefix(c) for c in chroms] if gc_bias is not None else None
+    which, start = _start_positions(sizes, prefixes, gc_bias, n_reads, read_length, rng)
+    flip = rng.integers(0, 2, n_reads).astype(bool)
     truth = np.empty((n_reads, read_length), np.int8)
-    for i, c in enumerate(which):
-        s = int(rng.integers(0, sizes[c]))
+    for i, (c, s) in enumerate(zip(which, start)):
         t = chroms[c][s : s + read_length]
-        truth[i] = reverse_complement_codes(t) if rng.integers(0, 2) else t
+        truth[i] = reverse_complement_codes(t) if flip[i] else t
     return error_model.corrupt_batch(truth, rng)
 
 
@@ -147,13 +212,13 @@ class EvidenceWindows(Dataset):
         return {"x": torch.from_numpy(x.astype(np.float32)), "y": torch.from_numpy(np.ascontiguousarray(y))}
 
 
-def _sample_rows(genome: Sequence[np.ndarray], em: Any, n: int, read_length: int, edits: str, seed: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _sample_rows(genome: Sequence[np.ndarray], em: Any, n: int, read_length: int, edits: str, seed: int,
+                 gc_bias: GcBias | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``n`` simulated reads as compact arrays ``(codes uint8, qualities uint8, targets int8,
     lengths)``, simulated ``_SIM_CHUNK`` reads at a time (a whole genome at 60x fits)."""
     parts = []
     for c in range(0, n, _SIM_CHUNK):
-        batch = simulate_reads(genome, em, min(_SIM_CHUNK, n - c), read_length, seed=[seed, c])
+        batch = simulate_reads(genome, em, min(_SIM_CHUNK, n - c), read_length, seed=[seed, c], gc_bias=gc_bias)
         parts.append((np.where(batch.observed < 4, batch.observed, 4).astype(np.uint8), batch.qualities,
                       edit_targets(batch, edits).astype(np.int8), batch.lengths))
     width = max(p[0].shape[1] for p in parts)
@@ -181,7 +246,8 @@ def _walked_rows(codes: np.ndarray, quals: np.ndarray, lengths: np.ndarray, tabl
 def build_training_set(genomes: Sequence[Sequence[np.ndarray]], error_model: Any | Sequence[Any],
                        ev: KmerEvidence, *, coverages: Sequence[float] = defaults.TRAIN_COVERAGES,
                        read_length: int | None = defaults.READ_LENGTH, seed: int = 0,
-                       max_reads: int | None = None, walked: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       max_reads: int | None = None, walked: bool = False,
+                       gc_bias: GcBias | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simulated reads at each coverage with their evidence: ``(x, y, lengths)``, ``x``
     ``(reads, 5 + channels, L)`` float16, ``y`` ``(reads, L)`` int64.
 
@@ -193,7 +259,8 @@ def build_training_set(genomes: Sequence[Sequence[np.ndarray]], error_model: Any
     ``"reference"`` the table ``ev.table``. ``read_length`` None: each error model's own
     number of cycles. ``walked`` (reads spectrum, substitutions): train on what the network
     sees after the spectrum walk (:func:`_walked_rows`). ``max_reads``: at most this many
-    reads per sample get inputs (the spectrum still counts every read).
+    reads per sample get inputs (the spectrum still counts every read). ``gc_bias``: every
+    sample's coverage follows the reads' GC (:class:`GcBias`) on top of Poisson sampling.
     """
     from seqfcn.correction.spectrum import count_spectrum
 
@@ -205,7 +272,7 @@ def build_training_set(genomes: Sequence[Sequence[np.ndarray]], error_model: Any
         chroms = genomes[j % len(genomes)]
         length = read_length or cycles_of(em)
         n = max(1, int(round(cov * sum(int(c.shape[0]) for c in chroms) / length)))
-        codes, quals, y, lengths = _sample_rows(chroms, em, n, length, ev.edits, seed * 1000 + j)
+        codes, quals, y, lengths = _sample_rows(chroms, em, n, length, ev.edits, seed * 1000 + j, gc_bias)
         sample_ev = ev
         if ev.source == "reads":
             rows = (codes[i, : lengths[i]] for i in range(codes.shape[0]))
@@ -250,6 +317,7 @@ def train_kmer_corrector(
     window: int = defaults.TRAIN_WINDOW,
     max_reads: int | None = None,
     walked: bool = defaults.TRAIN_WALKED,
+    gc_bias: GcBias | None = GcBias(*defaults.TRAIN_GC_BIAS),
     model_config: dict[str, Any] | None = None,
     steps: int = defaults.TRAIN_STEPS,
     batch_size: int = defaults.TRAIN_BATCH_SIZE,
@@ -268,7 +336,8 @@ def train_kmer_corrector(
         coverages: one simulated sample per coverage (``source="reads"``).
         read_length: simulated read length (None: each error model's cycles); window:
             training window (bases).
-        max_reads, walked: see :func:`build_training_set`.
+        max_reads, walked, gc_bias: see :func:`build_training_set` (``gc_bias`` None:
+            uniform coverage).
         model_config: ``read_corrector`` overrides of ``defaults.KMER_MODEL``.
         steps, batch_size, lr, device, seed: the schedule (:func:`train_corrector`).
 
@@ -287,7 +356,7 @@ def train_kmer_corrector(
     if source == "reference":
         ev.table = table_for_genome(genomes[0], k)
     x, y, lengths = build_training_set(genomes, error_model, ev, coverages=coverages, read_length=read_length,
-                                       seed=seed, max_reads=max_reads, walked=walked)
+                                       seed=seed, max_reads=max_reads, walked=walked, gc_bias=gc_bias)
     config = dict(defaults.KMER_MODEL)
     config.update(model_config or {})
     config.update(in_channels=5 + ev.channels, n_outputs=scheme_for_edits(edits).n_classes)
@@ -299,7 +368,8 @@ def train_kmer_corrector(
                                     seed=seed, progress=progress)
     model.kmer_evidence = ev
     model.train_info = {"training_reads": int(lengths.shape[0]), "coverages": list(coverages),
-                        "genomes": len(genomes), "walked": walked, "max_reads": max_reads,
+                        "genomes": len(genomes), "walked": walked,
+                        "gc_bias": None if gc_bias is None else {"peak": gc_bias.peak, "width": gc_bias.width}, "max_reads": max_reads,
                         "read_length": read_length, "window": window, "steps": steps, "batch_size": batch_size,
                         "lr": lr, "train_loss": result.get("train_loss"), "seed": seed,
                         "error_model": [describe_error_model(em, read_length or cycles_of(em)) for em in

@@ -306,14 +306,25 @@ def _count_bytes(genome: Genome, chrom: str, length: int) -> np.ndarray:
     return counts
 
 
+SUMMARY_COLUMNS = ("chrom", "length", "A", "C", "G", "T", "N", "other", "gc", "soft_masked")
+"""Columns of :func:`genome_summary` (keys of :func:`genome_composition`'s rows)."""
+
+
 def genome_summary(path: str | os.PathLike | Genome) -> pd.DataFrame:
-    """Base composition per chromosome, one row each in file order.
+    """Base composition per chromosome, one row each in file order (:data:`SUMMARY_COLUMNS`).
 
     Columns: ``chrom``, ``length``, ``A``, ``C``, ``G``, ``T``, ``N`` (counts, case
     ignored), ``other`` (any other character, e.g. IUPAC R/Y), ``gc`` (the fraction
     (G + C) / (A + C + G + T), NaN when there are no A/C/G/T) and ``soft_masked``
     (lowercase letters).
     """
+    import pandas as pd
+
+    return pd.DataFrame(genome_composition(path), columns=list(SUMMARY_COLUMNS))
+
+
+def genome_composition(path: str | os.PathLike | Genome) -> list[dict]:
+    """:func:`genome_summary`'s rows as dicts (no pandas: ``seqfcn info`` starts fast)."""
     genome = path if isinstance(path, Genome) else Genome(path)
     try:
         rows = []
@@ -335,10 +346,7 @@ def genome_summary(path: str | os.PathLike | Genome) -> pd.DataFrame:
     finally:
         if genome is not path:
             genome.close()
-    columns = ["chrom", "length", "A", "C", "G", "T", "N", "other", "gc", "soft_masked"]
-    import pandas as pd
-
-    return pd.DataFrame(rows, columns=columns)
+    return rows
 
 
 _REGION = re.compile(r"^(?P<chrom>.+?)(?::(?P<start>[\d,]+)(?:-(?P<end>[\d,]+))?)?$")

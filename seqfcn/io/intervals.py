@@ -22,13 +22,15 @@ import os
 import re
 import sys
 from os import PathLike
-from typing import IO, Iterable, Iterator, Mapping, Sequence, Union
+from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
-import pandas as pd
 
 from seqfcn.atomic import atomic_path
 from seqfcn.errors import InputFormatError, RegionError, SeqfcnError
+
+if TYPE_CHECKING:  # pandas is imported by the functions that build tables: writers start fast
+    import pandas as pd
 
 PathArg = Union[str, PathLike]
 
@@ -86,6 +88,8 @@ def _table(
     lines: list[str], numbers: list[int], label: str, min_columns: int, dtype: object = str
 ) -> pd.DataFrame:
     """Split tab-separated lines into a DataFrame (of strings by default), checking the column count."""
+    import pandas as pd
+
     if not lines:
         return pd.DataFrame()
     counts = np.fromiter((line.count("\t") + 1 for line in lines), dtype=np.int64, count=len(lines))
@@ -122,6 +126,8 @@ class _Checker:
                 self.first = (i, message.format(*value) if "{" in message else message)
 
     def uint(self, column: str) -> pd.Series:
+        import pandas as pd
+
         text = self.frame[column]
         ok = text.str.fullmatch(_UINT).to_numpy(dtype=bool)
         pos = self.frame.columns.get_loc(column)
@@ -129,6 +135,8 @@ class _Checker:
         return pd.to_numeric(text.where(ok, "0")).astype(np.int64)
 
     def number(self, column: str, *, missing: str | None = None, integer: bool = False) -> pd.Series:
+        import pandas as pd
+
         text = self.frame[column]
         values = pd.to_numeric(text.replace(missing, np.nan) if missing else text, errors="coerce")
         bad = values.isna().to_numpy() & ~text.str.lower().isin(["nan", missing or "nan"]).to_numpy()
@@ -181,6 +189,8 @@ def read_bed(path: PathArg, *, path_label: str | None = None, format: str | None
             inconsistent columns, non-integer coordinate, ``end < start``, bad
             score, strand or narrowPeak value).
     """
+    import pandas as pd
+
     label = _label(path, path_label)
     lines, numbers = _data_lines(path, label)
     raw = _table(lines, numbers, label, 3)
@@ -217,6 +227,8 @@ def read_bed(path: PathArg, *, path_label: str | None = None, format: str | None
 
 
 def _column_values(df: pd.DataFrame, column: str | None) -> np.ndarray:
+    import pandas as pd
+
     if column is None:
         return np.ones(len(df), dtype=np.float32)
     if column not in df:
@@ -310,6 +322,8 @@ def sort_bed(df: pd.DataFrame, chrom_order: Sequence[str] | None = None) -> pd.D
     Returns:
         A sorted copy with a fresh 0..n-1 index.
     """
+    import pandas as pd
+
     order = {c: i for i, c in enumerate(chrom_order or [])}
     rest = sorted((c for c in pd.unique(df["chrom"]) if c not in order), key=_natural_key)
     for c in rest:
@@ -333,7 +347,7 @@ def write_bed(df: pd.DataFrame | Iterable[pd.DataFrame | str], path: PathArg, *,
         line = _track_line(track_line)
         if line:
             handle.write(line + "\n")
-        for part in [df] if isinstance(df, pd.DataFrame) else df:
+        for part in [df] if hasattr(df, "columns") else df:
             if isinstance(part, str):
                 handle.write(part)
                 continue
@@ -384,6 +398,8 @@ def write_bedgraph(
     NaN bases are skipped. Values are written in the shortest form that reads
     back to the same number in the array's dtype (float32 stays float32-exact).
     """
+    import pandas as pd
+
     with _atomic_text(path) as handle:
         line = _track_line(track_line)
         if line:
@@ -414,6 +430,8 @@ def _fill(length: int, starts: np.ndarray, ends: np.ndarray, values: np.ndarray)
 
 
 def _read_bedgraph_table(path: PathArg, label: str) -> pd.DataFrame:
+    import pandas as pd
+
     lines, numbers = _data_lines(path, label)
     names = ["chrom", "start", "end", "value"]
     if not lines:

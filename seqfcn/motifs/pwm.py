@@ -202,6 +202,46 @@ def bh_qvalues(pvalues: np.ndarray, n_tests: int | None = None) -> np.ndarray:
     return q
 
 
+class PValueCounts:
+    """How many hits have each distinct p-value, merged as they come (memory bounded by the
+    number of distinct values, not of hits): exact :func:`bh_qvalues` for a stream of hits."""
+
+    def __init__(self) -> None:
+        self.values = np.zeros(0, np.float64)
+        self.counts = np.zeros(0, np.int64)
+        self._pending: list[np.ndarray] = []
+        self._size = 0
+
+    def add(self, p: np.ndarray) -> None:
+        self._pending.append(p)
+        self._size += p.size
+        if self._size > 4 * max(self.values.size, 1 << 16):
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self._pending:
+            return
+        new, cnt = np.unique(np.concatenate(self._pending), return_counts=True)
+        values, inverse = np.unique(np.concatenate([self.values, new]), return_inverse=True)
+        self.counts = np.bincount(inverse, weights=np.concatenate([self.counts, cnt]),
+                                  minlength=values.size).astype(np.int64)
+        self.values, self._pending, self._size = values, [], 0
+
+    def qvalues(self, n_tests: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(distinct p-values ascending, their BH q-values)``, equal to :func:`bh_qvalues` of all hits."""
+        self._merge()
+        ranks = np.cumsum(self.counts)
+        n = int(ranks[-1]) if ranks.size else 0
+        m = float(n if n_tests is None else max(n_tests, n))
+        q = np.minimum.accumulate((self.values * m / ranks)[::-1])[::-1]
+        return self.values, np.minimum(q, 1.0)
+
+
+def value_text(q: np.ndarray) -> list[str]:
+    """p- or q-values as BED text: 4 significant digits."""
+    return [f"{v:.4g}" for v in np.asarray(q).tolist()]
+
+
 # --------------------------------------------------------------------------- compiled motif sets
 @dataclass
 class PWMSet:

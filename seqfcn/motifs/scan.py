@@ -27,10 +27,9 @@ import os
 import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from seqfcn.alphabet import EncodingPolicy
@@ -42,14 +41,19 @@ from seqfcn.io.motifs import Motif, read_motifs
 from seqfcn.motifs.pwm import (
     DEFAULT_PSEUDOCOUNT,
     DEFAULT_SCALE,
+    PValueCounts,
     PWMSet,
     Scorer,
     background_from_counts,
     bh_qvalues,
     compile_pwms,
     make_scorer,
+    value_text,
 )
 from seqfcn.tiling import Tile, merge_spans, select_shard, tile_chromosome
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("seqfcn")
 
@@ -408,7 +412,14 @@ def _collect(genome: Genome, pwms: PWMSet, parts: Iterator[tuple[dict | None, in
 
 
 def _hits_frame(hits: dict[str, np.ndarray], pwms: PWMSet, q: np.ndarray) -> pd.DataFrame:
-    """Hits (:func:`_score_tile` arrays) as a :data:`HIT_COLUMNS` table, in their order; the
+    """Hits (:func:`_score_tile` arrays) as a :data:`HIT_COLUMNS` table, in their order."""
+    import pandas as pd
+
+    return pd.DataFrame(_hit_columns(hits, pwms, q), columns=HIT_COLUMNS)
+
+
+def _hit_columns(hits: dict[str, np.ndarray], pwms: PWMSet, q: np.ndarray) -> dict[str, np.ndarray]:
+    """Hits (:func:`_score_tile` arrays) as :data:`HIT_COLUMNS` arrays, in their order; the
     sequence of a ``-`` hit is read on the motif's strand."""
     f = hits["filter"]
     m = pwms.n_motifs
@@ -418,8 +429,7 @@ def _hits_frame(hits: dict[str, np.ndarray], pwms: PWMSet, q: np.ndarray) -> pd.
     if minus.any():
         seqs = seqs.copy()
         seqs[minus] = [reverse_complement(s) for s in seqs[minus]]
-    return pd.DataFrame(
-        {
+    return {
             "chrom": hits["chrom"],
             "start": hits["start"].astype(np.int64),
             "end": (hits["start"] + pwms.widths[f]).astype(np.int64),
@@ -430,44 +440,7 @@ def _hits_frame(hits: dict[str, np.ndarray], pwms: PWMSet, q: np.ndarray) -> pd.
             "q": q,
             "sequence": seqs,
             "motif_id": np.array(pwms.ids, dtype=object)[motif_idx] if len(f) else np.zeros(0, object),
-        },
-        columns=HIT_COLUMNS,
-    )
-
-
-class _PValueCounts:
-    """How many hits have each distinct p-value, merged as tiles come (bounded by the number
-    of distinct values, not of hits)."""
-
-    def __init__(self) -> None:
-        self.values = np.zeros(0, np.float64)
-        self.counts = np.zeros(0, np.int64)
-        self._pending: list[np.ndarray] = []
-        self._size = 0
-
-    def add(self, p: np.ndarray) -> None:
-        self._pending.append(p)
-        self._size += p.size
-        if self._size > 4 * max(self.values.size, 1 << 16):
-            self._merge()
-
-    def _merge(self) -> None:
-        if not self._pending:
-            return
-        new, cnt = np.unique(np.concatenate(self._pending), return_counts=True)
-        values, inverse = np.unique(np.concatenate([self.values, new]), return_inverse=True)
-        self.counts = np.bincount(inverse, weights=np.concatenate([self.counts, cnt]),
-                                  minlength=values.size).astype(np.int64)
-        self.values, self._pending, self._size = values, [], 0
-
-    def qvalues(self, n_tests: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """``(distinct p-values ascending, their BH q-values)``, equal to :func:`bh_qvalues` of all hits."""
-        self._merge()
-        ranks = np.cumsum(self.counts)
-        n = int(ranks[-1]) if ranks.size else 0
-        m = float(n if n_tests is None else max(n_tests, n))
-        q = np.minimum.accumulate((self.values * m / ranks)[::-1])[::-1]
-        return self.values, np.minimum(q, 1.0)
+        }
 
 
 def _stream(genome: Genome, pwms: PWMSet, parts: Iterator[tuple[dict | None, int]], output: str | os.PathLike,
@@ -477,26 +450,31 @@ def _stream(genome: Genome, pwms: PWMSet, parts: Iterator[tuple[dict | None, int
     import tempfile
 
     tested, n_hits = 0, 0
-    counts = _PValueCounts()
+    counts = PValueCounts()
+    name_rank = np.unique(np.array(pwms.names, dtype=object), return_inverse=True)[1].ravel()
     with tempfile.TemporaryDirectory(prefix="seqfcn-scan-") as tmp:
         stored: list[str] = []
         for part, n_tested in parts:
             tested += n_tested
             if part is None:
                 continue
-            frame = _hits_frame(part, pwms, np.zeros(len(part["p"])))
-            frame = frame.sort_values(["start", "end", "motif", "strand"], kind="stable")
-            heads, tails = _hit_text(frame)
+            cols = _hit_columns(part, pwms, np.zeros(len(part["p"])))
+            minus = part["filter"] >= pwms.n_motifs  # "+" sorts before "-"
+            # the order of _collect's sort (start, end, motif name, strand; stable)
+            order = np.lexsort((minus, name_rank[np.where(minus, part["filter"] - pwms.n_motifs, part["filter"])],
+                                cols["end"], cols["start"]))
+            cols = {k: v[order] for k, v in cols.items()}
+            heads, tails = _hit_text(cols)
             stem = os.path.join(tmp, str(len(stored)))
             for suffix, lines in ((".head", heads), (".tail", tails)):
                 with open(stem + suffix, "w") as fh:
                     fh.write("\n".join(lines))
-            np.save(stem + ".npy", frame["p"].to_numpy())
+            np.save(stem + ".npy", cols["p"])
             stored.append(stem)
             counts.add(part["p"])
-            n_hits += len(frame)
+            n_hits += len(order)
         values, q = counts.qvalues(tested if q_tests == "tested" else None)
-        q_text = np.array(_q_text(q), dtype=object)
+        q_text = np.array(value_text(q), dtype=object)
 
         def blocks() -> Iterator[str]:
             for stem in stored:
@@ -504,7 +482,7 @@ def _stream(genome: Genome, pwms: PWMSet, parts: Iterator[tuple[dict | None, int
                     heads, tails = h.read().split("\n"), t.read().split("\n")
                 yield _lines(heads, q_text[np.searchsorted(values, np.load(stem + ".npy"))].tolist(), tails)
 
-        write_bed(blocks(), output, track_line=_TRACK)
+        write_bed(blocks(), output, track_line=HIT_TRACK)
     return {"hits": n_hits, "tested": tested}
 
 
@@ -522,20 +500,15 @@ def _best(hits: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in hits.items()}
 
 
-def _hit_text(hits: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """BED text of each hit without its q-value: the columns before q (score with 4 decimals,
-    p with 4 significant digits) and those after it."""
-    values, which = np.unique(hits["p"].to_numpy(), return_inverse=True)  # few distinct p-values
-    p_text = np.array(_q_text(values), dtype=object)[which.ravel()].tolist()
+def _hit_text(hits: pd.DataFrame | dict[str, np.ndarray]) -> tuple[list[str], list[str]]:
+    """BED text of each hit (a table or :data:`HIT_COLUMNS` arrays) without its q-value: the
+    columns before q (score with 4 decimals, p with 4 significant digits) and those after it."""
+    values, which = np.unique(np.asarray(hits["p"]), return_inverse=True)  # few distinct p-values
+    p_text = np.array(value_text(values), dtype=object)[which.ravel()].tolist()
     heads = [f"{c}\t{s}\t{e}\t{m}\t{sc:.4f}\t{st}\t{p}"
              for c, s, e, m, sc, st, p in zip(*(hits[k].tolist() for k in HIT_COLUMNS[:6]), p_text)]
     tails = [f"{s}\t{i}" for s, i in zip(hits["sequence"].tolist(), hits["motif_id"].tolist())]
     return heads, tails
-
-
-def _q_text(q: np.ndarray) -> list[str]:
-    """p- or q-values as text: 4 significant digits."""
-    return [f"{v:.4g}" for v in np.asarray(q).tolist()]
 
 
 def _lines(heads: list[str], q_text: list[str], tails: list[str]) -> str:
@@ -550,7 +523,7 @@ def write_hits_bed(hits: pd.DataFrame, path: str | os.PathLike) -> None:
     the first line is a ``track`` line naming the seqfcn version and the columns.
     """
     heads, tails = _hit_text(hits)
-    write_bed([_lines(heads, _q_text(hits["q"].to_numpy()), tails)], path, track_line=_TRACK)
+    write_bed([_lines(heads, value_text(np.asarray(hits["q"])), tails)], path, track_line=HIT_TRACK)
 
 
 def _track() -> str:
@@ -560,4 +533,4 @@ def _track() -> str:
             + " ".join(HIT_COLUMNS) + '"')
 
 
-_TRACK = _track()
+HIT_TRACK = _track()
