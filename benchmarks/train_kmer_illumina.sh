@@ -10,7 +10,8 @@
 # (250 bp) reads of Kp1084 aligned at their true positions, plus two parametric Illumina
 # models (150 bp, mean quality falling from 38 to 12 and to 25: worse and better runs). Each
 # of the 4 x 3 (profile, coverage) samples is a whole genome (round robin over the three) with
-# its own spectrum; the network learns on the reads the spectrum walk leaves weak (what it
+# its own spectrum and Poisson, GC-biased coverage (the default --gc-bias 0.5,0.15); the
+# network learns on the reads the spectrum walk leaves weak (what it
 # sees in `seqfcn correct`), at most 40,000 of them per sample, plus a quarter as many reads
 # as they came. About 10 min and 6.5 GB on 2 CPU threads.
 set -euo pipefail

@@ -16,7 +16,7 @@ import os
 import shutil
 import socket
 import tempfile
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 from seqfcn.errors import SeqfcnError
 
@@ -117,6 +117,29 @@ def atomic_path(target: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_text(target: str | os.PathLike) -> Iterator[IO[str]]:
+    """A text handle for ``target`` (``-`` = stdout; ``.gz`` compresses, with no file name and
+    mtime 0 in the gzip header so the same text gives the same bytes) that appears only
+    when the block completes."""
+    import gzip
+    import io
+    import sys
+
+    if str(target) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with atomic_path(target) as tmp:
+        if not str(target).endswith(".gz"):
+            with open(tmp, "w", newline="\n") as handle:
+                yield handle
+            return
+        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, \
+                io.TextIOWrapper(gz, encoding="ascii", newline="\n") as handle:
+            yield handle
 
 
 def atomic_write(target: str | os.PathLike, data: bytes | str) -> None:

@@ -215,8 +215,12 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
         "chrom, start, end, motif, score, strand, p, q, sequence, motif_id.",
     )
     p.add_argument("genome", help="genome FASTA (plain or bgzip; indexed on first use)")
-    p.add_argument("--motifs", required=True, help="motif file (MEME, JASPAR .jaspar/.pfm or TRANSFAC) or a shipped "
-                   "database's name: jaspar2024 (`seqfcn models` lists them)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--motifs", help="motif file (MEME, JASPAR .jaspar/.pfm or TRANSFAC) or a shipped "
+                      "database's name: jaspar2024 (`seqfcn models` lists them)")
+    what.add_argument("--model", help="a trained motif model (directory, file or shipped name): write its called "
+                      "sites (thresholded maxima of the strand-merged probability after non-maximum suppression) "
+                      "as BED6+summit instead of PWM hits")
     p.add_argument("-o", "--output", default="-", help="output BED (default - = stdout; .gz compresses)")
     p.add_argument("--thresh", type=float, default=1e-4, help="report hits with p-value < THRESH (default 1e-4)")
     p.add_argument("--motif", dest="motif_names", action="extend", nargs="+", metavar="NAME",
@@ -235,14 +239,68 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
                    "auto = table on CPU, conv on CUDA")
     p.add_argument("--q-tests", choices=["tested", "hits"], default="tested",
                    help="BH q-values over all scored windows (default) or over the reported hits (FIMO)")
+    site = p.add_argument_group("model scan (--model)")
+    site.add_argument("--site-threshold", type=float, default=0.5,
+                      help="smallest strand-merged probability of a site (default 0.5)")
+    site.add_argument("--min-distance", type=int, help="non-maximum suppression distance in bases (default: the "
+                      "model's motif width, else half its receptive field)")
+    site.add_argument("--output-channel", type=int, default=0, help="which model output to scan (default 0)")
+    site.add_argument("--merge", choices=["mean", "max"], default="mean", help="strand merge (default mean)")
     p.set_defaults(func=_run_scan)
-    _declare_io(p, inputs=["genome", "motifs", "regions"], outputs=["output"])
+    _declare_io(p, inputs=["genome", "motifs", "model", "regions"], outputs=["output"])
+
+
+def _bed_regions(path: str | None) -> list[tuple[str, int, int]] | None:
+    """0-based ``(chrom, start, end)`` of a BED file, or None."""
+    if path is None:
+        return None
+    from seqfcn.io.intervals import read_bed
+
+    bed = read_bed(path)
+    return [(str(c), int(s), int(e)) for c, s, e in zip(bed["chrom"], bed["start"], bed["end"])]
+
+
+def _model_device(args: argparse.Namespace, rank=None) -> str:
+    """``--device`` for a model job: ``auto`` resolved (cuda, mps, cpu), the rank's GPU under torchrun."""
+    from seqfcn.distributed_inference import rank_device
+    from seqfcn.train import resolve_device
+
+    return str(resolve_device(rank_device(args.device, rank)))
+
+
+def _run_model_scan(args: argparse.Namespace) -> int:
+    from seqfcn.io.intervals import write_bed
+    from seqfcn.motifs.scan_model import scan_model
+
+    for flag, default in (("max_hits", None), ("shard", None), ("background", "uniform"), ("motif_names", None)):
+        if getattr(args, flag) != default:
+            raise SeqfcnError(f"--{flag.replace('_', '-')} is for PWM scans (--motifs), not --model")
+    window = 100_000 if args.batch_size == "auto" else _positive(args.batch_size, "--batch-size")
+    sites, _ = scan_model(args.genome, args.model, window=window, device=_model_device(args),
+                          threshold=args.site_threshold, min_distance=args.min_distance,
+                          regions=_bed_regions(args.regions), output=args.output_channel, merge=args.merge,
+                          progress=not args.quiet)
+    write_bed(sites, args.output)
+    log.info("%d sites", len(sites))
+    return 0
+
+
+def _positive(text: str, flag: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise SeqfcnError(f"{flag} must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise SeqfcnError(f"{flag} must be a positive integer, got {text!r}")
+    return value
 
 
 def _run_scan(args: argparse.Namespace) -> int:
     from seqfcn.errors import SeqfcnError
     from seqfcn.motifs.scan import scan_pwm, scan_pwm_bed, write_hits_bed
 
+    if args.model:
+        return _run_model_scan(args)
     if args.batch_size == "auto":
         tile = 1_000_000
     else:
@@ -315,6 +373,145 @@ def _run_shards(args: argparse.Namespace, rank, run: Callable[[tuple[int, int] |
         run(None, output)
     else:
         run_sharded(output, run, merge, info=rank)
+
+
+# --------------------------------------------------------------------------- predict
+def _add_predict(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "predict",
+        parents=[common],
+        help="per-base outputs of a trained model over a genome → bigWig / bedGraph",
+        description="Run a trained sequence model over every chromosome (or --regions) in exactly tiled windows, "
+        "both strands merged, and write its per-base outputs as bigWig (-o NAME.bw, needs pyBigWig: the "
+        "[bigwig] extra) or bedGraph (any other name; .gz compresses). Streams tile by tile in bounded memory. "
+        "A model with several outputs gives one file per channel (NAME.<channel>.bw) unless --output-channel.",
+    )
+    p.add_argument("genome", help="genome FASTA (plain or bgzip; indexed on first use)")
+    p.add_argument("--model", required=True, help="model directory, file or shipped name (4 input channels)")
+    p.add_argument("-o", "--output", required=True, help="output track: .bw/.bigwig = bigWig, else bedGraph")
+    p.add_argument("--regions", help="BED file: predict only inside these intervals (merged)")
+    p.add_argument("--output-channel", type=int, action="append", dest="channels", metavar="N",
+                   help="write only this output channel (repeatable; default all)")
+    p.add_argument("--merge", choices=["mean", "max"], default="mean", help="strand merge (default mean)")
+    p.add_argument("--activation", choices=["auto", "sigmoid", "softmax", "none"], default="auto",
+                   help="applied to the outputs before the strand merge (default auto: what the model was "
+                   "trained with: sigmoid for motif/binary, softmax for classes, none for regression)")
+    p.add_argument("--window", type=positive_int, default=100_000, help="tile core length in bases (default 100000)")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="windows per model call (default 16)")
+    p.add_argument("--shard", help="i/n: only the i-th (1-based) of n contiguous shares of the tiles (bedGraph); "
+                   "`seqfcn merge` joins the shards into exactly the unsharded file. Under torchrun ranks shard "
+                   "automatically and rank 0 merges")
+    p.set_defaults(func=_run_predict)
+    _declare_io(p, inputs=["genome", "model", "regions"], outputs=["output"])
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from seqfcn.io.intervals import track_format
+    from seqfcn.merge import merge_bed
+    from seqfcn.predict import predict_genome_tracks
+
+    rank = _torchrun_rank(args)
+    if rank is not None and track_format(args.output) == "bigwig":
+        raise SeqfcnError("under torchrun predict writes bedGraph (rank 0 merges the ranks' shards); give "
+                          "-o NAME.bedGraph")
+    regions = _bed_regions(args.regions)
+    device = _model_device(args, rank)
+
+    def run(shard: tuple[int, int] | None, output: str) -> None:
+        done = predict_genome_tracks(args.genome, args.model, output, regions=regions, outputs=args.channels,
+                                     merge=args.merge, activation=args.activation, window=args.window,
+                                     batch_size=args.batch_size, device=device, shard=shard,
+                                     progress=not args.quiet)
+        log.info("%d bases x %d channel(s) (%s) -> %s", done["bases"], len(done["channels"]), done["activation"],
+                 ", ".join(done["files"]))
+
+    _run_shards(args, rank, run, merge_bed)
+    return 0
+
+
+# --------------------------------------------------------------------------- attribute
+def _add_attribute(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "attribute",
+        parents=[common],
+        help="which bases a model's output depends on: ISM, gradient x input, integrated gradients",
+        description="For each --regions interval, attribute one number of the model's output (the centre base, "
+        "the sum over the region or a central window; one output channel; both strands merged) to the "
+        "region's bases: exact in-silico mutagenesis (ism), gradient x input (grad_input) or integrated "
+        "gradients from a uniform reference. Writes the contribution of each base present as bigWig (-o "
+        "NAME.bw) or bedGraph, and with --npz the (4, L) hypothetical contributions of every region.",
+    )
+    p.add_argument("genome", help="genome FASTA (plain or bgzip; indexed on first use)")
+    p.add_argument("--model", required=True, help="model directory, file or shipped name (4 input channels)")
+    p.add_argument("--regions", required=True, help="BED file of the regions to attribute (each on its own)")
+    p.add_argument("-o", "--output", help="contribution track: .bw/.bigwig = bigWig, else bedGraph")
+    p.add_argument("--npz", help="also write every region's (4, L) hypothetical contributions (numpy .npz)")
+    p.add_argument("--method", choices=["ism", "grad_input", "integrated_gradients"], default="grad_input",
+                   help="attribution method (default grad_input)")
+    p.add_argument("--target", default="center", help="center (default), sum or window:W (sum over the W central "
+                   "bases of the region)")
+    p.add_argument("--output-channel", type=int, default=0, help="which model output (default 0)")
+    p.add_argument("--activation", choices=["none", "sigmoid", "softmax"], default="none",
+                   help="applied to the output before the target is taken (default none: logits)")
+    p.add_argument("--steps", type=positive_int, default=32, help="integrated-gradients path steps (default 32)")
+    p.add_argument("--batch-size", type=positive_int, default=128, help="ISM mutants per model call (default 128)")
+    p.set_defaults(func=_run_attribute)
+    _declare_io(p, inputs=["genome", "model", "regions"], outputs=["output", "npz"])
+
+
+def _run_attribute(args: argparse.Namespace) -> int:
+    from seqfcn.attribute import attribute_regions, parse_target, write_attributions
+    from seqfcn.io.fasta import Genome
+
+    if args.output is None and args.npz is None:
+        raise SeqfcnError("give -o TRACK, --npz FILE or both")
+    parse_target(args.target)
+    regions = _bed_regions(args.regions)
+    results = attribute_regions(args.genome, args.model, regions, target=args.target, channel=args.output_channel,
+                                method=args.method, activation=args.activation, steps=args.steps,
+                                batch_size=args.batch_size, device=_model_device(args), progress=not args.quiet)
+    with Genome(args.genome) as genome:
+        sizes = genome.chrom_sizes
+    write_attributions(results, sizes, track=args.output, npz=args.npz)
+    log.info("%d regions attributed (%s, target %s)", len(results), args.method, args.target)
+    return 0
+
+
+# --------------------------------------------------------------------------- variants
+def _add_variants(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "variants",
+        parents=[common],
+        help="effects of VCF variants (SNVs, indels) on a model's output → TSV or VCF",
+        description="Score every ALT allele of a VCF/BCF (multi-allelic records split) with a trained model: "
+        "the reference and alternative windows around the variant, both strands averaged. REF is checked "
+        "against the genome (a mismatch is reported, not scored). Effects (alt - ref): the output at the "
+        "variant's first base, and its sum over the variant and --window bases around it. Writes a TSV, or for "
+        "-o NAME.vcf(.gz)/.bcf the input records with INFO SEQFCN_EFFECT, SEQFCN_WINDOW_EFFECT, SEQFCN_STATUS.",
+    )
+    p.add_argument("vcf", help="VCF or BCF (plain or bgzip)")
+    p.add_argument("--genome", required=True, help="the reference FASTA of the VCF")
+    p.add_argument("--model", required=True, help="model directory, file or shipped name (4 input channels)")
+    p.add_argument("-o", "--output", default="-", help="effects: .tsv (default - = stdout) or .vcf/.vcf.gz/.bcf")
+    p.add_argument("--output-channel", type=int, default=0, help="which model output (default 0)")
+    p.add_argument("--window", type=int, default=100, help="bases around the variant in the window sum "
+                   "(default 100: 50 on each side)")
+    p.add_argument("--activation", choices=["auto", "sigmoid", "softmax", "none"], default="auto",
+                   help="applied to the output (default auto: what the model was trained with)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="variants per model call (default 64)")
+    p.set_defaults(func=_run_variants)
+    _declare_io(p, inputs=["vcf", "genome", "model"], outputs=["output"])
+
+
+def _run_variants(args: argparse.Namespace) -> int:
+    from seqfcn.variants import score_variants, write_effects
+
+    rows = score_variants(args.vcf, args.genome, args.model, channel=args.output_channel, window=args.window,
+                          activation=args.activation, batch_size=args.batch_size, device=_model_device(args),
+                          progress=not args.quiet)
+    write_effects(rows, args.output, args.vcf)
+    log.info("%d ALT alleles, %d scored", len(rows), sum(r["status"] == "ok" for r in rows))
+    return 0
 
 
 # --------------------------------------------------------------------------- correct
@@ -664,6 +861,9 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParse
     _add_models,
     _add_evaluate,
     _add_scan,
+    _add_predict,
+    _add_attribute,
+    _add_variants,
     _add_correct,
     _add_count,
     _add_train,

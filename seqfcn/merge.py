@@ -169,7 +169,7 @@ def merge_bed(paths: Sequence[str | os.PathLike], output: str | os.PathLike) -> 
     Raises:
         InputFormatError: a line without integer ``start``/``end`` (file and line number).
     """
-    from seqfcn.io.intervals import _atomic_text
+    from seqfcn.atomic import atomic_text
 
     chrom_rank: dict[str, int] = {}
     keyed: list[list[tuple[int, int, int, str]]] = []
@@ -191,7 +191,7 @@ def merge_bed(paths: Sequence[str | os.PathLike], output: str | os.PathLike) -> 
         keyed.append(rows)
     merged = heapq.merge(*keyed, key=lambda row: row[:3])
     written = 0
-    with _atomic_text(output) as handle:
+    with atomic_text(output) as handle:
         for line in header:
             handle.write(line + "\n")
         for row in merged:
@@ -265,7 +265,7 @@ def _merge_fastx(labels: Sequence[str], output: str, order: str) -> int:
 
 
 def _merge_alignments(labels: Sequence[str], output: str, order: str) -> int:
-    from seqfcn.io.intervals import _atomic_path
+    from seqfcn.atomic import atomic_path
 
     files = [pysam.AlignmentFile(p, "r", check_sq=False) for p in labels]
     try:
@@ -280,7 +280,7 @@ def _merge_alignments(labels: Sequence[str], output: str, order: str) -> int:
                     out.write(record)
                     written += 1
             return written
-        with _atomic_path(output) as tmp:
+        with atomic_path(output) as tmp:
             with pysam.AlignmentFile(tmp, mode, header=header) as out:
                 for record in _combine(streams, labels, order):
                     out.write(record)

@@ -53,3 +53,26 @@ def write_simulated_reads(path: Path, genome: list[np.ndarray], em, n: int, leng
             fh.write(f"@r{i}\n{codes_to_str(batch.observed[i, :m])}\n+\n{q}\n")
             th.write(f"@r{i}\n{codes_to_str(np.where(batch.target[i, :m] >= 0, batch.target[i, :m], 4))}\n+\n{q}\n")
     return truth
+
+
+PLANTED_AT = 300
+"""First base of the motif site :func:`planted_site` plants."""
+
+
+@pytest.fixture(scope="module")
+def planted_site(tmp_path_factory):
+    """A random 800 bp chromosome ``chr1`` with the consensus of POU5F1::SOX2 (MA0142.1)
+    planted at :data:`PLANTED_AT`, and a saved one-layer PWM model of that motif
+    (``pwm_scanner``, both strands, centre anchor): ``(dir, motif, sequence, fasta, model dir)``."""
+    from seqfcn.checkpoint import save_model
+    from seqfcn.io.motifs import read_motifs
+    from seqfcn.nn.models import PWMScanner
+
+    tmp = tmp_path_factory.mktemp("planted")
+    motif = next(m for m in read_motifs(JASPAR_MEME) if m.id == "MA0142.1")
+    seq = list(np.random.default_rng(2).choice(list("ACGT"), 800))
+    consensus = "".join("ACGT"[i] for i in motif.pfm.argmax(0))
+    seq[PLANTED_AT : PLANTED_AT + len(consensus)] = consensus
+    fasta = tmp / "g.fa"
+    fasta.write_text(">chr1\n" + "".join(seq) + "\n")
+    return tmp, motif, "".join(seq), fasta, save_model(PWMScanner.from_motifs([motif]), tmp / "pwm")

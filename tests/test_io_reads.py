@@ -371,3 +371,18 @@ def test_gzip_write_error_is_one_seqfcn_error_and_leaves_no_file(tmp_path, monke
     with pytest.raises(SeqfcnError, match="No space left"):
         writer.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sam_records_off_the_sq_lines_read_quietly(tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog) -> None:
+    """art_illumina's SAM names each reference by the whole FASTA header in @SQ and by its first
+    word in the records: htslib would warn "unrecognized reference name" for every record;
+    seqfcn says it once and reads every record."""
+    sam = tmp_path / "art.sam"
+    sam.write_text("@HD\tVN:1.4\n@SQ\tSN:chr1 first chromosome\tLN:100\n" + "".join(
+        f"r{i}\t0\tchr1\t{i + 1}\t60\t4M\t*\t0\t0\tACGT\tIIII\n" for i in range(5)))
+    with caplog.at_level("WARNING", logger="seqfcn"):
+        reads = list(read_reads(sam))
+    assert [r.name for r in reads] == [f"r{i}" for i in range(5)] and reads[0].sequence == "ACGT"
+    assert "unrecognized reference" not in capfd.readouterr().err
+    assert sum("not in the @SQ lines" in m for m in caplog.messages) == 1
+    assert pysam.set_verbosity(3) == 3  # htslib's verbosity is back to its default

@@ -22,6 +22,7 @@ def _one_thread():
 # tiny widths so the whole file runs in seconds
 TINY = {
     "motif_scanner": dict(n_motifs=3, motif_width=7, channels=4, n_layers=2),
+    "pwm_scanner": dict(n_motifs=2, motif_width=5),
     "dilated_fcn": dict(channels=4, n_layers=3),
     "dilated_fcn_32k": dict(channels=4),
     "read_corrector": dict(channels=4, n_layers=2),

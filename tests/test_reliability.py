@@ -280,6 +280,9 @@ def _base_argv(command: str) -> list[str]:
         "train": ["train", "--task", "correct", "--genome", "g.fa"],
         "info": ["info", "g.fa"],
         "count": ["count", "r.fq", "r2.fq"],
+        "predict": ["predict", "g.fa", "--model", "model"],
+        "attribute": ["attribute", "g.fa", "--model", "model", "--regions", "m.meme"],
+        "variants": ["variants", "m.meme", "--genome", "g.fa", "--model", "model"],
     }[command]
 
 

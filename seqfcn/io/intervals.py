@@ -22,11 +22,11 @@ import os
 import re
 import sys
 from os import PathLike
-from typing import IO, TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, Union
+from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
-from seqfcn.atomic import atomic_path
+from seqfcn.atomic import atomic_path, atomic_text
 from seqfcn.errors import InputFormatError, RegionError, SeqfcnError
 
 if TYPE_CHECKING:  # pandas is imported by the functions that build tables: writers start fast
@@ -274,31 +274,6 @@ def bed_to_mask(intervals_df: pd.DataFrame, chrom: str, length: int, *, column: 
 # ---------------------------------------------------------------- writing text
 
 
-@contextlib.contextmanager
-def _atomic_text(path: PathArg) -> Iterator[IO[str]]:
-    """A text handle for ``path`` (``-`` = stdout) that appears only when complete."""
-    if str(path) == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    with _atomic_path(path) as tmp:
-        if not str(path).endswith(".gz"):
-            with open(tmp, "w", newline="\n") as handle:
-                yield handle
-            return
-        # no file name and mtime 0 in the gzip header: the same records give the same bytes
-        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, \
-                io.TextIOWrapper(gz, encoding="ascii", newline="\n") as handle:
-            yield handle
-
-
-@contextlib.contextmanager
-def _atomic_path(path: PathArg) -> Iterator[str]:
-    """A temporary path beside ``path``; renamed onto it when the block succeeds, removed if not."""
-    with atomic_path(path) as tmp:
-        yield tmp
-
-
 def _track_line(track_line: str | None) -> str | None:
     if track_line is None:
         return None
@@ -343,7 +318,7 @@ def write_bed(df: pd.DataFrame | Iterable[pd.DataFrame | str], path: PathArg, *,
     (whole lines), written one after the other as they come (a stream in bounded memory).
     ``path`` ``-`` writes to stdout; ``.gz`` compresses. The file appears only when complete.
     """
-    with _atomic_text(path) as handle:
+    with atomic_text(path) as handle:
         line = _track_line(track_line)
         if line:
             handle.write(line + "\n")
@@ -398,18 +373,75 @@ def write_bedgraph(
     NaN bases are skipped. Values are written in the shortest form that reads
     back to the same number in the array's dtype (float32 stays float32-exact).
     """
-    import pandas as pd
-
-    with _atomic_text(path) as handle:
-        line = _track_line(track_line)
-        if line:
-            handle.write(line + "\n")
+    with track_writer(path, None, fmt="bedgraph", track_line=track_line, run_length=run_length) as add:
         for chrom, values in tracks.items():
-            starts, ends, vals = _runs(_track_array(values, chrom), run_length)
-            if starts.size:
-                pd.DataFrame({"c": chrom, "s": starts, "e": ends, "v": vals.astype(str)}).to_csv(
-                    handle, sep="\t", header=False, index=False, lineterminator="\n"
-                )
+            add(chrom, 0, values)
+
+
+def track_format(path: PathArg) -> str:
+    """``"bigwig"`` for a ``.bw``/``.bigwig`` name, else ``"bedgraph"``."""
+    return "bigwig" if str(path).lower().endswith((".bw", ".bigwig")) else "bedgraph"
+
+
+@contextlib.contextmanager
+def track_writer(path: PathArg, chrom_sizes: Mapping[str, int] | None, *, fmt: str | None = None,
+                 track_line: str | None = None, run_length: bool = True, chunk: int = 1 << 20
+                 ) -> Iterator[Callable[[str, int, np.ndarray], None]]:
+    """A streaming bedGraph or bigWig writer: yields ``add(chrom, start, values)`` that writes
+    the ``(n,)`` values of bases ``start .. start + n`` (runs of equal values merged within
+    one call, NaN skipped); calls must come in genome order. The file appears when the
+    block ends without error (atomic); a bigWig needs ``chrom_sizes`` for its header.
+
+    Args:
+        fmt: ``"bigwig"`` or ``"bedgraph"`` (default: :func:`track_format` of ``path``).
+        track_line, run_length: bedGraph only (see :func:`write_bedgraph`).
+        chunk: runs handed to pyBigWig per call.
+    """
+    fmt = fmt or track_format(path)
+    if fmt == "bedgraph":
+        with atomic_text(path) as handle:
+            line = _track_line(track_line)
+            if line:
+                handle.write(line + "\n")
+
+            def add_text(chrom: str, start: int, values: np.ndarray) -> None:
+                s, e, v = _runs(_track_array(values, chrom), run_length)
+                if s.size:
+                    handle.write("".join(f"{chrom}\t{a}\t{b}\t{x}\n" for a, b, x in
+                                         zip((s + start).tolist(), (e + start).tolist(), v.astype(str).tolist())))
+
+            yield add_text
+        return
+    if fmt != "bigwig":
+        raise SeqfcnError(f"unknown track format {fmt!r}; use bigwig or bedgraph")
+    pyBigWig = _pybigwig()
+    if str(path) == "-":
+        raise SeqfcnError("bigWig cannot be written to stdout; give a file name")
+    if chrom_sizes is None:
+        raise ValueError("a bigWig writer needs chrom_sizes")
+    with atomic_path(path) as tmp:
+        bw = pyBigWig.open(tmp, "w")
+        if bw is None:
+            raise SeqfcnError("pyBigWig could not create the file", path=path)
+        try:
+            bw.addHeader([(str(c), int(n)) for c, n in chrom_sizes.items()])
+
+            def add_bigwig(chrom: str, start: int, values: np.ndarray) -> None:
+                arr = _track_array(values, chrom).astype(np.float32, copy=False)
+                if chrom not in chrom_sizes:
+                    raise RegionError("chromosome is not in the genome", record=chrom)
+                if start < 0 or start + arr.shape[0] > chrom_sizes[chrom]:
+                    raise RegionError(f"values {start}-{start + arr.shape[0]} run past the chromosome end "
+                                      f"({chrom_sizes[chrom]})", record=chrom)
+                s, e, v = _runs(arr, True)
+                for i in range(0, s.size, chunk):
+                    sl = slice(i, i + chunk)
+                    bw.addEntries([chrom] * len(s[sl]), (s[sl] + start).tolist(), ends=(e[sl] + start).tolist(),
+                                  values=v[sl].astype(np.float64).tolist())
+
+            yield add_bigwig
+        finally:
+            bw.close()
 
 
 def _fill(length: int, starts: np.ndarray, ends: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -531,7 +563,7 @@ def write_bigwig(
         path: output file (written to a temporary file, then renamed).
         chunk: runs handed to pyBigWig per call.
     """
-    pyBigWig = _pybigwig()
+    _pybigwig()
     if str(path) == "-":
         raise SeqfcnError("bigWig cannot be written to stdout; give a file name")
     for chrom, values in tracks.items():
@@ -540,25 +572,10 @@ def write_bigwig(
         n = _track_array(values, chrom).shape[0]
         if n != chrom_sizes[chrom]:
             raise RegionError(f"track has {n} values, chromosome length is {chrom_sizes[chrom]}", record=chrom)
-    with _atomic_path(path) as tmp:
-        bw = pyBigWig.open(tmp, "w")
-        if bw is None:
-            raise SeqfcnError("pyBigWig could not create the file", path=path)
-        try:
-            bw.addHeader([(str(c), int(n)) for c, n in chrom_sizes.items()])
-            for chrom in chrom_sizes:
-                if chrom not in tracks:
-                    continue
-                arr = _track_array(tracks[chrom], chrom).astype(np.float32, copy=False)
-                starts, ends, vals = _runs(arr, True)
-                for i in range(0, starts.size, chunk):
-                    sl = slice(i, i + chunk)
-                    bw.addEntries(
-                        [chrom] * len(starts[sl]), starts[sl].tolist(), ends=ends[sl].tolist(),
-                        values=vals[sl].astype(np.float64).tolist(),
-                    )
-        finally:
-            bw.close()
+    with track_writer(path, chrom_sizes, fmt="bigwig", chunk=chunk) as add:
+        for chrom in chrom_sizes:
+            if chrom in tracks:
+                add(chrom, 0, tracks[chrom])
 
 
 def _open_bigwig(path: PathArg):

@@ -517,6 +517,14 @@ def _iter_alignments(
         raise SeqfcnError("reading CRAM needs the reference FASTA (reference=...)", path=label)
     genome = Genome(reference) if reference is not None else None
     mode = {"sam": "r", "bam": "rb", "cram": "rc"}[fmt]
+    verbosity = None
+    unknown = _unknown_reference(source) if fmt == "sam" else None
+    if unknown is not None:
+        # htslib would warn "unrecognized reference name" for every such record (art_illumina's
+        # SAM has millions); the reads are read all the same, as unmapped
+        log.warning("%s: reference %r of the records is not in the @SQ lines; their positions are ignored",
+                    label, unknown)
+        verbosity = pysam.set_verbosity(0)
     try:
         try:
             handle = pysam.AlignmentFile(
@@ -556,8 +564,34 @@ def _iter_alignments(
                 if finished:
                     raise InputFormatError(f"error at the end of the file: {exc}", path=label) from None
     finally:
+        if verbosity is not None:
+            pysam.set_verbosity(verbosity)
         if genome is not None:
             genome.close()
+
+
+def _unknown_reference(source: str) -> str | None:
+    """The first record's reference name when the SAM header's ``@SQ`` lines lack it (art_illumina
+    puts the whole FASTA header in ``SN``, the first word in ``RNAME``); else None. Stdin,
+    compressed and unreadable files are not looked into."""
+    if source == "-":
+        return None
+    names = set()
+    try:
+        with open(source, "rb") as fh:
+            if fh.read(2) == b"\x1f\x8b":
+                return None
+            fh.seek(0)
+            for line in fh:
+                if line.startswith(b"@SQ"):
+                    names.update(f[3:] for f in line.rstrip(b"\r\n").split(b"\t") if f.startswith(b"SN:"))
+                elif not line.startswith(b"@"):
+                    fields = line.split(b"\t")
+                    rname = fields[2] if len(fields) > 2 else b"*"
+                    return None if rname == b"*" or rname in names or not names else rname.decode("ascii", "replace")
+    except OSError:
+        return None
+    return None
 
 
 def read_reads(

@@ -52,34 +52,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seqfcn.encode import reverse_complement_onehot
 from seqfcn.errors import RegionError, SeqfcnError
+from seqfcn.predict import MERGES, StrandMerged  # noqa: F401  (re-exported)
 from seqfcn.tiling import merge_spans, predict_tiled, select_shard, tile_chromosome
 
-MERGES = ("mean", "max")
 SITE_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "summit"]
 
 Span = tuple[str, int, int]
-
-
-class StrandMerged(torch.nn.Module):
-    """``(batch, 4, W) -> (batch, 1, W)`` probabilities of one output, both strands merged.
-
-    ``merge(sigmoid(model(x))[:, output], flip(sigmoid(model(rc(x)))[:, output]))``;
-    ``merge`` is ``"mean"`` or ``"max"``.
-    """
-
-    def __init__(self, model: torch.nn.Module, output: int = 0, merge: str = "mean") -> None:
-        super().__init__()
-        if merge not in MERGES:
-            raise SeqfcnError(f"unknown strand merge {merge!r}; choose from {', '.join(MERGES)}")
-        self.model, self.output, self.merge = model, int(output), merge
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        forward = torch.sigmoid(self.model(x)[:, self.output : self.output + 1].float())
-        reverse = torch.sigmoid(self.model(reverse_complement_onehot(x))[:, self.output : self.output + 1].float())
-        reverse = reverse.flip(-1)
-        return (forward + reverse) / 2 if self.merge == "mean" else torch.maximum(forward, reverse)
 
 
 def call_sites(track: np.ndarray, threshold: float, min_distance: int) -> np.ndarray:

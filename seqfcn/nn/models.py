@@ -13,7 +13,7 @@ built; a config never names a class.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -116,6 +116,48 @@ class MotifScanner(SeqModel):
         for part in (self.head, self.stack, self.mix, self.motif_conv):
             lo, hi = module_span(part, lo, hi)
         return lo, hi
+
+
+class PWMScanner(SeqModel):
+    """PWMs as a model: one :class:`MotifConv` layer, per-base log-odds scores.
+
+    ``(batch, in_channels, L) -> (batch, K, L)`` with ``K = n_motifs`` (``2 * n_motifs``
+    for ``strand="rc_equivariant"``); output ``k`` at base ``i`` is motif ``k``'s log-odds
+    score at anchor ``i`` (:class:`MotifConv`: ``both_max`` by default, the better
+    strand). :meth:`from_motifs` loads PWMs; a saved model scores like the PWMs in
+    ``seqfcn predict``, ``attribute`` and ``variants`` (activation ``none``).
+    """
+
+    arch = "pwm_scanner"
+
+    def __init__(self, *, name: str | None = None, in_channels: int = 4, n_motifs: int = 1, motif_width: int = 15,
+                 strand: str = "both_max", anchor: str = "center", n_outputs: int | None = None) -> None:
+        super().__init__()
+        self.motif_conv = MotifConv(in_channels, n_motifs, motif_width, strand=strand, anchor=anchor)
+        if n_outputs is not None and n_outputs != self.motif_conv.n_outputs:
+            raise ValueError(f"a {strand} scanner of {n_motifs} motifs has {self.motif_conv.n_outputs} outputs, "
+                             f"not {n_outputs}")
+        self._record(name, dict(in_channels=in_channels, n_motifs=n_motifs, motif_width=motif_width, strand=strand,
+                                anchor=anchor, n_outputs=self.motif_conv.n_outputs))
+
+    @classmethod
+    def from_motifs(cls, motifs: Sequence, *, strand: str = "both_max", anchor: str = "center",
+                    background: Sequence[float] | None = None, pseudocount: float | None = None) -> "PWMScanner":
+        """A scanner whose filters are the log-odds PWMs of ``motifs`` (:meth:`MotifConv.load_motifs`),
+        as wide as the widest motif (narrower ones zero-padded on the right)."""
+        import numpy as np
+
+        width = max(np.asarray(getattr(m, "pfm", m)).shape[1] for m in motifs)
+        model = cls(n_motifs=len(motifs), motif_width=width, strand=strand, anchor=anchor)
+        model.motif_conv.load_motifs(motifs, background=background, pseudocount=pseudocount)
+        return model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, in_channels, L) -> (batch, K, L)`` log-odds scores."""
+        return self.motif_conv(x)
+
+    def span(self, lo: int, hi: int) -> Span:
+        return module_span(self.motif_conv, lo, hi)
 
 
 class DilatedFCN(SeqModel):
@@ -394,6 +436,7 @@ def register_model(name: str, builder: Callable[..., SeqModel], **defaults: Any)
 
 
 register_model("motif_scanner", MotifScanner)
+register_model("pwm_scanner", PWMScanner)
 register_model("dilated_fcn", DilatedFCN)
 register_model("dilated_fcn_32k", DilatedFCN, channels=16, n_layers=14, kernel_size=3, stem_kernel=3)
 register_model("read_corrector", ReadCorrector)

@@ -1,0 +1,96 @@
+"""`seqfcn variants`: effects of SNVs and indels on a model's output, REF checked."""
+from __future__ import annotations
+
+import numpy as np
+import pysam
+import pytest
+import torch
+
+from conftest import PLANTED_AT
+from seqfcn.checkpoint import save_model
+from seqfcn.cli import main
+from seqfcn.encode import one_hot
+from seqfcn.motifs.pwm import log_odds
+from seqfcn.nn.models import create_model
+from seqfcn.predict import StrandMerged
+from seqfcn.variants import score_variants
+
+
+def _vcf(path, rows, contigs=(("chr1", 800),)):
+    head = "##fileformat=VCFv4.2\n" + "".join(f"##contig=<ID={c},length={n}>\n" for c, n in contigs)
+    head += "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    path.write_text(head + "".join(f"{c}\t{p}\t{i}\t{r}\t{a}\t.\tPASS\t.\n" for c, p, i, r, a in rows))
+    return path
+
+
+def test_a_variant_that_breaks_a_planted_site_changes_the_pwm_score_exactly(planted_site):
+    """PWM model (log-odds, both strands): an SNV at the site's anchor changes the output
+    there by exactly the PWM difference of the two bases in that column; a REF that is not
+    the genome's is reported, not scored; a multi-allelic record gives one row per ALT."""
+    tmp, motif, seq, fasta, model_dir = planted_site
+    width = motif.pfm.shape[1]
+    pwm = log_odds(motif.pfm, nsites=motif.nsites)
+    c = (width - 1) // 2
+    anchor = PLANTED_AT + c  # 0-based
+    ref = seq[anchor]
+    alts = [b for b in "ACGT" if b != ref]
+    wrong = "A" if seq[100] != "A" else "C"
+    vcf = _vcf(tmp / "v.vcf", [("chr1", anchor + 1, "snv", ref, ",".join(alts)), ("chr1", 101, "bad", wrong, "G"),
+                               ("chr1", 50, "sym", seq[49], "<DEL>"), ("chr9", 5, "elsewhere", "A", "C")])
+    rows = score_variants(vcf, fasta, model_dir, window=10)
+    assert [r["alt"] for r in rows[:3]] == alts and [r["status"] for r in rows] == ["ok"] * 3 + [
+        "ref_mismatch", "symbolic", "unknown_chrom"]
+    for r, alt in zip(rows, alts):
+        assert r["effect"] == pytest.approx(pwm["ACGT".index(alt), c] - pwm["ACGT".index(ref), c], abs=1e-4)
+        assert r["ref_score"] == pytest.approx((pwm * one_hot(seq[PLANTED_AT : PLANTED_AT + width])).sum(), abs=1e-4)
+    assert rows[3]["effect"] is None and rows[3]["window_effect"] is None
+
+
+def test_an_indel_shifts_the_prediction_by_its_length(planted_site, tmp_path):
+    """A 3-base insertion (and a 2-base deletion) upstream: the alternative window's output
+    right of the variant is the reference output shifted by the length difference, so the
+    window effect is the sum over the inserted bases alone minus what the edges see."""
+    _, _, seq, fasta, _ = planted_site
+    torch.manual_seed(1)
+    net = create_model("dilated_fcn", channels=4, n_layers=2, n_outputs=1).eval()
+    model_dir = save_model(net, tmp_path / "m")
+    pos = 400
+    fn = StrandMerged(net, [0], "mean", "none")
+    for ref, alt in ((seq[pos], seq[pos] + "GTA"), (seq[pos : pos + 3], seq[pos])):
+        vcf = _vcf(tmp_path / "i.vcf", [("chr1", pos + 1, "indel", ref, alt)])
+        (row,) = score_variants(vcf, fasta, model_dir, window=0)
+        alt_seq = seq[:pos] + alt + seq[pos + len(ref):]
+        with torch.no_grad():
+            y_ref = fn(torch.from_numpy(one_hot(seq))[None])[0, 0].double().numpy()
+            y_alt = fn(torch.from_numpy(one_hot(alt_seq))[None])[0, 0].double().numpy()
+        shift = len(alt) - len(ref)
+        margin = max(net.receptive_margins)
+        far = pos + len(ref) + margin + 5
+        np.testing.assert_allclose(y_alt[far + shift : far + shift + 50], y_ref[far : far + 50], atol=1e-6)
+        assert row["effect"] == pytest.approx(y_alt[pos] - y_ref[pos], abs=1e-5)
+        assert row["window_effect"] == pytest.approx(y_alt[pos : pos + len(alt)].sum() - y_ref[pos : pos + len(ref)].sum(),
+                                                     abs=1e-4)
+
+
+def test_cli_tsv_and_vcf_outputs(planted_site, capsys):
+    tmp, motif, seq, fasta, model_dir = planted_site
+    vcf = _vcf(tmp / "c.vcf", [("chr1", 305, "a", seq[304], "A,T" if seq[304] not in "AT" else "C,G"),
+                               ("chr1", 20, "b", "N" if seq[19] != "N" else "A", "C")])
+    tsv = tmp / "e.tsv"
+    assert main(["variants", str(vcf), "--genome", str(fasta), "--model", str(model_dir), "-o", str(tsv), "-q"]) == 0
+    lines = tsv.read_text().splitlines()
+    assert lines[0].split("\t")[:6] == ["chrom", "pos", "id", "ref", "alt", "status"] and len(lines) == 4
+    assert lines[3].split("\t")[5] == "ref_mismatch" and lines[3].endswith("NA")
+    out = tmp / "e.vcf"
+    assert main(["variants", str(vcf), "--genome", str(fasta), "--model", str(model_dir), "-o", str(out), "-q"]) == 0
+    with pysam.VariantFile(str(out)) as fh:
+        recs = list(fh)
+    assert len(recs) == 2 and len(recs[0].info["SEQFCN_EFFECT"]) == 2
+    assert recs[0].info["SEQFCN_EFFECT"][0] == pytest.approx(float(lines[1].split("\t")[8]), rel=1e-4)
+    assert recs[1].info["SEQFCN_STATUS"] == ("ref_mismatch",)
+    capsys.readouterr()
+    (tmp / "broken.vcf").write_text("not a vcf\n")
+    assert main(["variants", str(tmp / "broken.vcf"), "--genome", str(fasta), "--model", str(model_dir),
+                 "-o", str(tmp / "x.tsv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken.vcf" in err[0] and not (tmp / "x.tsv").exists()
