@@ -7,7 +7,10 @@ attributions add up). The **target** is one number per region, from one output c
 
 * ``center``: the output at the region's central base (``start + (end - start - 1) // 2``);
 * ``sum``: the sum over the region's bases (a profile's count);
-* ``window:W``: the sum over the ``W`` central bases.
+* ``window:W``: the sum over the ``W`` central bases;
+* ``logsumexp``: ``log(sum(exp(output)))`` over the region's bases, a smooth maximum whose
+  gradient goes to the bases of the highest outputs (its sites) in proportion to
+  ``softmax(output)``.
 
 Three **methods** give ``(4, L)`` *hypothetical contributions* over the region's bases
 (what each possible base at each position would contribute) and, from them, the
@@ -41,11 +44,11 @@ Region = tuple[str, int, int]
 
 
 def parse_target(text: str) -> tuple[str, int]:
-    """``center``, ``sum`` or ``window:W`` → ``(kind, W)`` (``W`` 1 for center, 0 for sum)."""
+    """``center``, ``sum``, ``logsumexp`` or ``window:W`` → ``(kind, W)`` (``W`` 1 for center, 0 otherwise)."""
     if text == "center":
         return "center", 1
-    if text == "sum":
-        return "sum", 0
+    if text in ("sum", "logsumexp"):
+        return text, 0
     if text.startswith("window:"):
         try:
             width = int(text.split(":", 1)[1])
@@ -53,13 +56,15 @@ def parse_target(text: str) -> tuple[str, int]:
             width = 0
         if width >= 1:
             return "window", width
-    raise SeqfcnError(f"target must be center, sum or window:W (W >= 1), not {text!r}")
+    raise SeqfcnError(f"target must be center, sum, logsumexp or window:W (W >= 1), not {text!r}")
 
 
 def target_reducer(target: str, channel: int, lo: int, hi: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """``(batch, K, W) -> (batch,)``: the target over columns ``[lo, hi)`` (the region in its window)."""
     kind, width = parse_target(target)
     n = hi - lo
+    if kind == "logsumexp":
+        return lambda y: torch.logsumexp(y[:, channel, lo:hi], dim=-1)
     if kind == "sum":
         a, b = lo, hi
     else:
@@ -120,7 +125,7 @@ def attribute_sequence(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tens
     if method == "ism":
         hyp = ism(fn, x, reduce, range(lo, hi), batch_size)
         present = onehot.sum(0) > 0
-        contrib = np.where(present, -hyp.sum(0) / 3.0, 0.0)
+        contrib = np.where(present, -hyp.sum(0) / 3.0, 0.0) + 0.0  # + 0.0: no -0.0 in the track
         return hyp, contrib
     hyp = gradients(fn, x, reduce, steps if method == "integrated_gradients" else 0)[:, lo:hi]
     if method == "grad_input":

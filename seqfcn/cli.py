@@ -376,6 +376,12 @@ def _run_shards(args: argparse.Namespace, rank, run: Callable[[tuple[int, int] |
 
 
 # --------------------------------------------------------------------------- predict
+def _add_model_argument(p: argparse.ArgumentParser) -> None:
+    """``--model`` of the jobs that run a trained sequence model (predict, attribute, variants, discover)."""
+    p.add_argument("--model", required=True, help="model directory, file or shipped name (4 input channels; "
+                   "`seqfcn models` lists the shipped ones)")
+
+
 def _add_predict(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "predict",
@@ -387,7 +393,7 @@ def _add_predict(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
         "A model with several outputs gives one file per channel (NAME.<channel>.bw) unless --output-channel.",
     )
     p.add_argument("genome", help="genome FASTA (plain or bgzip; indexed on first use)")
-    p.add_argument("--model", required=True, help="model directory, file or shipped name (4 input channels)")
+    _add_model_argument(p)
     p.add_argument("-o", "--output", required=True, help="output track: .bw/.bigwig = bigWig, else bedGraph")
     p.add_argument("--regions", help="BED file: predict only inside these intervals (merged)")
     p.add_argument("--output-channel", type=int, action="append", dest="channels", metavar="N",
@@ -442,14 +448,14 @@ def _add_attribute(sub: argparse._SubParsersAction, common: argparse.ArgumentPar
         "NAME.bw) or bedGraph, and with --npz the (4, L) hypothetical contributions of every region.",
     )
     p.add_argument("genome", help="genome FASTA (plain or bgzip; indexed on first use)")
-    p.add_argument("--model", required=True, help="model directory, file or shipped name (4 input channels)")
+    _add_model_argument(p)
     p.add_argument("--regions", required=True, help="BED file of the regions to attribute (each on its own)")
     p.add_argument("-o", "--output", help="contribution track: .bw/.bigwig = bigWig, else bedGraph")
     p.add_argument("--npz", help="also write every region's (4, L) hypothetical contributions (numpy .npz)")
     p.add_argument("--method", choices=["ism", "grad_input", "integrated_gradients"], default="grad_input",
                    help="attribution method (default grad_input)")
-    p.add_argument("--target", default="center", help="center (default), sum or window:W (sum over the W central "
-                   "bases of the region)")
+    p.add_argument("--target", default="center", help="center (default), sum, logsumexp (a smooth maximum over the "
+                   "region) or window:W (sum over the W central bases of the region)")
     p.add_argument("--output-channel", type=int, default=0, help="which model output (default 0)")
     p.add_argument("--activation", choices=["none", "sigmoid", "softmax"], default="none",
                    help="applied to the output before the target is taken (default none: logits)")
@@ -491,7 +497,7 @@ def _add_variants(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     p.add_argument("vcf", help="VCF or BCF (plain or bgzip)")
     p.add_argument("--genome", required=True, help="the reference FASTA of the VCF")
-    p.add_argument("--model", required=True, help="model directory, file or shipped name (4 input channels)")
+    _add_model_argument(p)
     p.add_argument("-o", "--output", default="-", help="effects: .tsv (default - = stdout) or .vcf/.vcf.gz/.bcf")
     p.add_argument("--output-channel", type=int, default=0, help="which model output (default 0)")
     p.add_argument("--window", type=int, default=100, help="bases around the variant in the window sum "
@@ -511,6 +517,67 @@ def _run_variants(args: argparse.Namespace) -> int:
                           progress=not args.quiet)
     write_effects(rows, args.output, args.vcf)
     log.info("%d ALT alleles, %d scored", len(rows), sum(r["status"] == "ok" for r in rows))
+    return 0
+
+
+# --------------------------------------------------------------------------- discover
+def _add_discover(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "discover",
+        parents=[common],
+        help="motifs a trained model relies on: seqlets from attributions -> clusters -> MEME + logos + JASPAR matches",
+        description="Attribute every sequence of a FASTA (or the --regions of a genome) with gradient x input of "
+        "the model's smooth maximum, cut seqlets above a dinucleotide-shuffle null, cluster them (aligned, both "
+        "strands) and write the clusters' PFMs as MEME, optionally with sequence logos, each ranked against a "
+        "motif database with an empirical similarity p-value.",
+    )
+    p.add_argument("genome", help="FASTA of sequences (e.g. peaks) or a genome with --regions")
+    _add_model_argument(p)
+    p.add_argument("-o", "--output", required=True, help="discovered motifs, MEME format")
+    p.add_argument("--regions", help="BED file: the sequences to attribute (default: every FASTA record)")
+    p.add_argument("--motifs", default="jaspar2024", help="database to match against (default jaspar2024)")
+    p.add_argument("--matches", help="write the top matches of every motif as TSV")
+    p.add_argument("--logos", help="folder for a PNG sequence logo per motif (needs matplotlib: the [plot] extra)")
+    p.add_argument("--output-channel", type=int, default=0, help="which model output (default 0)")
+    p.add_argument("--width", type=positive_int, default=15, help="seqlet width (default 15)")
+    p.add_argument("--alpha", type=float, default=0.01, help="seqlet threshold: the 1-alpha quantile of the "
+                   "shuffled sequences' best windows (default 0.01)")
+    p.add_argument("--min-seqlets", type=positive_int, default=10, help="smallest cluster kept (default 10)")
+    p.add_argument("--top", type=positive_int, default=3, help="database matches listed per motif (default 3)")
+    p.set_defaults(func=_run_discover)
+    _declare_io(p, inputs=["genome", "model", "regions", "motifs"], outputs=["output", "matches"])
+
+
+def _run_discover(args: argparse.Namespace) -> int:
+    import os
+
+    from seqfcn.io.motifs import read_motifs, write_meme
+    from seqfcn.motifs.discover import discover_motifs, draw_logo
+
+    database = read_motifs(args.motifs)
+    done = discover_motifs(args.genome, args.model, regions=_bed_regions(args.regions), database=database,
+                           channel=args.output_channel, width=args.width, alpha=args.alpha,
+                           min_seqlets=args.min_seqlets, top=args.top, device=_model_device(args), seed=args.seed,
+                           progress=not args.quiet)
+    write_meme(done["motifs"], args.output)
+    if args.logos:
+        os.makedirs(args.logos, exist_ok=True)
+        for m, matches in zip(done["motifs"], done["matches"]):
+            best = f" ~ {matches[0]['name']} ({matches[0]['id']})" if matches else ""
+            draw_logo(m.pfm, os.path.join(args.logos, f"{m.id}.png"), f"{m.id}: {m.nsites} seqlets{best}")
+    if args.matches:
+        from seqfcn.atomic import atomic_text
+
+        with atomic_text(args.matches) as fh:
+            fh.write("motif\tseqlets\trank\tid\tname\tsimilarity\tp\tE\n")
+            for m, matches in zip(done["motifs"], done["matches"]):
+                for x in matches:
+                    fh.write(f"{m.id}\t{m.nsites}\t{x['rank']}\t{x['id']}\t{x['name']}\t{x['similarity']:.4f}\t"
+                             f"{x['p']:.3g}\t{x['E']:.3g}\n")
+    log.info("%d seqlets (threshold %.3g) -> %d motifs", done["seqlets"], done["threshold"], len(done["motifs"]))
+    for m, matches in zip(done["motifs"], done["matches"]):
+        top = ", ".join(f"{x['id']} {x['name']} ({x['similarity']:.3f}, E={x['E']:.2g})" for x in matches)
+        log.info("%s: %d seqlets, width %d; best matches: %s", m.id, m.nsites, m.width, top or "-")
     return 0
 
 
@@ -864,6 +931,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParse
     _add_predict,
     _add_attribute,
     _add_variants,
+    _add_discover,
     _add_correct,
     _add_count,
     _add_train,

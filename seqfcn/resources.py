@@ -42,6 +42,11 @@ MODELS: dict[str, Shipped] = {
         "model", "models/ex1_illumina",
         "demo corrector that learnt samtools' ex1.fa in its weights (reads of that 3.2 kb region only)",
         "MIT (made here)"),
+    "pou5f1_sox2_pwm": Shipped(
+        "model", "models/pou5f1_sox2_pwm",
+        "JASPAR MA0142.1 (Pou5f1::Sox2) as a one-layer model: per-base log-odds, both strands "
+        "(seqfcn predict / scan --model / attribute / variants)",
+        "CC BY 4.0 (JASPAR; motifs/JASPAR_LICENSE.txt)"),
 }
 MOTIFS: dict[str, Shipped] = {
     "jaspar2024": Shipped(

@@ -283,6 +283,7 @@ def _base_argv(command: str) -> list[str]:
         "predict": ["predict", "g.fa", "--model", "model"],
         "attribute": ["attribute", "g.fa", "--model", "model", "--regions", "m.meme"],
         "variants": ["variants", "m.meme", "--genome", "g.fa", "--model", "model"],
+        "discover": ["discover", "g.fa", "--model", "model", "--motifs", "m.meme", "-o", "d.meme"],
     }[command]
 
 

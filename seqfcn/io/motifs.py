@@ -316,3 +316,22 @@ def _normalise(matrix: np.ndarray, path: str | os.PathLike, motif_id: str, line:
         col = int(np.argmax(totals <= 0))
         raise InputFormatError(f"matrix column {col + 1} is all zero", path=path, record=motif_id, position=line)
     return np.ascontiguousarray(matrix / totals, dtype=np.float64)
+
+
+def write_meme(motifs: list[Motif], path: str | os.PathLike, *, background: np.ndarray | None = None) -> None:
+    """Write motifs as a MEME (version 4) file that :func:`read_motifs` and the MEME suite read:
+    DNA alphabet, both strands, ``background`` letter frequencies (default uniform), each
+    motif's probabilities to 6 decimals with its ``nsites`` (20 when unknown). Atomic; ``-``
+    is stdout."""
+    from seqfcn.atomic import atomic_text
+
+    bg = np.full(4, 0.25) if background is None else np.asarray(background, dtype=np.float64)
+    with atomic_text(path) as fh:
+        fh.write("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\nBackground letter frequencies\n")
+        fh.write(" ".join(f"{b} {p:.6f}" for b, p in zip("ACGT", bg)) + "\n")
+        for m in motifs:
+            names = m.id if m.name in ("", m.id) else f"{m.id} {m.name}"
+            fh.write(f"\nMOTIF {names}\nletter-probability matrix: alength= 4 w= {m.width} "
+                     f"nsites= {m.nsites or _MEME_DEFAULT_NSITES} E= 0\n")
+            for column in np.asarray(m.pfm, dtype=np.float64).T:
+                fh.write(" ".join(f"{p:.6f}" for p in column) + "\n")

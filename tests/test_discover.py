@@ -1,0 +1,83 @@
+"""`seqfcn discover`: seqlets from attributions, clustered into motifs matched to JASPAR."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import JASPAR_MEME
+from seqfcn.cli import main
+from seqfcn.io.motifs import Motif, read_motifs, write_meme
+from seqfcn.motifs.compare import similarity
+from seqfcn.motifs.discover import discover_motifs, seqlet_starts
+
+
+def _fasta(path, motif, n, with_site, seed):
+    """``n`` random 200 bp sequences; ``with_site`` of them carry a site sampled from the motif
+    (either strand, anywhere)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        s = list(rng.choice(list("ACGT"), 200))
+        if i < with_site:
+            site = "".join("ACGT"[rng.choice(4, p=motif.pfm[:, j])] for j in range(motif.width))
+            if rng.random() < 0.5:
+                site = site[::-1].translate(str.maketrans("ACGT", "TGCA"))
+            p = int(rng.integers(20, 160))
+            s[p : p + len(site)] = site
+        records.append(f">s{i}\n{''.join(s)}\n")
+    path.write_text("".join(records))
+    return path
+
+
+@pytest.fixture(scope="module")
+def jaspar():
+    return read_motifs(JASPAR_MEME)
+
+
+def test_seqlet_starts_take_the_best_windows_without_overlap():
+    c = np.zeros(40)
+    c[5:8] = 1.0
+    c[20:23] = 2.0
+    c[24] = 0.5
+    assert seqlet_starts(c, 3, 0.9) == [(20, 6.0), (5, 3.0)]
+    assert seqlet_starts(c, 3, 3.0) == [(20, 6.0)] and seqlet_starts(c[:2], 3, 0.0) == []
+
+
+def test_discover_finds_the_planted_motif_and_nothing_in_random_sequence(tmp_path, jaspar):
+    motif = next(m for m in jaspar if m.id == "MA0142.1")
+    fasta = _fasta(tmp_path / "p.fa", motif, 40, 30, seed=0)
+    found = discover_motifs(fasta, "pou5f1_sox2_pwm", database=jaspar, min_seqlets=5, n_null=2000)
+    assert found["clusters"][0] >= 22 and len(found["motifs"]) == 1  # most of the 30 planted sites
+    best = found["motifs"][0]
+    assert similarity(best.pfm, motif.pfm) > 0.95
+    top = [x["id"] for x in found["matches"][0]]
+    assert "MA0142.1" in top and found["matches"][0][0]["p"] <= 1e-3
+    plain = _fasta(tmp_path / "r.fa", motif, 40, 0, seed=1)
+    assert discover_motifs(plain, "pou5f1_sox2_pwm", database=jaspar, min_seqlets=5, n_null=100)["motifs"] == []
+
+
+def test_cli_discover_writes_meme_matches_and_logos(tmp_path, jaspar, capsys):
+    motif = next(m for m in jaspar if m.id == "MA0142.1")
+    fasta = _fasta(tmp_path / "p.fa", motif, 30, 25, seed=3)
+    out, tsv, logos = tmp_path / "d.meme", tmp_path / "m.tsv", tmp_path / "logos"
+    assert main(["discover", str(fasta), "--model", "pou5f1_sox2_pwm", "-o", str(out), "--matches", str(tsv),
+                 "--logos", str(logos), "--min-seqlets", "5", "-q"]) == 0
+    (got,) = read_motifs(out)
+    assert got.id == "seqfcn_1" and got.nsites >= 15 and similarity(got.pfm, motif.pfm) > 0.9
+    rows = [line.split("\t") for line in tsv.read_text().splitlines()]
+    assert rows[0][:4] == ["motif", "seqlets", "rank", "id"] and "MA0142.1" in [r[3] for r in rows[1:]]
+    assert (logos / "seqfcn_1.png").read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["discover", str(fasta), "--model", "pou5f1_sox2_pwm", "-o", str(tmp_path / "x.meme"),
+                 "--alpha", "2"]) == 2
+    assert "alpha" in capsys.readouterr().err and not (tmp_path / "x.meme").exists()
+
+
+def test_write_meme_round_trips(tmp_path, jaspar):
+    motifs = [*jaspar[:2], Motif(name="x", id="x", pfm=np.full((4, 3), 0.25), nsites=None)]
+    write_meme(motifs, tmp_path / "m.meme")
+    back = read_motifs(tmp_path / "m.meme")
+    assert [m.id for m in back] == [m.id for m in motifs] and [m.name for m in back] == [m.name for m in motifs]
+    for a, b in zip(motifs, back):
+        np.testing.assert_allclose(a.pfm, b.pfm, atol=1e-6)
+    assert back[2].nsites == 20 and back[1].nsites == jaspar[1].nsites
