@@ -1,6 +1,6 @@
 """Read correction benchmark: seqfcn beside Lighter and SPAdes' BayesHammer, in one run.
 
-    python benchmarks/bench_correct.py --out DIR [--parts klebsiella,ex1,lambda,ont]
+    python benchmarks/bench_correct.py --out DIR [--parts klebsiella,ex1,nextseq,lambda,ont]
         [--sets hs30,hs8,ms30,hs60,ms8,ms60,hs30gc] [--bayeshammer hs30,ex1] [--self-train hs30] [--threads 2]
         [--data SIMS] [--model DIR]
 
@@ -24,9 +24,12 @@
 2. **ex1** — the real 35 bp Illumina reads of data/samtools/ex1.fastq, corrected by
    Lighter, BayesHammer and seqfcn; aligned before/after with bwa mem to ex1.fa: mismatch
    (edit) rate per aligned base.
-3. **lambda** — art HS25 125 bp single-end reads of data/lambda (``--coverage``): Lighter
+3. **nextseq** — the 100 real NextSeq SARS-CoV-2 read pairs of data/illumina (about 1× of
+   MN908947.3: too little coverage for any k-mer spectrum, a check that nothing breaks),
+   Lighter and seqfcn, aligned before/after with bwa mem to MN908947.3.
+4. **lambda** — art HS25 125 bp single-end reads of data/lambda (``--coverage``): Lighter
    and seqfcn (shipped model, ``--self-train``), by simulated truth.
-4. **ont** — real ONT reads MT007544 (data/sarscov2): seqfcn with the SARS-CoV-2 ONT model
+5. **ont** — real ONT reads MT007544 (data/sarscov2): seqfcn with the SARS-CoV-2 ONT model
    and ``--self-train`` against the raw reads, aligned with minimap2 to the sample's medaka
    consensus.
 
@@ -56,6 +59,8 @@ KLEBORATE = Path("/usr/share/doc/kleborate/examples/data/Klebs_HS11286.fna.xz")
 LAMBDA = ROOT / "data/lambda/lambda_virus.fa"
 EX1_FA, EX1_FQ = ROOT / "data/samtools/ex1.fa", ROOT / "data/samtools/ex1.fastq"
 ONT_FQ = ROOT / "data/sarscov2/MT007544.fastq"
+SARS = ROOT / "data/sarscov2/MN908947.3.fasta"
+NEXTSEQ_R1, NEXTSEQ_R2 = ROOT / "data/illumina/test_1.fastq.gz", ROOT / "data/illumina/test_2.fastq.gz"
 ONT_CONS = ROOT / "data/sarscov2/MT007544.consensus.medaka.fasta"
 KMER_MODEL = MODELS["kmer_illumina"].path
 EX1_MODEL = MODELS["ex1_illumina"].path
@@ -219,6 +224,25 @@ def part_ex1(out: Path, args: argparse.Namespace) -> dict:
             for tool, cor, res in runs}
 
 
+def part_nextseq(out: Path, args: argparse.Namespace) -> dict:
+    """The 100 real NextSeq SARS-CoV-2 read pairs of data/illumina (R1 and R2 in one file, named
+    apart; ~1x of MN908947.3): Lighter and seqfcn, bwa mem to MN908947.3 before/after."""
+    d = out / "nextseq"
+    d.mkdir(parents=True, exist_ok=True)
+    import pysam
+
+    reads = d / "nextseq.fq"
+    with open(reads, "w") as dst:  # mates share names: R1 as NAME_1, R2 as NAME_2
+        for k, mate in enumerate((NEXTSEQ_R1, NEXTSEQ_R2), 1):
+            with pysam.FastxFile(str(mate)) as fh:
+                for r in fh:
+                    dst.write(f"@{r.name}_{k}\n{r.sequence}\n+\n{r.quality}\n")
+    runs = [("Lighter 1.1.2", *lighter(reads, d / "lighter", 21, genome_size(SARS), args.threads)),
+            ("seqfcn", d / "seqfcn.fq", seqfcn_correct(reads, d / "seqfcn.fq", args.threads, "--model", args.model))]
+    return {tool: {**evaluate_correction(reads, cor, reference=SARS, aligner="bwa"), **res}
+            for tool, cor, res in runs}
+
+
 def part_lambda(out: Path, args: argparse.Namespace) -> dict:
     results = {}
     for seed, coverage in enumerate(args.coverage, 1):
@@ -291,6 +315,9 @@ def tables(results: dict) -> str:
                      + klebsiella_table(results["klebsiella"]))
     if "ex1" in results:
         parts.append(aligned_table("### samtools ex1, real 35 bp Illumina (bwa mem to ex1.fa)", results["ex1"]))
+    if "nextseq" in results:
+        parts.append(aligned_table("### SARS-CoV-2, 100 real NextSeq 150 bp pairs (~1×; bwa mem to MN908947.3)",
+                                   results["nextseq"]))
     for name, rows in results.get("lambda", {}).items():
         parts.append(truth_table(f"### {name}: art_illumina HS25 125 bp (simulated truth)", rows))
     if "ont" in results:
@@ -301,7 +328,7 @@ def tables(results: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="bench_correct_out", type=Path)
-    ap.add_argument("--parts", default="klebsiella,ex1,lambda,ont")
+    ap.add_argument("--parts", default="klebsiella,ex1,nextseq,lambda,ont")
     ap.add_argument("--data", type=Path, help="folder of the simulated Klebsiella sets (default OUT/sims)")
     ap.add_argument("--sets", default=",".join([*SETS, *GC_SETS]), help="Klebsiella sets (default %(default)s)")
     ap.add_argument("--bayeshammer", default="hs30,ex1", help="sets BayesHammer runs on ('' for none)")
