@@ -109,8 +109,8 @@ def main() -> None:
             }
             (tmp / "cfg.json").write_text(json.dumps(config))
             t0 = time.perf_counter()
-            res = train_task("profile", fasta, tmp / f"out_{len(rows)}", config=config, labels=labels,
-                             device="cpu", seed=0)
+            train_task("profile", fasta, tmp / f"out_{len(rows)}", config=config, labels=labels,
+                       device="cpu", seed=0)
             dt = time.perf_counter() - t0
             hist = pd.read_csv(tmp / f"out_{len(rows)}" / "metrics.csv")
             last = hist.iloc[-1].to_dict()

@@ -197,3 +197,21 @@ def test_per_base_head_is_a_1x1_conv():
     assert hidden(x.float()).shape == (2, 1, 11)
     with pytest.raises(ValueError, match="task"):
         PerBaseHead(3, 1, task="segmentation")
+
+
+def test_seed_motifs_centres_pwms_in_the_first_filters_and_keeps_the_rest():
+    from seqfcn.motifs.pwm import log_odds
+    from seqfcn.nn.layers import MotifConv
+
+    torch.manual_seed(0)
+    conv = MotifConv(4, 3, 9, strand="both_max")
+    before = conv.weight.detach().clone()
+    pfm = np.array([[0.7, 0.1, 0.1, 0.1, 0.25], [0.1, 0.7, 0.1, 0.1, 0.25],
+                    [0.1, 0.1, 0.7, 0.1, 0.25], [0.1, 0.1, 0.1, 0.7, 0.25]])
+    conv.seed_motifs([pfm])
+    w = conv.weight.detach().numpy()
+    np.testing.assert_allclose(w[0, :, 2:7], log_odds(pfm), rtol=1e-6)
+    assert (w[0, :, :2] == 0).all() and (w[0, :, 7:] == 0).all() and conv.bias[0].item() == 0
+    assert torch.equal(conv.weight[1:], before[1:]) and conv.weight.requires_grad
+    with pytest.raises(ValueError, match="wide"):
+        conv.seed_motifs([np.full((4, 11), 0.25)])

@@ -401,6 +401,7 @@ def train_motif_model(
     model_options: Mapping[str, object] | None = None,
     config: TrainConfig | None = None,
     seed: int | None = None,
+    init_motifs: Sequence | None = None,
 ) -> tuple[torch.nn.Module, dict]:
     """Train a per-base motif model on peaks against negatives (``seqfcn train --task motif``).
 
@@ -413,6 +414,9 @@ def train_motif_model(
     Args:
         seed: seeds the split, the shuffles, the crops and the initial weights
             (default ``config.seed``).
+        init_motifs: known motifs (e.g. JASPAR ``Motif`` objects) the first filters of the
+            model's ``motif_conv`` start from (:meth:`seqfcn.nn.layers.MotifConv.seed_motifs`);
+            they are trained like the others.
 
     Returns:
         ``(model, result)``: the model (eval mode) and the trainer's final metrics
@@ -429,6 +433,8 @@ def train_motif_model(
                                 sites=sites)
     torch.manual_seed(seed)
     model = create_model(model_name, **{"n_outputs": 1, **dict(model_options or {})})
+    if init_motifs:
+        model.motif_conv.seed_motifs(init_motifs)
     trainer = Trainer(model, train, val, cfg, out_dir=out_dir)
     result = dict(trainer.fit())
     model = trainer.model.eval()

@@ -220,6 +220,29 @@ class MotifConv(nn.Module):
         if self.bias is not None:
             self.bias.requires_grad_(not freeze)
 
+    @torch.no_grad()
+    def seed_motifs(self, motifs: Sequence, *, background: Sequence[float] | np.ndarray | None = None,
+                    pseudocount: float | None = None) -> None:
+        """Set the first ``len(motifs)`` filters to the log-odds PWMs of ``motifs``, each centred
+        in the filter (zero columns around it), and leave the other filters as they are: a
+        trainable model that starts from known motifs and learns the rest (bias of the seeded
+        filters 0). Same arguments as :meth:`load_motifs`; the weights stay trainable."""
+        from seqfcn.motifs.pwm import DEFAULT_PSEUDOCOUNT, log_odds
+
+        if self.in_channels != 4 or len(motifs) > self.out_channels:
+            raise ValueError(f"{len(motifs)} motifs for {self.out_channels} filters of {self.in_channels} channels")
+        for k, motif in enumerate(motifs):
+            pfm = np.asarray(getattr(motif, "pfm", motif), dtype=np.float64)
+            if pfm.shape[1] > self.kernel_size:
+                raise ValueError(f"motif {k} is {pfm.shape[1]} wide; the filters are {self.kernel_size}")
+            scores = log_odds(pfm, background=background, nsites=getattr(motif, "nsites", None),
+                              pseudocount=DEFAULT_PSEUDOCOUNT if pseudocount is None else pseudocount)
+            off = (self.kernel_size - pfm.shape[1]) // 2
+            self.weight[k].zero_()
+            self.weight[k, :, off : off + pfm.shape[1]] = torch.as_tensor(scores, dtype=self.weight.dtype)
+            if self.bias is not None:
+                self.bias[k] = 0.0
+
     @classmethod
     def from_motifs(
         cls,
