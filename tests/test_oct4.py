@@ -62,3 +62,31 @@ def test_oct4_peaks_vs_shuffles(tmp_path, one_thread):
     table = rank_matches(trim_pwm(filter_to_pwm(weights[best]), 0.2, relative=True), read_motifs(JASPAR))
     ranks = [rank_of(table, t) for t in TARGETS]
     assert min(ranks) <= 25, (best, ranks, table.head(5))
+
+
+@pytest.mark.slow
+def test_oct4_pwm_initialised_model_beats_the_best_pwm(tmp_path, one_thread):
+    """Started from the JASPAR Oct4 PWMs (MotifConv.seed_motifs) and trained on the peaks, the
+    model separates held-out peaks from their shuffles better than the best of those PWMs
+    (AUROC and AUPRC; benchmarks/bench_oct4.py --init measures 5 seeds)."""
+    from seqfcn.metrics import auroc, average_precision
+    from seqfcn.motifs.peaks import sequence_scores
+    from seqfcn.nn.layers import MotifConv
+
+    motifs = {m.id: m for m in read_motifs(JASPAR)}
+    model, result = train_motif_model(
+        PEAKS, tmp_path, length=400, holdout=0.2, n_shuffles=1, label_mode="center", center_width=100,
+        model_options=MODEL, config=TrainConfig(seed=0, **CONFIG), init_motifs=[motifs[t] for t in TARGETS],
+    )
+    _, val = motif_datasets(PEAKS, length=400, holdout=0.2, seed=0, n_shuffles=1, label_mode="center",
+                            center_width=100)
+    scores, labels = sequence_scores(model, val)
+    xs = torch.stack([val[i]["x"] for i in range(len(val))])
+    best_auroc, best_auprc = 0.0, 0.0
+    for t in TARGETS:
+        with torch.no_grad():
+            pwm = MotifConv.from_motifs([motifs[t]], strand="both_max")(xs).amax(dim=(1, 2)).numpy()
+        best_auroc, best_auprc = max(best_auroc, auroc(pwm, labels)), max(best_auprc, average_precision(pwm, labels))
+    assert auroc(scores, labels) == pytest.approx(result["seq_auroc"])
+    assert auroc(scores, labels) > best_auroc + 0.02, (auroc(scores, labels), best_auroc)
+    assert average_precision(scores, labels) > best_auprc + 0.01, (average_precision(scores, labels), best_auprc)
