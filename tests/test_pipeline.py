@@ -59,16 +59,18 @@ def test_snakemake_example_end_to_end(tmp_path: Path) -> None:
     assert (run / "logs" / "count.log").exists() and not list((run / "logs").glob("count*.log"))[1:]
 
 
-@pytest.mark.parametrize("job", ["scan", "correct"])
+@pytest.mark.parametrize("job", ["scan", "correct", "predict"])
 def test_torchrun_two_ranks_equal_single_process(tmp_path: Path, job: str) -> None:
     """`torchrun` with 2 CPU ranks (gloo): each rank does its shard, rank 0 merges; the output
     equals the single-process run byte for byte and no part file is left."""
-    name = "hits.bed" if job == "scan" else "corrected.fastq"
+    name = {"scan": "hits.bed", "correct": "corrected.fastq", "predict": "pred.bedGraph"}[job]
     out = tmp_path / "res" / name
     out.parent.mkdir()
     if job == "scan":
         args = ["scan", str(GENOME), "--motifs", str(MOTIFS), "--motif", "MA0004.1", "MA0069.1",
                 "--thresh", "1e-3", "--batch-size", "5000", "--threads", "1", "-q"]
+    elif job == "predict":
+        args = ["predict", str(GENOME), "--model", "pou5f1_sox2_pwm", "--window", "5000", "--threads", "1", "-q"]
     else:
         args = ["correct", str(FASTQ), "--model", str(MODELS["kmer_illumina"].path), "--threads", "1", "-q",
                 "--no-progress"]
