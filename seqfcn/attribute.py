@@ -170,10 +170,10 @@ def attribute_regions(
         sizes = genome.chrom_sizes
         for chrom, start, end in tqdm(regions, desc="attribute", unit="region", disable=not progress):
             if chrom not in sizes:
-                raise SeqfcnError("region on a chromosome the genome lacks", record=chrom)
+                raise SeqfcnError("region on a chromosome the genome lacks", path=str(genome_path), record=chrom)
             if not 0 <= start < end <= sizes[chrom]:
                 raise SeqfcnError(f"region {start}-{end} is empty or outside the chromosome (length "
-                                  f"{sizes[chrom]})", record=chrom, position=start)
+                                  f"{sizes[chrom]})", path=str(genome_path), record=chrom, position=start)
             a, b = max(0, start - margin), min(sizes[chrom], end + margin)
             x = torch.from_numpy(genome.one_hot(chrom, a, b)).to(device)
             with torch.no_grad():

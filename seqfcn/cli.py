@@ -250,14 +250,36 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     _declare_io(p, inputs=["genome", "motifs", "model", "regions"], outputs=["output"])
 
 
-def _bed_regions(path: str | None) -> list[tuple[str, int, int]] | None:
-    """0-based ``(chrom, start, end)`` of a BED file, or None."""
+def _bed_regions(path: str | None, genome: str, *, within: bool = False) -> list[tuple[str, int, int]] | None:
+    """0-based ``(chrom, start, end)`` of a BED file (None without one), checked against the
+    genome: every chromosome must be in it, and with ``within`` every interval must end
+    inside it (one-line errors naming the BED file, chromosome and start)."""
     if path is None:
         return None
+    from seqfcn.io.fasta import Genome
     from seqfcn.io.intervals import read_bed
 
     bed = read_bed(path)
-    return [(str(c), int(s), int(e)) for c, s, e in zip(bed["chrom"], bed["start"], bed["end"])]
+    regions = [(str(c), int(s), int(e)) for c, s, e in zip(bed["chrom"], bed["start"], bed["end"])]
+    with Genome(genome) as g:
+        sizes = g.chrom_sizes
+    for chrom, start, end in regions:
+        if chrom not in sizes:
+            raise SeqfcnError(f"chromosome is not in {genome}", path=path, record=chrom, position=start)
+        if within and end > sizes[chrom]:
+            raise SeqfcnError(f"interval {start}-{end} runs past the chromosome's end ({sizes[chrom]})",
+                              path=path, record=chrom, position=start)
+    return regions
+
+
+def _refuse_overwrite(args: argparse.Namespace, label: str, paths: Sequence[str]) -> None:
+    """Refuse, before writing, files a command names itself (per-channel tracks, logos) that
+    would replace one of its inputs (:func:`seqfcn.io.overwrite.check_outputs`)."""
+    from seqfcn.io.overwrite import check_outputs
+
+    spec: _IOSpec = args.io
+    check_outputs({lab: getattr(args, dest, None) for dest, lab in spec.inputs},
+                  {f"{label} ({p})": p for p in paths})
 
 
 def _model_device(args: argparse.Namespace, rank=None) -> str:
@@ -278,7 +300,8 @@ def _run_model_scan(args: argparse.Namespace) -> int:
     window = 100_000 if args.batch_size == "auto" else _positive(args.batch_size, "--batch-size")
     sites, _ = scan_model(args.genome, args.model, window=window, device=_model_device(args),
                           threshold=args.site_threshold, min_distance=args.min_distance,
-                          regions=_bed_regions(args.regions), output=args.output_channel, merge=args.merge,
+                          regions=_bed_regions(args.regions, args.genome, within=True), output=args.output_channel,
+                          merge=args.merge,
                           progress=not args.quiet)
     write_bed(sites, args.output)
     log.info("%d sites", len(sites))
@@ -420,14 +443,15 @@ def _run_predict(args: argparse.Namespace) -> int:
     if rank is not None and track_format(args.output) == "bigwig":
         raise SeqfcnError("under torchrun predict writes bedGraph (rank 0 merges the ranks' shards); give "
                           "-o NAME.bedGraph")
-    regions = _bed_regions(args.regions)
+    regions = _bed_regions(args.regions, args.genome)
     device = _model_device(args, rank)
 
     def run(shard: tuple[int, int] | None, output: str) -> None:
         done = predict_genome_tracks(args.genome, args.model, output, regions=regions, outputs=args.channels,
                                      merge=args.merge, activation=args.activation, window=args.window,
                                      batch_size=args.batch_size, device=device, shard=shard,
-                                     progress=not args.quiet)
+                                     progress=not args.quiet,
+                                     check_paths=lambda paths: _refuse_overwrite(args, "-o", paths))
         log.info("%d bases x %d channel(s) (%s) -> %s", done["bases"], len(done["channels"]), done["activation"],
                  ", ".join(done["files"]))
 
@@ -472,7 +496,7 @@ def _run_attribute(args: argparse.Namespace) -> int:
     if args.output is None and args.npz is None:
         raise SeqfcnError("give -o TRACK, --npz FILE or both")
     parse_target(args.target)
-    regions = _bed_regions(args.regions)
+    regions = _bed_regions(args.regions, args.genome, within=True)
     results = attribute_regions(args.genome, args.model, regions, target=args.target, channel=args.output_channel,
                                 method=args.method, activation=args.activation, steps=args.steps,
                                 batch_size=args.batch_size, device=_model_device(args), progress=not args.quiet)
@@ -555,16 +579,18 @@ def _run_discover(args: argparse.Namespace) -> int:
     from seqfcn.motifs.discover import discover_motifs, draw_logo
 
     database = read_motifs(args.motifs)
-    done = discover_motifs(args.genome, args.model, regions=_bed_regions(args.regions), database=database,
+    done = discover_motifs(args.genome, args.model, regions=_bed_regions(args.regions, args.genome), database=database,
                            channel=args.output_channel, width=args.width, alpha=args.alpha,
                            min_seqlets=args.min_seqlets, top=args.top, device=_model_device(args), seed=args.seed,
                            progress=not args.quiet)
+    logos = [os.path.join(args.logos, f"{m.id}.png") for m in done["motifs"]] if args.logos else []
+    _refuse_overwrite(args, "--logos", logos)
     write_meme(done["motifs"], args.output)
     if args.logos:
         os.makedirs(args.logos, exist_ok=True)
-        for m, matches in zip(done["motifs"], done["matches"]):
+        for m, matches, logo in zip(done["motifs"], done["matches"], logos):
             best = f" ~ {matches[0]['name']} ({matches[0]['id']})" if matches else ""
-            draw_logo(m.pfm, os.path.join(args.logos, f"{m.id}.png"), f"{m.id}: {m.nsites} seqlets{best}")
+            draw_logo(m.pfm, logo, f"{m.id}: {m.nsites} seqlets{best}")
     if args.matches:
         from seqfcn.atomic import atomic_text
 

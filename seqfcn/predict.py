@@ -29,7 +29,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -94,19 +94,20 @@ class StrandMerged(torch.nn.Module):
         return (forward + reverse) / 2 if self.merge == "mean" else torch.maximum(forward, reverse)
 
 
-def genome_spans(chrom_sizes: dict[str, int], regions: Sequence[Span] | None = None) -> list[Span]:
+def genome_spans(chrom_sizes: dict[str, int], regions: Sequence[Span] | None = None, *,
+                 path: str | os.PathLike | None = None) -> list[Span]:
     """The stretches to run: whole chromosomes, or 0-based ``regions`` clipped to the
     chromosomes and merged where they overlap or touch, in genome order.
 
     Raises:
-        SeqfcnError: a region on a chromosome the genome lacks.
+        SeqfcnError: a region on a chromosome the genome lacks (``path``: the genome, named).
     """
     if regions is None:
         return [(c, 0, n) for c, n in chrom_sizes.items() if n > 0]
     spans = []
     for chrom, start, end in regions:
         if chrom not in chrom_sizes:
-            raise SeqfcnError("region on a chromosome the genome lacks", record=chrom)
+            raise SeqfcnError("region on a chromosome the genome lacks", path=path, record=chrom)
         start, end = max(0, int(start)), min(int(end), chrom_sizes[chrom])
         if end > start:
             spans.append((chrom, start, end))
@@ -221,6 +222,7 @@ def predict_genome_tracks(
     shard: tuple[int, int] | None = None,
     fmt: str | None = None,
     progress: bool = False,
+    check_paths: Callable[[list[str]], None] | None = None,
 ) -> dict[str, Any]:
     """Write a model's per-base outputs over a genome (see the module docstring).
 
@@ -236,6 +238,8 @@ def predict_genome_tracks(
         window, batch_size, device: tile core length, windows per model call, where it runs.
         shard: ``(index, count)`` 0-based; bigWig cannot be sharded (merge bedGraph shards).
         fmt: ``"bigwig"`` or ``"bedgraph"`` (default: from ``output``'s name).
+        check_paths: called with the output files before any is opened (the CLI refuses
+            names that would replace an input).
 
     Returns:
         ``{"files": [...], "channels": [...], "bases": n, "activation": ..., "margin": m}``.
@@ -254,10 +258,12 @@ def predict_genome_tracks(
     net, fn, outputs, act = load_sequence_model(model, outputs, activation=activation, merge=merge, device=device)
     margin = model_margin(net)
     paths = channel_paths(output, [str(o) for o in outputs])
+    if check_paths is not None:
+        check_paths(paths)
     genome = Genome(genome_path)
     try:
         sizes = genome.chrom_sizes
-        tiles = span_tiles(genome_spans(sizes, regions), sizes, window, margin, shard)
+        tiles = span_tiles(genome_spans(sizes, regions, path=genome_path), sizes, window, margin, shard)
         bases = 0
         with ExitStack() as stack:
             adds = [stack.enter_context(track_writer(p, sizes, fmt=fmt)) for p in paths]

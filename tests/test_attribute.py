@@ -96,3 +96,9 @@ def test_cli_attribute_track_and_npz(planted_site, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
     assert not (tmp / "x.bedGraph").exists()
+    far = tmp / "far.bed"
+    far.write_text("chr1\t790\t900\n")
+    assert main(["attribute", str(fasta), "--model", str(model_dir), "--regions", str(far), "-o",
+                 str(tmp / "x.bedGraph")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(far) in err[0] and "chr1" in err[0] and "790" in err[0]

@@ -81,3 +81,19 @@ def test_write_meme_round_trips(tmp_path, jaspar):
     for a, b in zip(motifs, back):
         np.testing.assert_allclose(a.pfm, b.pfm, atol=1e-6)
     assert back[2].nsites == 20 and back[1].nsites == jaspar[1].nsites
+
+
+def test_cli_discover_logos_never_replace_an_input(tmp_path, jaspar, capsys):
+    """A logo file that would be an input (a symlink to the FASTA) is refused before the MEME
+    file or any logo is written."""
+    motif = next(m for m in jaspar if m.id == "MA0142.1")
+    fasta = _fasta(tmp_path / "p.fa", motif, 30, 25, seed=3)
+    (tmp_path / "logos").mkdir()
+    (tmp_path / "logos" / "seqfcn_1.png").symlink_to(fasta)
+    before = fasta.read_bytes()
+    capsys.readouterr()
+    assert main(["discover", str(fasta), "--model", "pou5f1_sox2_pwm", "-o", str(tmp_path / "d.meme"),
+                 "--logos", str(tmp_path / "logos"), "--min-seqlets", "5", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "seqfcn_1.png" in err[0]
+    assert fasta.read_bytes() == before and not (tmp_path / "d.meme").exists()

@@ -132,3 +132,25 @@ def test_cli_scan_with_a_model_writes_its_sites(setup, capsys):
     capsys.readouterr()
     assert main(["scan", str(fasta), "--model", str(model_dir), "--max-hits", "3", "-o", str(tmp / "y.bed")]) == 2
     assert "--max-hits" in capsys.readouterr().err and not (tmp / "y.bed").exists()
+
+
+def test_cli_regions_off_the_genome_and_channel_files_over_an_input_are_refused(setup, capsys):
+    """A --regions chromosome the genome lacks is one line naming the BED file and the record;
+    per-channel output names (OUT.0.bedGraph, ...) that are an input, here through a hard
+    link to the genome, are refused before anything is written."""
+    import os
+
+    tmp, _, fasta, _, model_dir = setup
+    bed = tmp / "off.bed"
+    bed.write_text("chrA\t0\t10\nchrZ\t5\t20\n")
+    capsys.readouterr()
+    assert main(["predict", str(fasta), "--model", str(model_dir), "--regions", str(bed), "-o",
+                 str(tmp / "r.bedGraph"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bed) in err[0] and "chrZ" in err[0] and "5" in err[0]
+    before = fasta.read_bytes()
+    os.link(fasta, tmp / "clash.1.bedGraph")
+    assert main(["predict", str(fasta), "--model", str(model_dir), "-o", str(tmp / "clash.bedGraph"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "clash.1.bedGraph" in err[0]
+    assert fasta.read_bytes() == before and not (tmp / "clash.0.bedGraph").exists()
