@@ -297,7 +297,7 @@ def _run_model_scan(args: argparse.Namespace) -> int:
     for flag, default in (("max_hits", None), ("shard", None), ("background", "uniform"), ("motif_names", None)):
         if getattr(args, flag) != default:
             raise SeqfcnError(f"--{flag.replace('_', '-')} is for PWM scans (--motifs), not --model")
-    window = 100_000 if args.batch_size == "auto" else _positive(args.batch_size, "--batch-size")
+    window = _tile_bases(args.batch_size, 100_000)
     sites, _ = scan_model(args.genome, args.model, window=window, device=_model_device(args),
                           threshold=args.site_threshold, min_distance=args.min_distance,
                           regions=_bed_regions(args.regions, args.genome, within=True), output=args.output_channel,
@@ -308,14 +308,14 @@ def _run_model_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str, flag: str) -> int:
+def _tile_bases(text: str, auto: int) -> int:
+    """``scan --batch-size``: ``auto`` (``auto`` bases) or a number of bases."""
+    if text == "auto":
+        return auto
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise SeqfcnError(f"{flag} must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise SeqfcnError(f"{flag} must be a positive integer, got {text!r}")
-    return value
+        raise SeqfcnError(f"--batch-size must be auto or a number of bases, got {text!r}") from None
 
 
 def _run_scan(args: argparse.Namespace) -> int:
@@ -324,13 +324,7 @@ def _run_scan(args: argparse.Namespace) -> int:
 
     if args.model:
         return _run_model_scan(args)
-    if args.batch_size == "auto":
-        tile = 1_000_000
-    else:
-        try:
-            tile = int(args.batch_size)
-        except ValueError:
-            raise SeqfcnError(f"--batch-size must be auto or a number of bases, got {args.batch_size!r}") from None
+    tile = _tile_bases(args.batch_size, 1_000_000)
     background: str | list[float] = args.background
     if background not in ("uniform", "genome"):
         try:
@@ -490,12 +484,11 @@ def _add_attribute(sub: argparse._SubParsersAction, common: argparse.ArgumentPar
 
 
 def _run_attribute(args: argparse.Namespace) -> int:
-    from seqfcn.attribute import attribute_regions, parse_target, write_attributions
+    from seqfcn.attribute import attribute_regions, write_attributions
     from seqfcn.io.fasta import Genome
 
     if args.output is None and args.npz is None:
         raise SeqfcnError("give -o TRACK, --npz FILE or both")
-    parse_target(args.target)
     regions = _bed_regions(args.regions, args.genome, within=True)
     results = attribute_regions(args.genome, args.model, regions, target=args.target, channel=args.output_channel,
                                 method=args.method, activation=args.activation, steps=args.steps,

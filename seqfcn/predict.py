@@ -36,7 +36,7 @@ import torch
 
 from seqfcn.encode import reverse_complement_onehot
 from seqfcn.errors import SeqfcnError
-from seqfcn.tiling import Tile, merge_spans, select_shard, tile_chromosome, window_bounds
+from seqfcn.tiling import Tile, genome_spans, select_shard, tile_chromosome, window_bounds
 
 MERGES = ("mean", "max")
 ACTIVATIONS = ("sigmoid", "softmax", "none")
@@ -92,26 +92,6 @@ class StrandMerged(torch.nn.Module):
         forward = self._one(x)
         reverse = self._one(reverse_complement_onehot(x)).flip(-1)
         return (forward + reverse) / 2 if self.merge == "mean" else torch.maximum(forward, reverse)
-
-
-def genome_spans(chrom_sizes: dict[str, int], regions: Sequence[Span] | None = None, *,
-                 path: str | os.PathLike | None = None) -> list[Span]:
-    """The stretches to run: whole chromosomes, or 0-based ``regions`` clipped to the
-    chromosomes and merged where they overlap or touch, in genome order.
-
-    Raises:
-        SeqfcnError: a region on a chromosome the genome lacks (``path``: the genome, named).
-    """
-    if regions is None:
-        return [(c, 0, n) for c, n in chrom_sizes.items() if n > 0]
-    spans = []
-    for chrom, start, end in regions:
-        if chrom not in chrom_sizes:
-            raise SeqfcnError("region on a chromosome the genome lacks", path=path, record=chrom)
-        start, end = max(0, int(start)), min(int(end), chrom_sizes[chrom])
-        if end > start:
-            spans.append((chrom, start, end))
-    return merge_spans(spans, chrom_sizes)
 
 
 def span_tiles(spans: Sequence[Span], chrom_sizes: dict[str, int], window: int, margin: int,

@@ -45,6 +45,7 @@ shifts by their total stride and are not covered by this guarantee.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
@@ -177,6 +178,26 @@ def merge_spans(spans: Iterable[tuple[str, int, int]], chrom_order: Iterable[str
         else:
             out.append((chrom, start, end))
     return out
+
+
+def genome_spans(chrom_sizes: dict[str, int], regions: Iterable[tuple[str, int, int]] | None = None, *,
+                 path: str | os.PathLike | None = None) -> list[tuple[str, int, int]]:
+    """The stretches to run: whole chromosomes, or 0-based ``regions`` clipped to the
+    chromosomes and merged where they overlap or touch, in genome order.
+
+    Raises:
+        SeqfcnError: a region on a chromosome the genome lacks (``path``: the genome, named).
+    """
+    if regions is None:
+        return [(c, 0, n) for c, n in chrom_sizes.items() if n > 0]
+    spans = []
+    for chrom, start, end in regions:
+        if chrom not in chrom_sizes:
+            raise SeqfcnError("region on a chromosome the genome lacks", path=path, record=chrom)
+        start, end = max(0, int(start)), min(int(end), chrom_sizes[chrom])
+        if end > start:
+            spans.append((chrom, start, end))
+    return merge_spans(spans, chrom_sizes)
 
 
 def select_shard(tiles: Sequence[Tile], index: int, count: int) -> list[Tile]:

@@ -563,9 +563,6 @@ def write_bigwig(
         path: output file (written to a temporary file, then renamed).
         chunk: runs handed to pyBigWig per call.
     """
-    _pybigwig()
-    if str(path) == "-":
-        raise SeqfcnError("bigWig cannot be written to stdout; give a file name")
     for chrom, values in tracks.items():
         if chrom not in chrom_sizes:
             raise RegionError("chromosome is not in the genome", record=chrom)

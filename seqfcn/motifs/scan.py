@@ -50,7 +50,7 @@ from seqfcn.motifs.pwm import (
     make_scorer,
     value_text,
 )
-from seqfcn.tiling import Tile, merge_spans, select_shard, tile_chromosome
+from seqfcn.tiling import Tile, genome_spans, select_shard, tile_chromosome
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,17 +101,8 @@ def _resolve_device(device: str | None) -> str:
 
 def _segments(genome: Genome, regions: pd.DataFrame | None) -> list[tuple[str, int, int]]:
     """``(chrom, start, end)`` pieces to scan: whole chromosomes, or merged regions in genome order."""
-    sizes = genome.chrom_sizes
-    if regions is None:
-        return [(c, 0, n) for c, n in sizes.items()]
-    rows = []
-    for c, s, e in zip(regions["chrom"], regions["start"], regions["end"]):
-        chrom, start, end = str(c), int(s), int(e)
-        if chrom not in sizes:
-            raise SeqfcnError("region on a chromosome the genome lacks", path=genome.path, record=chrom)
-        if min(end, sizes[chrom]) > start:
-            rows.append((chrom, start, min(end, sizes[chrom])))
-    return merge_spans(rows, sizes)
+    rows = None if regions is None else zip(regions["chrom"].astype(str), regions["start"], regions["end"])
+    return genome_spans(genome.chrom_sizes, rows, path=genome.path)
 
 
 def genome_background(genome: Genome, segments: Sequence[tuple[str, int, int]], chunk: int = 1 << 22) -> np.ndarray:

@@ -173,8 +173,8 @@ def scan_model(
     Raises:
         ModelFileError: unreadable model; RegionError: bad region; SeqfcnError: bad arguments.
     """
-    from seqfcn.checkpoint import load_model
     from seqfcn.io.fasta import Genome
+    from seqfcn.predict import load_sequence_model, model_margin
 
     if not 0.0 <= threshold <= 1.0:
         raise SeqfcnError(f"threshold must be a probability in [0, 1], got {threshold}")
@@ -182,23 +182,14 @@ def scan_model(
         from seqfcn.train import resolve_device
 
         device = resolve_device("auto")
-    model, _ = load_model(model_dir, device=device)
-    config = getattr(model, "config", {})
-    if int(config.get("in_channels", 4)) != 4:
-        raise SeqfcnError(f"scan needs a model with 4 input channels (A, C, G, T), this one has "
-                          f"{config.get('in_channels')}", path=model_dir)
-    n_outputs = int(config.get("n_outputs", 1))
-    if not 0 <= output < n_outputs:
-        raise SeqfcnError(f"output {output} does not exist; the model has {n_outputs}", path=model_dir)
-    left, right = model.receptive_margins
-    margin = int(max(left, right, 0))
+    model, fn, _, _ = load_sequence_model(model_dir, [output], activation="sigmoid", merge=merge, device=device)
+    margin = model_margin(model)
     if min_distance is None:
         conv = getattr(model, "motif_conv", None)
         min_distance = int(conv.kernel_size) if conv is not None else max(1, model.receptive_field // 2)
     if min_distance < 0:
         raise SeqfcnError(f"min_distance must be >= 0, got {min_distance}")
     site_width = max(1, int(min_distance if site_width is None else site_width))
-    fn = StrandMerged(model, output, merge).eval()
 
     genome = Genome(genome_path)
     sizes = genome.chrom_sizes
