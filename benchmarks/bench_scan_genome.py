@@ -72,8 +72,9 @@ print(n)
 """
 
 
-def build_genome(path: Path, mbp: float) -> int:
-    """The kleborate genomes, repeated with renamed records (``c2_...``) until ``mbp`` Mbp."""
+def build_genome(path: Path, mbp: float, one_record: str | None = None) -> int:
+    """The kleborate genomes, repeated with renamed records (``c2_...``) until ``mbp`` Mbp;
+    with ``one_record``, joined into one record of that name (a mammalian-sized chromosome)."""
     records = []
     for name in GENOMES:
         with lzma.open(KLEBORATE / f"{name}.fna.xz", "rt") as fh:
@@ -86,6 +87,14 @@ def build_genome(path: Path, mbp: float) -> int:
                 else:
                     parts.append(line.strip())
             records.append((rid, "".join(parts)))
+    if one_record:  # one record: the copies joined, then cut into lines of 80
+        n = int(mbp * 1e6)
+        joined = "".join(seq for _, seq in records)
+        whole = (joined * (n // len(joined) + 1))[:n]
+        with open(path, "w") as out:
+            out.write(f">{one_record}\n")
+            out.writelines(whole[i : i + 80] + "\n" for i in range(0, n, 80))
+        return n
     total, copy = 0, 0
     with open(path, "w") as out:
         while total < mbp * 1e6:

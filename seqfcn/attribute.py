@@ -100,14 +100,19 @@ def gradients(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, reduc
     """``(4, W)`` gradient of ``reduce(fn(.))`` at ``x`` (``steps`` 0), or averaged over ``steps``
     midpoints of the path from the uniform reference 0.25 to ``x`` (integrated gradients)."""
     if steps == 0:
-        points = x[None].clone()
-    else:
-        alphas = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps
-        points = 0.25 + alphas[:, None, None] * (x[None] - 0.25)
-    points.requires_grad_(True)
+        return batch_gradients(fn, x[None], reduce)[0]
+    alphas = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps
+    return batch_gradients(fn, 0.25 + alphas[:, None, None] * (x[None] - 0.25), reduce).mean(axis=0)
+
+
+def batch_gradients(fn: Callable[[torch.Tensor], torch.Tensor], xs: torch.Tensor, reduce: Callable) -> np.ndarray:
+    """``(batch, 4, W)`` float64: the gradient of each item's ``reduce(fn(.))`` at that item of
+    ``xs`` ``(batch, 4, W)``. One backward pass: the items of a batch do not interact (an eval-mode
+    model), so the gradient of their sum is each one's own."""
+    points = xs.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         reduce(fn(points)).sum().backward()
-    return points.grad.mean(dim=0).double().cpu().numpy()
+    return points.grad.double().cpu().numpy()
 
 
 def attribute_sequence(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, lo: int, hi: int, *,

@@ -292,19 +292,25 @@ def _model_device(args: argparse.Namespace, rank=None) -> str:
 
 def _run_model_scan(args: argparse.Namespace) -> int:
     from seqfcn.io.intervals import write_bed
-    from seqfcn.motifs.scan_model import scan_model
+    from seqfcn.motifs.scan_model import scan_model_tables
 
     for flag, default in (("max_hits", None), ("shard", None), ("background", "uniform"), ("motif_names", None)):
         if getattr(args, flag) != default:
             raise SeqfcnError(f"--{flag.replace('_', '-')} is for PWM scans (--motifs), not --model")
     window = _tile_bases(args.batch_size, 100_000)
-    sites, _ = scan_model(args.genome, args.model, window=window, device=_model_device(args),
-                          threshold=args.site_threshold, min_distance=args.min_distance,
-                          regions=_bed_regions(args.regions, args.genome, within=True), output=args.output_channel,
-                          merge=args.merge,
-                          progress=not args.quiet)
-    write_bed(sites, args.output)
-    log.info("%d sites", len(sites))
+    tables = scan_model_tables(args.genome, args.model, window=window, device=_model_device(args),
+                               threshold=args.site_threshold, min_distance=args.min_distance,
+                               regions=_bed_regions(args.regions, args.genome, within=True),
+                               output=args.output_channel, merge=args.merge, progress=not args.quiet)
+    count = [0]
+
+    def counted():
+        for table in tables:
+            count[0] += len(table)
+            yield table
+
+    write_bed(counted(), args.output)  # streamed: memory does not grow with the sites
+    log.info("%d sites", count[0])
     return 0
 
 

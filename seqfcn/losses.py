@@ -132,6 +132,46 @@ def bce_dice(
     return bce(logits, target, weight, ignore_index) + dice_weight * dice(logits, target, weight, ignore_index)
 
 
+def bce_max(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+) -> torch.Tensor:
+    """Multiple-instance BCE: per sample and channel, the highest logit over the length
+    against the highest target (a sequence is positive when any base is).
+
+    For models whose sequence score is their best base (motif presence): a positive needs
+    one confident base anywhere, not every labelled base, and the unlabelled bases of a
+    positive are not pushed down. Positions of weight 0 are left out of both maxima; a
+    sample's weight is its largest position weight (a ``(batch,)`` weight is per sample).
+    """
+    target, weight = _as_float_target(logits, target, weight, ignore_index)
+    logits = logits.float()
+    w = _weight_like(weight, logits)
+    if w is not None:
+        off = w <= 0
+        logits = logits.masked_fill(off, float("-inf"))
+        target = target.masked_fill(off, 0.0)
+        w = w.amax(dim=-1)  # (batch, K)
+    top = logits.amax(dim=-1)
+    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # all left out: weight 0 anyway
+    per = F.binary_cross_entropy_with_logits(top, target.amax(dim=-1), reduction="none")
+    return _weighted_mean(per, w)
+
+
+def bce_dice_max(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+) -> torch.Tensor:
+    """``bce_dice + bce_max``: the per-base terms place the signal (every base of a labelled
+    stretch gets a gradient, which starts a model from random weights), the sequence term
+    scores what a motif model is judged on, its best base."""
+    return bce_dice(logits, target, weight, ignore_index) + bce_max(logits, target, weight, ignore_index)
+
+
 def mse(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -170,6 +210,8 @@ LOSSES: dict[str, LossFn] = {
     "bce": bce,
     "dice": dice,
     "bce_dice": bce_dice,
+    "bce_max": bce_max,
+    "bce_dice_max": bce_dice_max,
     "mse": mse,
 }
 

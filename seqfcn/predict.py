@@ -44,8 +44,9 @@ Span = tuple[str, int, int]
 Piece = tuple[str, int, np.ndarray]
 """``(chrom, start, (K, n) float32)``: the values of bases ``start .. start + n``."""
 
-_LOSS_ACTIVATION = {"bce": "sigmoid", "bce_dice": "sigmoid", "dice": "sigmoid", "cross_entropy": "softmax",
-                    "mse": "none"}
+_LOSS_ACTIVATION = {"bce": "sigmoid", "bce_dice": "sigmoid", "bce_max": "sigmoid", "bce_dice_max": "sigmoid",
+                    "dice": "sigmoid",
+                    "cross_entropy": "softmax", "mse": "none"}
 
 
 def output_activation(info: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from conftest import JASPAR_MEME
 from seqfcn.cli import main
 from seqfcn.io.motifs import Motif, read_motifs, write_meme
 from seqfcn.motifs.compare import similarity
-from seqfcn.motifs.discover import discover_motifs, seqlet_starts
+from seqfcn.motifs.discover import attribute_all, discover_motifs, seqlet_starts
 
 
 def _fasta(path, motif, n, with_site, seed):
@@ -41,6 +41,29 @@ def test_seqlet_starts_take_the_best_windows_without_overlap():
     c[24] = 0.5
     assert seqlet_starts(c, 3, 0.9) == [(20, 6.0), (5, 3.0)]
     assert seqlet_starts(c, 3, 3.0) == [(20, 6.0)] and seqlet_starts(c[:2], 3, 0.0) == []
+
+
+def test_batched_attributions_equal_one_sequence_at_a_time():
+    """Mixed lengths, batches that split a length group: every sequence's gradient x input
+    equals attribute_sequence on it alone (the logsumexp target over the whole sequence),
+    for a multi-layer model whose edges see zero padding."""
+    import torch
+
+    from seqfcn.attribute import attribute_sequence
+    from seqfcn.nn.models import create_model
+    from seqfcn.predict import StrandMerged
+
+    torch.manual_seed(0)
+    net = create_model("motif_scanner", n_motifs=4, motif_width=7, n_outputs=1, channels=4, n_layers=2).eval()
+    fn = StrandMerged(net, 0, activation="none")
+    rng = np.random.default_rng(0)
+    xs = [np.eye(4, dtype=np.float32)[:, rng.integers(0, 4, n)] for n in (50, 80, 50, 50, 80, 33, 50)]
+    got = attribute_all(fn, xs, batch_size=2)
+    for x, (hyp, contrib) in zip(xs, got):
+        want_h, want_c = attribute_sequence(fn, torch.from_numpy(x), 0, x.shape[1], target="logsumexp")
+        np.testing.assert_allclose(hyp, want_h, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(contrib, want_c, rtol=1e-5, atol=1e-7)
+        assert hyp.shape == (4, x.shape[1]) and np.abs(hyp).max() > 0
 
 
 def test_discover_finds_the_planted_motif_and_nothing_in_random_sequence(tmp_path, jaspar):

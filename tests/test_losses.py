@@ -53,6 +53,27 @@ def test_dice_known_values():
     assert L.bce_dice(logits, y).item() == pytest.approx(L.bce(logits, y).item() + expected, rel=1e-6)
 
 
+def test_bce_max_known_values():
+    """The best logit of each sample against its best target: sample 0 (a positive, best logit
+    ln 3 at an unlabelled base) costs -ln(0.75); sample 1 (a negative, best logit 0) -ln(0.5);
+    the positive's other bases cost nothing, unlike per-base BCE."""
+    logits = torch.tensor([[[-5.0, math.log(3.0), -5.0]], [[-2.0, 0.0, -7.0]]])
+    y = torch.tensor([[[1.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]]])
+    expected = (math.log(4 / 3) + LN2) / 2
+    assert L.bce_max(logits, y).item() == pytest.approx(expected, rel=1e-6)
+    # per-sample weights, and position weights: weight 0 leaves a base out of both maxima
+    assert L.bce_max(logits, y, torch.tensor([1.0, 3.0])).item() == pytest.approx(
+        (math.log(4 / 3) + 3 * LN2) / 4, rel=1e-6)
+    w = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])  # sample 0 now: best logit -5, target 1
+    assert L.bce_max(logits, y, w).item() == pytest.approx((math.log1p(math.exp(5.0)) + LN2) / 2, rel=1e-6)
+    w0 = torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])  # a sample left out entirely
+    assert L.bce_max(logits, y, w0).item() == pytest.approx(LN2, rel=1e-6)
+    # class labels are one-hot first; bce_dice_max = bce + dice + bce_max
+    assert L.bce_max(torch.zeros(1, 2, 2), torch.tensor([[0, -100]])).item() == pytest.approx(LN2, rel=1e-6)
+    assert L.bce_dice_max(logits, y).item() == pytest.approx(
+        L.bce(logits, y).item() + L.dice(logits, y).item() + expected, rel=1e-6)
+
+
 def test_dice_class_targets_softmax_and_ignore():
     # K=2, softmax of (0,0) = (0.5, 0.5) at both valid positions, labels 0 and 1; third ignored
     logits = torch.zeros(1, 2, 3)
@@ -77,7 +98,7 @@ def test_mse_and_registry():
     assert L.mse(out, y).item() == pytest.approx(2.5)
     assert L.mse(out, y, torch.tensor([1.0])).item() == pytest.approx(2.5)  # per-sample weight
     assert L.get_loss("bce_dice") is L.bce_dice
-    assert set(L.LOSSES) == {"cross_entropy", "bce", "dice", "bce_dice", "mse"}
+    assert set(L.LOSSES) == {"cross_entropy", "bce", "dice", "bce_dice", "bce_max", "bce_dice_max", "mse"}
     with pytest.raises(SeqfcnError, match="unknown loss"):
         L.get_loss("focal")
     with pytest.raises(SeqfcnError, match="shape"):

@@ -11,6 +11,7 @@ from seqfcn.errors import InputFormatError, SeqfcnError
 from seqfcn.motifs.peaks import (
     filter_importance,
     PeakDataset,
+    gc_fraction,
     genomic_background,
     holdout_split,
     motif_datasets,
@@ -133,6 +134,43 @@ def test_background_negatives_split_by_holdout():
     assert sorted(train.negatives + val.negatives) == sorted(bg)
 
 
+def test_shuffle_orders_give_kmer_shuffles_of_each_peak():
+    """Per peak, n_shuffles shuffles of each order in turn, shuffle j seeded (seed, index, j):
+    the default (2,) is the dinucleotide shuffles; (2, 4) adds 4-mer shuffles, which keep every
+    4-mer count. The held-out set of motif_datasets keeps dinucleotide shuffles."""
+    from collections import Counter
+
+    from seqfcn.motifs.shuffle import dinucleotide_shuffle, kmer_shuffle
+
+    seqs = [_dna(150, 40 + i) for i in range(3)]
+    plain = PeakDataset(seqs, 100, n_shuffles=2, seed=7)
+    assert plain.negatives == [dinucleotide_shuffle(s, np.random.default_rng([7, i, j]))
+                               for i, s in enumerate(seqs) for j in range(2)]
+    both = PeakDataset(seqs, 100, n_shuffles=1, shuffle_orders=(2, 4), seed=7)
+    assert len(both.negatives) == 6 and both.negative_source == [0, 0, 1, 1, 2, 2]
+    words = lambda s, k: Counter(s[i : i + k] for i in range(len(s) - k + 1))  # noqa: E731
+    for i, s in enumerate(seqs):
+        di, four = both.negatives[2 * i], both.negatives[2 * i + 1]
+        assert di == dinucleotide_shuffle(s, np.random.default_rng([7, i, 0]))
+        assert four == kmer_shuffle(s, 4, np.random.default_rng([7, i, 1])) and four != s
+        assert words(four, 4) == words(s, 4) and words(di, 4) != words(s, 4)
+    fasta = DATA / "chip" / "Oct4_peaks_top1000_mm9.fa"
+    train, val = motif_datasets(fasta, length=100, holdout=0.2, seed=2, train_shuffle_orders=(2, 4))
+    plain_train, plain_val = motif_datasets(fasta, length=100, holdout=0.2, seed=2)
+    assert len(train.negatives) == 2 * len(plain_train.negatives) and val.negatives == plain_val.negatives
+
+
+def test_train_negatives_join_the_shuffles_of_the_training_set_only():
+    extra = [_dna(120, 300 + i).lower() for i in range(5)]
+    fasta = DATA / "chip" / "Oct4_peaks_top1000_mm9.fa"
+    plain_train, plain_val = motif_datasets(fasta, length=100, holdout=0.2, seed=4)
+    train, val = motif_datasets(fasta, length=100, holdout=0.2, seed=4, train_negatives=extra)
+    assert train.negatives == plain_train.negatives + [s.upper() for s in extra]
+    assert train.negative_source[-5:] == [-1] * 5 and len(train) == len(plain_train) + 5
+    assert val.negatives == plain_val.negatives and list(val.labels) == list(plain_val.labels)
+    assert list(train.labels[-5:]) == [0.0] * 5 and float(train[len(train) - 1]["y"].sum()) == 0.0
+
+
 def test_genomic_background_avoids_excluded_regions():
     genome = DATA / "lambda" / "lambda_virus.fa"
     exclude = {"gi|9626243|ref|NC_001416.1|": [(0, 40000)]}
@@ -201,3 +239,23 @@ def test_sites_from_bed(tmp_path):
     bed = tmp_path / "sites.bed"
     bed.write_text("p1\t2\t4\np2\t0\t3\np1\t10\t13\n")
     assert sites_from_bed(read_bed(bed)) == {"p1": [(2, 4), (10, 13)], "p2": [(0, 3)]}
+
+
+def test_genomic_background_matches_gc():
+    """GC-matched windows: every window's GC (counted here by hand) is within the tolerance of
+    its target, including targets far from lambda's mean (0.50); an unreachable target gets
+    the closest window drawn; the windows are real lambda sequence."""
+    genome = DATA / "lambda" / "lambda_virus.fa"
+    targets = [0.40, 0.45, 0.50, 0.55, 0.60, 0.40]
+    seqs = genomic_background(genome, [200] * 6, gc=targets, gc_tolerance=0.01, seed=3)
+    from seqfcn.io.fasta import Genome
+
+    text = Genome(genome).fetch(Genome(genome).chroms[0]).upper()
+    for s, t in zip(seqs, targets):
+        assert abs((s.count("G") + s.count("C")) / 200 - t) <= 0.01 and s in text
+    assert gc_fraction("ACGTNNgc") == 4 / 6 and gc_fraction("NNN") == 0.0
+    # no 200 bp window of lambda has GC 0.05: the closest of the draws is kept, not an error
+    far = genomic_background(genome, [200], gc=[0.05], max_tries=50, seed=3)[0]
+    assert far in text and gc_fraction(far) < 0.42  # lambda's 200 bp windows: GC 0.50 on average
+    with pytest.raises(SeqfcnError):
+        genomic_background(genome, [200, 300], gc=[0.5])

@@ -125,7 +125,7 @@ def test_cli_scan_with_a_model_writes_its_sites(setup, capsys):
     out = tmp / "sites.bed"
     assert main(["scan", str(fasta), "--model", str(model_dir), "--site-threshold", "0.3", "--min-distance", "9",
                  "--output-channel", "1", "-o", str(out), "-q"]) == 0
-    sites, _ = scan_model(fasta, model_dir, threshold=0.3, min_distance=9, output=1)
+    sites = scan_model(fasta, model_dir, threshold=0.3, min_distance=9, output=1)
     got = read_bed(out)
     assert len(got) == len(sites) > 5
     assert got["start"].tolist() == sites["start"].tolist() and got["chrom"].tolist() == sites["chrom"].tolist()

@@ -6,7 +6,7 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from seqfcn.motifs.shuffle import dinucleotide_counts, dinucleotide_shuffle, shuffle_sequences
+from seqfcn.motifs.shuffle import dinucleotide_counts, dinucleotide_shuffle, kmer_shuffle, shuffle_sequences
 
 
 def _random_dna(n: int, seed: int) -> str:
@@ -74,3 +74,42 @@ def test_shuffle_sequences_grouped_and_deterministic():
             assert out[2 * i + k] == dinucleotide_shuffle(s, np.random.default_rng([5, i, k]))
     assert out[0] != out[1]
     assert shuffle_sequences(seqs, seed=5, n_shuffles=2) == out
+
+
+def _words(seq: str, k: int) -> Counter:
+    return Counter(seq[i : i + k] for i in range(len(seq) - k + 1))
+
+
+@pytest.mark.parametrize("k", [3, 4, 6])
+def test_kmer_shuffle_keeps_every_word_count_up_to_k(k):
+    seq = _random_dna(700, k) + "NNacgtN" + _random_dna(90, k + 100)
+    out = kmer_shuffle(seq, k, seed=k)
+    assert isinstance(out, str) and len(out) == len(seq) and out != seq
+    for j in range(1, k + 1):
+        assert _words(out, j) == _words(seq, j)
+    assert out[: k - 1] == seq[: k - 1] and out[-(k - 1) :] == seq[-(k - 1) :]
+    assert isinstance(kmer_shuffle(seq.encode(), k, seed=k), bytes)
+    # dinucleotides are the k = 2 case, draw for draw
+    assert kmer_shuffle(seq, 2, seed=9) == dinucleotide_shuffle(seq, seed=9)
+    with pytest.raises(ValueError):
+        kmer_shuffle(seq, 1)
+
+
+def test_kmer_shuffle_uniform_over_all_sequences_with_the_same_trinucleotide_counts():
+    """Every sequence over the alphabet (brute force) with the same 3-mer counts and the same
+    first and last 2 letters comes out, equally often."""
+    from itertools import product
+
+    seq = "AAACAAGAA"
+    target = _words(seq, 3)
+    valid = sorted(s for s in ("".join(t) for t in product("ACG", repeat=len(seq)))
+                   if _words(s, 3) == target and s[:2] == seq[:2] and s[-2:] == seq[-2:])
+    assert len(valid) == 6
+    rng = np.random.default_rng(1)
+    n = 400 * len(valid)
+    seen = Counter(kmer_shuffle(seq, 3, rng) for _ in range(n))
+    assert set(seen) == set(valid)
+    expected = n / len(valid)
+    chi2 = sum((seen[s] - expected) ** 2 / expected for s in valid)
+    df = len(valid) - 1
+    assert chi2 < df + 5 * (2 * df) ** 0.5

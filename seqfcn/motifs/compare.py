@@ -167,16 +167,21 @@ def similarity(query: np.ndarray, target: np.ndarray, *, min_overlap: int | None
 
 
 @dataclass(frozen=True)
-class _Packed:
-    """Database matrices standardised once: both strands, zero-padded to the widest."""
+class PackedMotifs:
+    """Database matrices standardised once (:func:`pack_motifs`): both strands, zero-padded to
+    the widest; :func:`rank_matches` takes it instead of the motifs to rank many queries."""
 
     ids: list[str]
     names: list[str]
     widths: np.ndarray  # (M,)
     columns: np.ndarray  # (2, M, wmax, 4): strand, motif, column, base
 
+    def __len__(self) -> int:
+        return len(self.ids)
 
-def _pack(motifs: Sequence) -> _Packed:
+
+def pack_motifs(motifs: Sequence) -> PackedMotifs:
+    """``motifs`` (``Motif`` objects or ``(4, w)`` matrices) standardised for :func:`rank_matches`."""
     mats = [_as_matrix(m, f"motif {i}") for i, m in enumerate(motifs)]
     if not mats:
         raise ValueError("no motifs to compare against")
@@ -187,10 +192,10 @@ def _pack(motifs: Sequence) -> _Packed:
         columns[1, i, : m.shape[1]] = _standardise(reverse_complement_matrix(m)).T
     ids = [str(getattr(m, "id", i)) for i, m in enumerate(motifs)]
     names = [str(getattr(m, "name", i)) for i, m in enumerate(motifs)]
-    return _Packed(ids, names, widths, columns)
+    return PackedMotifs(ids, names, widths, columns)
 
 
-def _rank_packed(query: np.ndarray, db: _Packed, min_overlap: int | None) -> pd.DataFrame:
+def _rank_packed(query: np.ndarray, db: PackedMotifs, min_overlap: int | None) -> pd.DataFrame:
     """:func:`align` of ``query`` against every packed motif at once."""
     q = _as_matrix(query, "query")
     wq = q.shape[1]
@@ -229,7 +234,7 @@ def _rank_packed(query: np.ndarray, db: _Packed, min_overlap: int | None) -> pd.
 
 def rank_matches(
     query: np.ndarray,
-    motifs: Sequence,
+    motifs: Sequence | PackedMotifs,
     *,
     min_overlap: int | None = None,
     top: int | None = None,
@@ -238,7 +243,8 @@ def rank_matches(
 
     Args:
         query: ``(4, w)`` probability matrix (e.g. ``trim_pwm(filter_to_pwm(w))``).
-        motifs: :class:`~seqfcn.io.motifs.Motif` objects (``id``, ``name``, ``pfm``).
+        motifs: :class:`~seqfcn.io.motifs.Motif` objects (``id``, ``name``, ``pfm``), or
+            them packed once by :func:`pack_motifs`.
         min_overlap: see :func:`align`.
         top: keep only the ``top`` best rows.
 
@@ -247,7 +253,8 @@ def rank_matches(
         ``similarity``, ``offset``, ``strand``, ``overlap`` (the alignment of
         :func:`align`); ties keep the input order.
     """
-    table = _rank_packed(query, _pack(motifs), min_overlap)
+    db = motifs if isinstance(motifs, PackedMotifs) else pack_motifs(motifs)
+    table = _rank_packed(query, db, min_overlap)
     return table if top is None else table.head(int(top))
 
 
@@ -273,7 +280,7 @@ def compare_filters(
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 3 or w.shape[1] != 4:
         raise ValueError(f"expected (n_filters, 4, w) weights, got shape {w.shape}")
-    db = _pack(motifs)
+    db = pack_motifs(motifs)
     rows = []
     for k in range(w.shape[0]):
         pwm = trim_pwm(filter_to_pwm(w[k], method), min_ic, relative=relative)

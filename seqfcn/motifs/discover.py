@@ -78,12 +78,29 @@ def seqlet_starts(contribution: np.ndarray, width: int, threshold: float) -> lis
     return out
 
 
-def _attribute(fn: torch.nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from seqfcn.attribute import attribute_sequence
+def attribute_all(fn: torch.nn.Module, xs: Sequence[np.ndarray], batch_size: int = 64,
+                  progress: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Gradient × input of the logsumexp of ``fn``'s output over each whole sequence:
+    ``(hypothetical (4, L), contribution (L,))`` float64 per one-hot ``(4, L)`` of ``xs``, in
+    order. Sequences of one length go through the model together, ``batch_size`` at a time
+    (equal to one at a time: no padding, independent items); ``progress`` (a tqdm bar) is
+    advanced by the sequences done."""
+    from seqfcn.attribute import batch_gradients, target_reducer
 
-    hyp, contrib = attribute_sequence(fn, torch.from_numpy(x), 0, x.shape[1], target="logsumexp",
-                                      method="grad_input")
-    return hyp, contrib
+    out: list[Any] = [None] * len(xs)
+    by_length: dict[int, list[int]] = {}
+    for i, x in enumerate(xs):
+        by_length.setdefault(int(x.shape[1]), []).append(i)
+    for length, items in by_length.items():
+        reduce = target_reducer("logsumexp", 0, 0, length)
+        for a in range(0, len(items), batch_size):
+            chunk = items[a : a + batch_size]
+            hyp = batch_gradients(fn, torch.from_numpy(np.stack([xs[i] for i in chunk])), reduce)
+            for i, h in zip(chunk, hyp):
+                out[i] = (h, (h * xs[i]).sum(axis=0))
+            if progress is not None:
+                progress.update(len(chunk))
+    return out
 
 
 def _best_alignment(core: np.ndarray, hyp: np.ndarray, shift: int) -> tuple[float, int, str]:
@@ -143,11 +160,14 @@ def null_motifs(database: Sequence, n: int, seed: int = 0) -> list[np.ndarray]:
 
 
 def match_motif(pfm: np.ndarray, database: Sequence, null: Sequence[np.ndarray], top: int = 3) -> list[dict[str, Any]]:
-    """The ``top`` database matches of ``pfm`` with similarity, p-value and E-value (module docstring)."""
-    from seqfcn.motifs.compare import rank_matches
+    """The ``top`` database matches of ``pfm`` with similarity, p-value and E-value (module docstring).
+
+    ``database`` and ``null`` may be packed once (:func:`seqfcn.motifs.compare.pack_motifs`)."""
+    from seqfcn.motifs.compare import PackedMotifs, rank_matches
 
     table = rank_matches(pfm, database, top=top)
-    null_scores = np.sort(rank_matches(pfm, [np.asarray(m) for m in null])["similarity"].to_numpy())
+    null = null if isinstance(null, PackedMotifs) else [np.asarray(m) for m in null]
+    null_scores = np.sort(rank_matches(pfm, null)["similarity"].to_numpy())
     out = []
     for row in table.itertuples():
         above = null_scores.size - np.searchsorted(null_scores, row.similarity - 1e-12)
@@ -193,9 +213,12 @@ def discover_motifs(
     top: int = 3,
     device: str = "cpu",
     seed: int = 0,
+    batch_size: int = 64,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Discover the motifs a model relies on (see the module docstring).
+
+    ``batch_size``: sequences of one length attributed together (the result does not depend on it).
 
     Returns:
         ``{"motifs": [Motif...], "matches": [[match dict...] per motif], "seqlets": n,
@@ -215,17 +238,15 @@ def discover_motifs(
         p.requires_grad_(False)
     seqs = _sequences(genome_path, regions, max_length)
     rng = np.random.default_rng(seed)
-    null_best = []
-    attributed = []
-    for name, start, text in tqdm(seqs, desc="discover", unit="seq", disable=not progress):
-        hyp, contrib = _attribute(fn, one_hot(text))
-        attributed.append((name, start, one_hot(text), hyp, contrib))
-        _, null_contrib = _attribute(fn, one_hot(dinucleotide_shuffle(text, rng)))
-        if null_contrib.shape[0] >= width:
-            null_best.append(_window_sums(null_contrib, width).max())
+    xs = [one_hot(text) for _, _, text in seqs]
+    shuffled = [one_hot(dinucleotide_shuffle(text, rng)) for _, _, text in seqs]
+    with tqdm(total=2 * len(seqs), desc="discover", unit="seq", disable=not progress) as bar:
+        attributions = attribute_all(fn, xs + shuffled, batch_size, bar)
+    null_best = [_window_sums(contrib, width).max() for _, contrib in attributions[len(seqs):]
+                 if contrib.shape[0] >= width]
     threshold = float(np.quantile(null_best, 1 - alpha)) if null_best else np.inf
     seqlets = []
-    for name, start, x, hyp, contrib in attributed:
+    for (name, start, _), x, (hyp, contrib) in zip(seqs, xs, attributions):
         for s, score in seqlet_starts(contrib, width, threshold):
             a, b = s - shift, s + width + shift
             if a < 0 or b > x.shape[1]:
@@ -235,8 +256,12 @@ def discover_motifs(
     clusters.sort(key=lambda c: -len(c.members))
     motifs = [Motif(name=f"seqfcn_{i + 1}", id=f"seqfcn_{i + 1}", pfm=cluster_pfm(c), nsites=len(c.members))
               for i, c in enumerate(clusters)]
-    null = null_motifs(database, n_null, seed) if database else []
-    matches = [match_motif(m.pfm, database, null, top) for m in motifs] if database else [[] for _ in motifs]
+    matches: list[list[dict[str, Any]]] = [[] for _ in motifs]
+    if database and motifs:
+        from seqfcn.motifs.compare import pack_motifs
+
+        packed, null = pack_motifs(database), pack_motifs(null_motifs(database, n_null, seed))
+        matches = [match_motif(m.pfm, packed, null, top) for m in motifs]
     return {"motifs": motifs, "matches": matches, "seqlets": len(seqlets), "threshold": threshold,
             "clusters": [len(c.members) for c in clusters]}
 

@@ -1,4 +1,4 @@
-"""Scan a genome with a trained per-base motif model → probability tracks and called sites.
+"""Scan a genome with a trained per-base motif model → called sites, streamed in bounded memory.
 
 Pipeline (:func:`scan_model`):
 
@@ -8,45 +8,44 @@ Pipeline (:func:`scan_model`):
    output is flipped back, so both strands give a probability for every base
    of the forward coordinates: ``p(x) = merge(sigmoid(f(x)), flip(sigmoid(f(rc(x)))))``
    with ``merge`` ``"mean"`` (default: the average of the two strands) or
-   ``"max"``. A model whose first layer is already strand-symmetric
-   (``MotifConv`` ``strand="both_max"``) gives nearly the same value on both
-   strands; the merge makes the track exactly strand-symmetric for any model:
-   scanning the reverse-complemented genome gives the reversed track.
-3. **Exact tiling.** Chromosomes (or ``regions``) are cut into tiles of
-   ``window`` bases run with a margin of ``max(left, right)`` receptive-field
-   reach of the model (``model.receptive_margins``), through
-   :func:`seqfcn.tiling.predict_tiled` (``edge="shift"``): the stitched track
-   equals a single whole-chromosome run (up to float summation order). A region
-   is scanned with ``margin`` bases of real flanking sequence on each side, so
-   its values are those of the whole-chromosome scan too.
+   ``"max"`` (:class:`seqfcn.predict.StrandMerged`). The track is exactly
+   strand-symmetric for any model: scanning the reverse-complemented genome gives
+   the reversed track.
+3. **Exact tiling, streamed.** Chromosomes (or ``regions``) are cut into tile cores
+   of ``window`` bases run with a margin of the model's receptive reach
+   (:func:`seqfcn.predict.span_tiles`, :func:`seqfcn.predict.predict_pieces`): each
+   core's values are those of a single whole-chromosome run (up to float summation
+   order). The cores go one at a time through a :class:`SiteCaller`, so memory is a
+   batch of windows plus the candidate sites not yet decided, never a chromosome
+   (the same values as ``seqfcn predict`` writes).
 4. **Sharding.** ``shard=(index, count)`` (0-based, :func:`seqfcn.tiling.select_shard`)
-   keeps a contiguous block of the genome's tiles (``tile_genome`` over the
-   chromosomes or regions, with ``window``); the tracks of the ``count`` shards
-   are disjoint and together equal the unsharded run.
-5. **Sites.** On each scanned stretch: the local maxima of the track at or above
-   ``threshold`` (a plateau of equal values counts once, at its left end),
-   then greedy non-maximum suppression: from the highest probability down, a
-   maximum is kept unless a kept site lies within ``min_distance`` bases
-   (``|i - j| <= min_distance``). Ties go to the leftmost. Suppression works
-   within one contiguous scanned stretch (one shard's part of a chromosome);
-   two shards may each keep a site near their common border.
+   keeps a contiguous block of the genome's tiles.
+5. **Sites.** On each contiguous scanned stretch: the local maxima of the track at
+   or above ``threshold`` (a plateau of equal values counts once, at its left end;
+   NaN is never a site and splits plateaus), then greedy non-maximum suppression:
+   from the highest probability down, a maximum is kept unless a kept site lies
+   within ``min_distance`` bases (``|i - j| <= min_distance``). Ties go to the
+   leftmost. Suppression works within one contiguous stretch (one shard's part of a
+   chromosome); two shards may each keep a site near their common border.
+
+   Streaming is exact: a run of equal values at the end of a piece waits for the
+   next piece to know its right neighbour, and candidates are decided in clusters
+   (consecutive candidates at most ``min_distance`` apart): no candidate outside a
+   cluster can suppress or be suppressed by one inside it, so a cluster whose last
+   candidate lies more than ``min_distance`` before anything still to come is
+   final. :func:`call_sites` is the same caller fed one whole track.
 
 Sites are a BED6 table: ``chrom, start, end, name, score, strand`` with
 ``[start, end)`` the ``site_width`` bases centred on the maximum (clipped to the
 chromosome), ``score`` the merged probability at the maximum, ``strand`` ``.``
 (both strands merged), ``name`` ``site_<n>``; plus a ``summit`` column (the
-maximum's 0-based position).
-
-Tracks are ``{chrom: (length,) float32}`` over the whole chromosome with NaN
-where nothing was scanned (outside ``regions`` or the shard), which the
-bedGraph/bigWig writers skip (4 bytes per base of each scanned chromosome;
-the model input is read window by window).
+maximum's 0-based position). The probability track itself is ``seqfcn predict``'s.
 """
 from __future__ import annotations
 
 import bisect
 import os
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,11 +53,105 @@ import torch
 
 from seqfcn.errors import RegionError, SeqfcnError
 from seqfcn.predict import MERGES, StrandMerged  # noqa: F401  (re-exported)
-from seqfcn.tiling import merge_spans, predict_tiled, select_shard, tile_chromosome
+from seqfcn.tiling import merge_spans
 
 SITE_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "summit"]
 
 Span = tuple[str, int, int]
+
+
+def _suppress(pos: np.ndarray, val: np.ndarray, min_distance: int) -> np.ndarray:
+    """Greedy non-maximum suppression of candidates ``pos`` (sorted) with values ``val``:
+    from the highest down (ties: leftmost first), keep unless a kept one is within
+    ``min_distance``. Returns the kept positions, sorted."""
+    if min_distance <= 0 or pos.size <= 1:
+        return pos
+    kept: list[int] = []
+    for j in np.lexsort((pos, -val)):
+        i = int(pos[j])
+        k = bisect.bisect_left(kept, i)
+        if k < len(kept) and kept[k] - i <= min_distance:
+            continue
+        if k > 0 and i - kept[k - 1] <= min_distance:
+            continue
+        kept.insert(k, i)
+    return np.asarray(kept, dtype=np.int64)
+
+
+class SiteCaller:
+    """Call sites on one contiguous track fed piece by piece (see the module docstring).
+
+    ``feed(start, values)`` takes the ``(n,)`` values of positions ``start .. start + n``
+    (each piece starting where the last ended) and returns the sites decided so far as
+    ``(positions, values)``: int64 and float64 arrays, sorted; ``close()`` returns the
+    rest. Memory: the undecided candidates (one cluster) and one pending plateau.
+    """
+
+    def __init__(self, threshold: float, min_distance: int) -> None:
+        self.threshold, self.min_distance = float(threshold), int(min_distance)
+        self._next: int | None = None  # the position the next piece must start at
+        self._run: tuple[int, float, float] | None = None  # trailing plateau: (start, value, value before it)
+        self._pos = np.zeros(0, np.int64)  # undecided candidates
+        self._val = np.zeros(0, np.float64)
+
+    def feed(self, start: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = np.asarray(values, dtype=np.float64).ravel()
+        if self._next is not None and int(start) != self._next:
+            raise SeqfcnError(f"a site caller's pieces must be contiguous: expected {self._next}, got {start}")
+        if v.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        self._next = int(start) + v.size
+        v = np.where(np.isnan(v), -np.inf, v)
+        # the pending plateau stands for itself as one value before the piece
+        if self._run is None:
+            ext, first, before = v, int(start), -np.inf
+        else:
+            first, value, before = self._run
+            ext = np.concatenate([[value], v])
+        pos_of = np.arange(ext.size, dtype=np.int64) + int(start) - (self._run is not None)
+        pos_of[0] = first
+        change = np.flatnonzero(ext[1:] != ext[:-1])
+        tail = int(change[-1]) + 1 if change.size else 0  # the last run's first index: undecided
+        left = np.concatenate([[before], ext[:-1]])
+        if tail:
+            head = ext[:tail]
+            right = ext[change[np.searchsorted(change, np.arange(tail))] + 1]
+            hit = np.flatnonzero((head >= self.threshold) & (head > left[:tail]) & (head > right)
+                                 & np.isfinite(head))
+            self._add(pos_of[hit], head[hit])
+        self._run = (int(pos_of[tail]), float(ext[tail]), float(left[tail]))
+        return self._decide(int(pos_of[tail]))
+
+    def close(self) -> tuple[np.ndarray, np.ndarray]:
+        """The remaining sites (the last plateau's right neighbour is nothing)."""
+        if self._run is not None:
+            first, value, before = self._run
+            if value >= self.threshold and value > before and np.isfinite(value):
+                self._add(np.array([first]), np.array([value]))
+            self._run = None
+        return self._decide(None)
+
+    def _add(self, pos: np.ndarray, val: np.ndarray) -> None:
+        self._pos = np.concatenate([self._pos, pos.astype(np.int64)])
+        self._val = np.concatenate([self._val, val.astype(np.float64)])
+
+    def _decide(self, frontier: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Suppress and return every cluster that nothing at or after ``frontier`` can reach."""
+        pos, val, d = self._pos, self._val, max(self.min_distance, 0)
+        if pos.size == 0:
+            return pos, val
+        if frontier is None:
+            cut = pos.size
+        else:
+            gaps = np.flatnonzero(np.diff(pos) > d) + 1  # cluster starts (after the first)
+            last_ok = pos[-1] < frontier - d  # the last cluster is final too
+            cut = pos.size if last_ok else (int(gaps[-1]) if gaps.size else 0)
+        if cut == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        done_pos, done_val = pos[:cut], val[:cut]
+        self._pos, self._val = pos[cut:], val[cut:]
+        kept = _suppress(done_pos, done_val, d)
+        return kept, done_val[np.searchsorted(done_pos, kept)]
 
 
 def call_sites(track: np.ndarray, threshold: float, min_distance: int) -> np.ndarray:
@@ -67,31 +160,10 @@ def call_sites(track: np.ndarray, threshold: float, min_distance: int) -> np.nda
 
     NaN values never form sites and split plateaus.
     """
-    p = np.asarray(track, dtype=np.float64)
-    n = p.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    v = np.where(np.isnan(p), -np.inf, p)
-    left = np.concatenate([[-np.inf], v[:-1]])
-    # right neighbour: the next *different* value (plateaus count once, at their left end)
-    change = np.flatnonzero(np.diff(v) != 0)
-    nxt_idx = np.searchsorted(change, np.arange(n))  # first change at or after i
-    right = np.full(n, -np.inf)
-    has = nxt_idx < change.size
-    right[has] = v[change[nxt_idx[has]] + 1]
-    candidates = np.flatnonzero((v >= threshold) & (v > left) & (v > right) & np.isfinite(v))
-    if min_distance <= 0 or candidates.size <= 1:
-        return candidates.astype(np.int64)
-    order = candidates[np.lexsort((candidates, -v[candidates]))]
-    kept: list[int] = []
-    for i in order:
-        k = bisect.bisect_left(kept, i)
-        if k < len(kept) and kept[k] - i <= min_distance:
-            continue
-        if k > 0 and i - kept[k - 1] <= min_distance:
-            continue
-        kept.insert(k, int(i))
-    return np.asarray(kept, dtype=np.int64)
+    caller = SiteCaller(threshold, min_distance)
+    a, _ = caller.feed(0, np.asarray(track))
+    b, _ = caller.close()
+    return np.concatenate([a, b]).astype(np.int64)
 
 
 def _spans(
@@ -115,23 +187,25 @@ def _spans(
     return merge_spans(spans, chrom_sizes)
 
 
-def _shard_spans(spans: list[Span], window: int, margin: int, shard: tuple[int, int]) -> list[Span]:
-    """The contiguous stretches covered by shard ``shard`` of the tiles of ``spans``."""
-    tiles = []
-    for chrom, start, end in spans:
-        tiles += [(chrom, start + t.core_start, start + t.core_end) for t in
-                  tile_chromosome(chrom, end - start, window, margin)]
-    mine = select_shard(tiles, *shard)
-    out: list[Span] = []
-    for chrom, s, e in mine:
-        if out and out[-1][0] == chrom and out[-1][2] == s:
-            out[-1] = (chrom, out[-1][1], e)
-        else:
-            out.append((chrom, s, e))
-    return out
+def stream_sites(pieces: Iterator[tuple[str, int, np.ndarray]], threshold: float, min_distance: int
+                 ) -> Iterator[tuple[str, int, float]]:
+    """``(chrom, summit, value)`` of every site of a stream of track pieces
+    ``(chrom, start, (n,) values)`` in genome order; a piece that does not continue the
+    previous one (another chromosome, or a gap) starts a new stretch."""
+    caller, chrom, end = None, None, None
+    for c, start, values in pieces:
+        if caller is not None and (c != chrom or start != end):
+            yield from ((chrom, int(p), float(v)) for p, v in zip(*caller.close()))
+            caller = None
+        if caller is None:
+            caller, chrom = SiteCaller(threshold, min_distance), c
+        end = int(start) + len(values)
+        yield from ((c, int(p), float(v)) for p, v in zip(*caller.feed(start, values)))
+    if caller is not None:
+        yield from ((chrom, int(p), float(v)) for p, v in zip(*caller.close()))
 
 
-def scan_model(
+def scan_model_tables(
     genome_path: str | os.PathLike,
     model_dir: str | os.PathLike,
     *,
@@ -146,12 +220,18 @@ def scan_model(
     merge: str = "mean",
     site_width: int | None = None,
     progress: bool = False,
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Per-base motif probability tracks and called sites of a genome (see the module docstring).
+    rows_per_table: int = 100_000,
+) -> Iterator[pd.DataFrame]:
+    """Called sites of a trained per-base motif model over a genome (see the module docstring),
+    as a stream of BED6+summit tables (columns ``SITE_COLUMNS``, genome order, names
+    ``site_1, site_2, ...`` across the tables, at most ``rows_per_table`` rows each): memory
+    does not grow with the genome or the sites (:func:`seqfcn.io.intervals.write_bed` takes
+    the stream). :func:`scan_model` gathers it into one table.
 
     Args:
         genome_path: FASTA (indexed on the fly by :class:`seqfcn.io.fasta.Genome`).
-        model_dir: a model saved by :func:`seqfcn.checkpoint.save_model` (4 input channels).
+        model_dir: a model saved by :func:`seqfcn.checkpoint.save_model` or a shipped name
+            (4 input channels).
         window: tile core length in bases.
         batch_size: windows per model call (each is also run reverse-complemented).
         device: where the model runs (``"auto"``: cuda → mps → cpu, ``"cpu"``, ``"cuda"``, ...).
@@ -164,20 +244,20 @@ def scan_model(
         output: which model output channel (motif) to scan.
         merge: ``"mean"`` or ``"max"`` of the two strands.
         site_width: width of the BED interval of a site (default: ``min_distance``, at least 1).
-        progress: tqdm bars on stderr.
-
-    Returns:
-        ``(sites, tracks)``: the BED6+summit table (columns ``SITE_COLUMNS``, genome
-        order) and ``{chrom: (length,) float32}`` tracks (NaN where not scanned).
+        progress: a tqdm bar on stderr.
 
     Raises:
-        ModelFileError: unreadable model; RegionError: bad region; SeqfcnError: bad arguments.
+        ModelFileError: unreadable model; RegionError: bad region; SeqfcnError: bad arguments
+        (before the first table).
     """
     from seqfcn.io.fasta import Genome
-    from seqfcn.predict import load_sequence_model, model_margin
+    from seqfcn.predict import load_sequence_model, model_margin, predict_pieces, span_tiles
+    from seqfcn.tiling import _check_int
 
     if not 0.0 <= threshold <= 1.0:
         raise SeqfcnError(f"threshold must be a probability in [0, 1], got {threshold}")
+    window = _check_int("window", window, 1)
+    batch_size = _check_int("batch size", batch_size, 1)
     if str(device) == "auto":
         from seqfcn.train import resolve_device
 
@@ -190,54 +270,43 @@ def scan_model(
     if min_distance < 0:
         raise SeqfcnError(f"min_distance must be >= 0, got {min_distance}")
     site_width = max(1, int(min_distance if site_width is None else site_width))
-
     genome = Genome(genome_path)
     sizes = genome.chrom_sizes
-    spans = _spans(sizes, regions)
-    if shard is not None:
-        spans = _shard_spans(spans, window, margin, shard)
-    tracks: dict[str, np.ndarray] = {}
-    rows = []
-    for chrom, start, end in spans:
-        lo, hi = max(0, start - margin), min(sizes[chrom], end + margin)
-        # windows are read from the FASTA as needed: memory ~ batch_size windows, not the chromosome
-        fetch = lambda a, b, c=chrom, o=lo: genome.one_hot(c, o + a, o + b)  # noqa: E731
-        probs = predict_tiled(fn, fetch, hi - lo, window, margin, batch_size=batch_size, device=device,
-                              chrom=chrom, progress=progress)[0].numpy()
-        values = probs[start - lo : end - lo].astype(np.float32)
-        track = tracks.setdefault(chrom, np.full(sizes[chrom], np.nan, dtype=np.float32))
-        track[start:end] = values
-        for pos in call_sites(values, threshold, min_distance) + start:
-            a = max(0, int(pos) - site_width // 2)
-            b = min(sizes[chrom], a + site_width)
-            rows.append((chrom, a, b, float(track[pos]), int(pos)))
+    try:
+        tiles = span_tiles(_spans(sizes, regions), sizes, window, margin, shard)
+    except BaseException:
+        genome.close()
+        raise
+
+    def tables() -> Iterator[pd.DataFrame]:
+        done, rows = 0, []
+        try:
+            pieces = ((c, s, v[0]) for c, s, v in predict_pieces(fn, genome, tiles, window, margin,
+                                                                  batch_size=batch_size, device=device,
+                                                                  progress=progress))
+            for chrom, pos, value in stream_sites(pieces, threshold, min_distance):
+                a = max(0, pos - site_width // 2)
+                rows.append((chrom, a, min(sizes[chrom], a + site_width), value, pos))
+                if len(rows) >= rows_per_table:
+                    yield _site_table(rows, done)
+                    done, rows = done + len(rows), []
+            if rows or not done:
+                yield _site_table(rows, done)
+        finally:
+            genome.close()
+
+    return tables()
+
+
+def _site_table(rows: list[tuple], first: int) -> pd.DataFrame:
+    """BED6+summit rows ``(chrom, start, end, score, summit)`` named from ``site_<first + 1>``."""
     sites = pd.DataFrame(rows, columns=["chrom", "start", "end", "score", "summit"])
-    sites.insert(3, "name", [f"site_{i + 1}" for i in range(len(sites))])
+    sites.insert(3, "name", [f"site_{first + i + 1}" for i in range(len(sites))])
     sites.insert(5, "strand", ".")
     sites["score"] = sites["score"].round(6)
-    return sites[SITE_COLUMNS], tracks
+    return sites[SITE_COLUMNS]
 
 
-def write_scan(
-    sites: pd.DataFrame,
-    tracks: dict[str, np.ndarray],
-    chrom_sizes: dict[str, int],
-    *,
-    sites_path: str | os.PathLike | None = None,
-    bedgraph_path: str | os.PathLike | None = None,
-    bigwig_path: str | os.PathLike | None = None,
-) -> None:
-    """Write the outputs of :func:`scan_model` (each atomically; ``-`` is stdout for text).
-
-    ``sites_path``: BED6+summit; ``bedgraph_path``: the tracks as bedGraph (NaN
-    skipped, equal runs merged); ``bigwig_path``: the tracks as bigWig
-    (``chrom_sizes`` gives the header, e.g. ``Genome(path).chrom_sizes``).
-    """
-    from seqfcn.io.intervals import write_bed, write_bedgraph, write_bigwig
-
-    if sites_path is not None:
-        write_bed(sites, sites_path)
-    if bedgraph_path is not None:
-        write_bedgraph(tracks, bedgraph_path)
-    if bigwig_path is not None:
-        write_bigwig(tracks, chrom_sizes, bigwig_path)
+def scan_model(genome_path: str | os.PathLike, model_dir: str | os.PathLike, **options) -> pd.DataFrame:
+    """All the sites of :func:`scan_model_tables` (same arguments) as one BED6+summit table."""
+    return pd.concat(list(scan_model_tables(genome_path, model_dir, **options)), ignore_index=True)

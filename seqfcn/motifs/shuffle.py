@@ -1,30 +1,31 @@
-"""Dinucleotide-preserving shuffles: exact, uniform, seeded.
+"""k-mer-preserving shuffles (dinucleotide by default): exact, uniform, seeded.
 
 A sequence ``s`` of length ``n`` is a walk through a directed multigraph whose
-vertices are its letters and whose ``n - 1`` edges are its overlapping pairs
-``s[i] -> s[i + 1]``. Every Eulerian path of this graph from ``s[0]`` spells a
-sequence with exactly the same pair (dinucleotide) counts, the same letter
-counts, the same first and the same last letter; conversely every such
-sequence is one of these paths.
+vertices are its ``(k-1)``-mers and whose ``n - k + 1`` edges are its overlapping
+k-mers ``s[i:i+k-1] -> s[i+1:i+k]`` (for ``k = 2``: letters and pairs). Every
+Eulerian path of this graph from the first ``(k-1)``-mer spells a sequence with
+exactly the same k-mer counts (hence the same counts of every shorter word), the
+same first and the same last ``k - 1`` letters; conversely every such sequence
+is one of these paths.
 
 The shuffle draws such a path uniformly (Altschul & Erickson 1985, Mol. Biol.
 Evol. 2:526-538; Kandel, Matias, Unger & Winkler 1996, Discrete Appl. Math.
-71:171-185; the method of uShuffle and ``fasta-shuffle-letters -kmer 2``):
+71:171-185; the method of uShuffle and ``fasta-shuffle-letters -kmer k``):
 
-1. For every vertex except the last letter ``s[-1]`` choose its *last exit
+1. For every vertex except the last one (``s[-(k-1):]``) choose its *last exit
    edge* so that the last exits form a spanning arborescence directed towards
-   ``s[-1]``. It is drawn with Wilson's algorithm (loop-erased random walks
+   the last vertex. It is drawn with Wilson's algorithm (loop-erased random walks
    whose step from ``v`` follows one of ``v``'s edges chosen uniformly, i.e.
    ``v -> u`` with probability ``count(v, u) / outdeg(v)``), which samples
    arborescences with probability proportional to the product of the chosen
    edge multiplicities — the weight that makes the final path uniform.
 2. At every vertex put the remaining exit edges in a uniformly random order,
    followed by the last exit edge.
-3. Walk from ``s[0]``, always taking the next unused exit edge.
+3. Walk from the first vertex, always taking the next unused exit edge.
 
-By the BEST theorem each sequence with the given pair counts is produced by
+By the BEST theorem each sequence with the given k-mer counts is produced by
 the same number of (edge-labelled) arborescence + ordering choices, so the
-result is uniform over all sequences with those dinucleotide counts (the input
+result is uniform over all sequences with those k-mer counts (the input
 itself included: short or repetitive sequences may come back unchanged).
 
 Letters are bytes and are shuffled as they are: case and ``N`` are kept as
@@ -53,10 +54,10 @@ def dinucleotide_counts(seq: SeqLike) -> dict[str, int]:
     return counts
 
 
-def _last_exits(edges: dict[int, list[int]], root: int, rng: np.random.Generator) -> dict[int, int]:
+def _last_exits(edges: dict[bytes, list[bytes]], root: bytes, rng: np.random.Generator) -> dict[bytes, bytes]:
     """Wilson's algorithm: a random arborescence towards ``root``; ``{vertex: next vertex}``."""
     in_tree = {root}
-    nxt: dict[int, int] = {}
+    nxt: dict[bytes, bytes] = {}
     for start in sorted(edges):
         u = start
         while u not in in_tree:  # random walk, remembering only the last exit (= loop erasure)
@@ -71,7 +72,8 @@ def _last_exits(edges: dict[int, list[int]], root: int, rng: np.random.Generator
 
 
 def dinucleotide_shuffle(seq: SeqLike, seed: int | np.random.Generator | None = 0) -> SeqLike:
-    """A uniformly random sequence with exactly the dinucleotide counts of ``seq``.
+    """A uniformly random sequence with exactly the dinucleotide counts of ``seq``
+    (:func:`kmer_shuffle` with ``k = 2``).
 
     Args:
         seq: the sequence (str or bytes; any letters, each byte is a symbol).
@@ -82,17 +84,38 @@ def dinucleotide_shuffle(seq: SeqLike, seed: int | np.random.Generator | None = 
         The shuffled sequence, same type and length as ``seq``; it starts and ends
         with the same letters and has the same letter and pair counts.
     """
+    return kmer_shuffle(seq, 2, seed)
+
+
+def kmer_shuffle(seq: SeqLike, k: int = 2, seed: int | np.random.Generator | None = 0) -> SeqLike:
+    """A uniformly random sequence with exactly the k-mer counts of ``seq`` (module docstring).
+
+    Args:
+        seq: the sequence (str or bytes; any letters, each byte is a symbol).
+        k: the word length kept (``k >= 2``; 2 = dinucleotides). Larger ``k`` keeps more
+            of the sequence's texture (repeats, periodicity) and leaves fewer sequences
+            to choose from.
+        seed: an int seed or a ``numpy.random.Generator`` (used and advanced).
+
+    Returns:
+        The shuffled sequence, same type and length as ``seq``, with the same first and
+        last ``k - 1`` letters and the same counts of every word of length ``<= k``.
+    """
+    if int(k) < 2:
+        raise ValueError(f"k must be >= 2, got {k}")
+    k = int(k)
     as_text = isinstance(seq, str)
     data = seq.encode("ascii") if as_text else bytes(seq)
-    if len(data) <= 2:
+    if len(data) <= k:
         return seq
     rng = _rng(seed)
-    edges: dict[int, list[int]] = {}
-    for a, b in zip(data[:-1], data[1:]):
+    vertices = [data[i : i + k - 1] for i in range(len(data) - k + 2)]
+    edges: dict[bytes, list[bytes]] = {}
+    for a, b in zip(vertices[:-1], vertices[1:]):
         edges.setdefault(a, []).append(b)
-    root = data[-1]
+    root = vertices[-1]
     last = _last_exits(edges, root, rng)
-    order: dict[int, list[int]] = {}
+    order: dict[bytes, list[bytes]] = {}
     for v, out in edges.items():
         out = list(out)
         if v != root:
@@ -102,12 +125,12 @@ def dinucleotide_shuffle(seq: SeqLike, seed: int | np.random.Generator | None = 
             out.append(last[v])
         order[v] = out
     position = {v: 0 for v in order}
-    result = bytearray([data[0]])
-    v = data[0]
-    for _ in range(len(data) - 1):
+    result = bytearray(vertices[0])
+    v = vertices[0]
+    for _ in range(len(vertices) - 1):
         u = order[v][position[v]]
         position[v] += 1
-        result.append(u)
+        result += u[-1:]
         v = u
     out_bytes = bytes(result)
     return out_bytes.decode("ascii") if as_text else out_bytes
