@@ -124,7 +124,7 @@ def predict_pieces(fn: torch.nn.Module, genome: Any, tiles: Sequence[Tile], wind
     sizes = genome.chrom_sizes
     bar = tqdm(total=sum(t.core_length for t in tiles), unit="bp", unit_scale=True, desc="predict",
                disable=not progress)
-    with torch.no_grad(), bar:
+    with bar:  # no_grad only around the model call: the caller's loop body keeps its grad mode
         i = 0
         while i < len(tiles):
             # a batch holds windows of one length: those of one chromosome (shorter ones are whole)
@@ -136,7 +136,8 @@ def predict_pieces(fn: torch.nn.Module, genome: Any, tiles: Sequence[Tile], wind
             size = sizes[batch[0].chrom]
             bounds = [window_bounds(t, size, window, margin, "shift")[:2] for t in batch]
             x = torch.from_numpy(np.stack([genome.one_hot(t.chrom, a, b) for t, (a, b) in zip(batch, bounds)]))
-            y = fn(x.to(device=device, dtype=torch.float32)).detach().float().cpu().numpy()
+            with torch.no_grad():
+                y = fn(x.to(device=device, dtype=torch.float32)).detach().float().cpu().numpy()
             for t, (a, _), out in zip(batch, bounds, y):
                 yield t.chrom, t.core_start, np.ascontiguousarray(out[:, t.core_start - a : t.core_end - a])
                 bar.update(t.core_length)

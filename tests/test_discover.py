@@ -6,6 +6,7 @@ import pytest
 
 from conftest import JASPAR_MEME
 from seqfcn.cli import main
+from seqfcn.errors import SeqfcnError
 from seqfcn.io.motifs import Motif, read_motifs, write_meme
 from seqfcn.motifs.compare import similarity
 from seqfcn.motifs.discover import attribute_all, discover_motifs, seqlet_starts
@@ -64,6 +65,8 @@ def test_batched_attributions_equal_one_sequence_at_a_time():
         np.testing.assert_allclose(hyp, want_h, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(contrib, want_c, rtol=1e-5, atol=1e-7)
         assert hyp.shape == (4, x.shape[1]) and np.abs(hyp).max() > 0
+    with pytest.raises(SeqfcnError):
+        attribute_all(fn, xs, batch_size=0)
 
 
 def test_discover_finds_the_planted_motif_and_nothing_in_random_sequence(tmp_path, jaspar):

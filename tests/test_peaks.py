@@ -259,3 +259,5 @@ def test_genomic_background_matches_gc():
     assert far in text and gc_fraction(far) < 0.42  # lambda's 200 bp windows: GC 0.50 on average
     with pytest.raises(SeqfcnError):
         genomic_background(genome, [200, 300], gc=[0.5])
+    with pytest.raises(SeqfcnError):
+        genomic_background(genome, [200], gc=[float("nan")])

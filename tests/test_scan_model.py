@@ -158,6 +158,35 @@ def test_site_tables_stream_in_pieces_with_running_names(setup):
     assert len(none) == 1 and none[0].empty and list(none[0].columns) == list(whole.columns)
 
 
+def test_a_site_stream_leaves_grad_mode_and_files_alone(setup):
+    """The caller's loop body keeps autograd on while tables stream; a stream that is never
+    read opens no file (the genome is opened by the first table, closed after the last)."""
+    import os
+
+    tmp, seqs, fasta, _, model, model_dir = setup
+    for _ in scan_model_tables(fasta, model_dir, window=300, threshold=0.2, rows_per_table=2):
+        assert torch.is_grad_enabled()
+        break
+    assert torch.is_grad_enabled()
+    if os.path.isdir("/proc/self/fd"):
+        def genome_files() -> int:  # open descriptors on the FASTA (or its index)
+            out = 0
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    out += os.readlink(f"/proc/self/fd/{fd}").startswith(str(fasta))
+                except OSError:
+                    pass
+            return out
+
+        before = genome_files()
+        unread = [scan_model_tables(fasta, model_dir) for _ in range(5)]
+        assert genome_files() == before and len(unread) == 5
+        first = next(unread[0])  # reading opens the genome; finishing the stream closes it
+        assert len(first) > 0 and genome_files() > before
+        list(unread[0])
+        assert genome_files() == before
+
+
 def test_strand_symmetry(setup):
     """The reverse-complemented genome gives the mirrored sites (no ties in these tracks)."""
     tmp, seqs, fasta, rc_fasta, model, model_dir = setup

@@ -91,8 +91,9 @@ def test_kmer_shuffle_keeps_every_word_count_up_to_k(k):
     assert isinstance(kmer_shuffle(seq.encode(), k, seed=k), bytes)
     # dinucleotides are the k = 2 case, draw for draw
     assert kmer_shuffle(seq, 2, seed=9) == dinucleotide_shuffle(seq, seed=9)
-    with pytest.raises(ValueError):
-        kmer_shuffle(seq, 1)
+    for bad in (1, 2.5):
+        with pytest.raises(ValueError):
+            kmer_shuffle(seq, bad)
 
 
 def test_kmer_shuffle_uniform_over_all_sequences_with_the_same_trinucleotide_counts():

@@ -87,6 +87,8 @@ def attribute_all(fn: torch.nn.Module, xs: Sequence[np.ndarray], batch_size: int
     advanced by the sequences done."""
     from seqfcn.attribute import batch_gradients, target_reducer
 
+    if int(batch_size) < 1:
+        raise SeqfcnError(f"batch size must be >= 1, got {batch_size}")
     out: list[Any] = [None] * len(xs)
     by_length: dict[int, list[int]] = {}
     for i, x in enumerate(xs):

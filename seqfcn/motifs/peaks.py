@@ -147,6 +147,8 @@ def genomic_background(
     blocked = {c: sorted(v) for c, v in (exclude or {}).items()}
     if gc is not None and len(gc) != len(lengths):
         raise SeqfcnError(f"{len(gc)} GC targets for {len(lengths)} windows")
+    if gc is not None and not all(0.0 <= float(g) <= 1.0 for g in gc):
+        raise SeqfcnError("GC targets must be fractions in [0, 1]")
     out = []
     for i, length in enumerate(lengths):
         rng = np.random.default_rng([int(seed), i])

@@ -43,7 +43,6 @@ maximum's 0-based position). The probability track itself is ``seqfcn predict``'
 """
 from __future__ import annotations
 
-import bisect
 import os
 from typing import Iterator, Sequence
 
@@ -63,19 +62,17 @@ Span = tuple[str, int, int]
 def _suppress(pos: np.ndarray, val: np.ndarray, min_distance: int) -> np.ndarray:
     """Greedy non-maximum suppression of candidates ``pos`` (sorted) with values ``val``:
     from the highest down (ties: leftmost first), keep unless a kept one is within
-    ``min_distance``. Returns the kept positions, sorted."""
+    ``min_distance``. Returns the kept positions, sorted. Each candidate looks only at the
+    candidates within ``min_distance`` of it (``O(n * window)``, not ``O(n^2)``)."""
     if min_distance <= 0 or pos.size <= 1:
         return pos
-    kept: list[int] = []
+    lo = np.searchsorted(pos, pos - min_distance, "left")
+    hi = np.searchsorted(pos, pos + min_distance, "right")
+    kept = np.zeros(pos.size, dtype=bool)
     for j in np.lexsort((pos, -val)):
-        i = int(pos[j])
-        k = bisect.bisect_left(kept, i)
-        if k < len(kept) and kept[k] - i <= min_distance:
-            continue
-        if k > 0 and i - kept[k - 1] <= min_distance:
-            continue
-        kept.insert(k, i)
-    return np.asarray(kept, dtype=np.int64)
+        if not kept[lo[j] : hi[j]].any():
+            kept[j] = True
+    return pos[kept]
 
 
 class SiteCaller:
@@ -84,15 +81,20 @@ class SiteCaller:
     ``feed(start, values)`` takes the ``(n,)`` values of positions ``start .. start + n``
     (each piece starting where the last ended) and returns the sites decided so far as
     ``(positions, values)``: int64 and float64 arrays, sorted; ``close()`` returns the
-    rest. Memory: the undecided candidates (one cluster) and one pending plateau.
+    rest. Memory: one pending plateau and the undecided candidates, i.e. the last cluster
+    (candidates at most ``min_distance`` apart). With a threshold so low that maxima chain
+    at that spacing along a whole chromosome, the cluster is the chromosome's maxima.
     """
 
     def __init__(self, threshold: float, min_distance: int) -> None:
         self.threshold, self.min_distance = float(threshold), int(min_distance)
         self._next: int | None = None  # the position the next piece must start at
         self._run: tuple[int, float, float] | None = None  # trailing plateau: (start, value, value before it)
-        self._pos = np.zeros(0, np.int64)  # undecided candidates
-        self._val = np.zeros(0, np.float64)
+        self._pos: list[np.ndarray] = []  # undecided candidates, in chunks (appending stays O(new))
+        self._val: list[np.ndarray] = []
+        self._n = 0  # how many undecided
+        self._cluster = 0  # where the last cluster starts among them
+        self._last: int | None = None  # the last candidate's position
 
     def feed(self, start: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         v = np.asarray(values, dtype=np.float64).ravel()
@@ -132,24 +134,29 @@ class SiteCaller:
         return self._decide(None)
 
     def _add(self, pos: np.ndarray, val: np.ndarray) -> None:
-        self._pos = np.concatenate([self._pos, pos.astype(np.int64)])
-        self._val = np.concatenate([self._val, val.astype(np.float64)])
+        if pos.size == 0:
+            return
+        d = max(self.min_distance, 0)
+        edges = np.concatenate([[self._last if self._last is not None else pos[0]], pos])
+        gaps = np.flatnonzero(np.diff(edges) > d)  # a gap before new candidate g starts a cluster
+        if gaps.size:
+            self._cluster = self._n + int(gaps[-1])
+        self._pos.append(pos.astype(np.int64))
+        self._val.append(val.astype(np.float64))
+        self._n += pos.size
+        self._last = int(pos[-1])
 
     def _decide(self, frontier: int | None) -> tuple[np.ndarray, np.ndarray]:
         """Suppress and return every cluster that nothing at or after ``frontier`` can reach."""
-        pos, val, d = self._pos, self._val, max(self.min_distance, 0)
-        if pos.size == 0:
-            return pos, val
-        if frontier is None:
-            cut = pos.size
-        else:
-            gaps = np.flatnonzero(np.diff(pos) > d) + 1  # cluster starts (after the first)
-            last_ok = pos[-1] < frontier - d  # the last cluster is final too
-            cut = pos.size if last_ok else (int(gaps[-1]) if gaps.size else 0)
-        if cut == 0:
+        d = max(self.min_distance, 0)
+        final = self._n if frontier is None or (self._last is not None and frontier - self._last > d) \
+            else self._cluster
+        if final == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float64)
-        done_pos, done_val = pos[:cut], val[:cut]
-        self._pos, self._val = pos[cut:], val[cut:]
+        pos, val = np.concatenate(self._pos), np.concatenate(self._val)
+        self._pos, self._val = ([pos[final:]], [val[final:]]) if final < self._n else ([], [])
+        self._n, self._cluster = self._n - final, 0
+        done_pos, done_val = pos[:final], val[:final]
         kept = _suppress(done_pos, done_val, d)
         return kept, done_val[np.searchsorted(done_pos, kept)]
 
@@ -270,16 +277,13 @@ def scan_model_tables(
     if min_distance < 0:
         raise SeqfcnError(f"min_distance must be >= 0, got {min_distance}")
     site_width = max(1, int(min_distance if site_width is None else site_width))
-    genome = Genome(genome_path)
-    sizes = genome.chrom_sizes
-    try:
-        tiles = span_tiles(_spans(sizes, regions), sizes, window, margin, shard)
-    except BaseException:
-        genome.close()
-        raise
+    with Genome(genome_path) as genome:
+        sizes = genome.chrom_sizes
+    tiles = span_tiles(_spans(sizes, regions), sizes, window, margin, shard)
 
     def tables() -> Iterator[pd.DataFrame]:
         done, rows = 0, []
+        genome = Genome(genome_path)  # opened when the first table is asked for, closed after the last
         try:
             pieces = ((c, s, v[0]) for c, s, v in predict_pieces(fn, genome, tiles, window, margin,
                                                                   batch_size=batch_size, device=device,

@@ -101,8 +101,8 @@ def kmer_shuffle(seq: SeqLike, k: int = 2, seed: int | np.random.Generator | Non
         The shuffled sequence, same type and length as ``seq``, with the same first and
         last ``k - 1`` letters and the same counts of every word of length ``<= k``.
     """
-    if int(k) < 2:
-        raise ValueError(f"k must be >= 2, got {k}")
+    if int(k) != k or int(k) < 2:
+        raise ValueError(f"k must be a whole number >= 2, got {k}")
     k = int(k)
     as_text = isinstance(seq, str)
     data = seq.encode("ascii") if as_text else bytes(seq)
