@@ -234,3 +234,21 @@ def test_user_errors(setup):
         scan_model(fasta, model_dir, regions=[("chrB", 1000, 5000)])
     with pytest.raises(RegionError):  # raised by the call, before any table is asked for
         scan_model_tables(fasta, model_dir, regions=["chrZ:1-10"])
+
+
+def test_cli_streamed_scan_bad_base_is_one_line_and_writes_nothing(setup, tmp_path, capsys):
+    """A bad character in a later tile (earlier tiles scanned, the temporary output open): one
+    line naming file, record and position, exit 2, no output file and no temporary left."""
+    from seqfcn.cli import main
+
+    _, _, _, _, _, model_dir = setup
+    seq = list(_dna(3000, 9))
+    seq[2345] = "*"
+    (tmp_path / "bad.fa").write_text(">chrZ\n" + "".join(seq) + "\n")
+    out = tmp_path / "sites.bed"
+    code = main(["scan", str(tmp_path / "bad.fa"), "--model", str(model_dir), "--batch-size", "400",
+                 "--site-threshold", "0.0", "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "bad.fa" in err and "chrZ" in err and "2345" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.fa", "bad.fa.fai"]
