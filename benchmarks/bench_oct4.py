@@ -127,11 +127,16 @@ def genomic_windows(genome: Path, seqs: list[str], indices, seed: int, exclude: 
     return genomic_background(genome, [LENGTH] * len(gc), gc=gc, exclude=exclude, seed=seed)
 
 
+def _split(seed: int) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """The peaks' names and sequences and the seed's (training, held-out) indices."""
+    names, seqs = read_sequences(PEAKS)
+    return (names, seqs, *holdout_split(len(seqs), 0.2, seed))
+
+
 def genomic_holdout(seed: int, genome: Path) -> PeakDataset:
     """The held-out peaks (centred 400 bp) against two GC-matched windows each from the second
     half of every chromosome (training windows, with ``--train-genomic``, come from the first)."""
-    names, seqs = read_sequences(PEAKS)
-    _, val_idx = holdout_split(len(seqs), 0.2, seed)
+    names, seqs, _, val_idx = _split(seed)
     background = genomic_windows(genome, seqs, val_idx, seed, _halves(genome)[1])
     return PeakDataset(seqs, LENGTH, names=names, indices=val_idx, negatives=background, random_crop=False,
                        reverse_complement=False, seed=seed)
@@ -139,8 +144,7 @@ def genomic_holdout(seed: int, genome: Path) -> PeakDataset:
 
 def genomic_training(seed: int, genome: Path, per_peak: int) -> list[str]:
     """``per_peak`` GC-matched windows per training peak, from the first half of every chromosome."""
-    _, seqs = read_sequences(PEAKS)
-    train_idx, _ = holdout_split(len(seqs), 0.2, seed)
+    _, seqs, train_idx, _ = _split(seed)
     return genomic_windows(genome, seqs, train_idx, seed + 1000, _halves(genome)[0], per_peak)
 
 

@@ -107,8 +107,8 @@ def gradients(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, reduc
 
 def batch_gradients(fn: Callable[[torch.Tensor], torch.Tensor], xs: torch.Tensor, reduce: Callable) -> np.ndarray:
     """``(batch, 4, W)`` float64: the gradient of each item's ``reduce(fn(.))`` at that item of
-    ``xs`` ``(batch, 4, W)`` (moved to ``fn``'s device). One backward pass: the items of a batch do not interact (an eval-mode
-    model), so the gradient of their sum is each one's own."""
+    ``xs`` ``(batch, 4, W)`` (moved to ``fn``'s device). One backward pass: the items of a batch
+    do not interact (an eval-mode model), so the gradient of their sum is each one's own."""
     param = next(iter(fn.parameters()), None) if isinstance(fn, torch.nn.Module) else None
     points = xs.detach().to(param.device if param is not None else xs.device).clone().requires_grad_(True)
     with torch.enable_grad():

@@ -165,10 +165,9 @@ def match_motif(pfm: np.ndarray, database: Sequence, null: Sequence[np.ndarray],
     """The ``top`` database matches of ``pfm`` with similarity, p-value and E-value (module docstring).
 
     ``database`` and ``null`` may be packed once (:func:`seqfcn.motifs.compare.pack_motifs`)."""
-    from seqfcn.motifs.compare import PackedMotifs, rank_matches
+    from seqfcn.motifs.compare import rank_matches
 
     table = rank_matches(pfm, database, top=top)
-    null = null if isinstance(null, PackedMotifs) else [np.asarray(m) for m in null]
     null_scores = np.sort(rank_matches(pfm, null)["similarity"].to_numpy())
     out = []
     for row in table.itertuples():

@@ -199,17 +199,19 @@ def stream_sites(pieces: Iterator[tuple[str, int, np.ndarray]], threshold: float
     """``(chrom, summit, value)`` of every site of a stream of track pieces
     ``(chrom, start, (n,) values)`` in genome order; a piece that does not continue the
     previous one (another chromosome, or a gap) starts a new stretch."""
+    def sites(c: str, found: tuple[np.ndarray, np.ndarray]) -> Iterator[tuple[str, int, float]]:
+        return ((c, int(p), float(v)) for p, v in zip(*found))
+
     caller, chrom, end = None, None, None
     for c, start, values in pieces:
-        if caller is not None and (c != chrom or start != end):
-            yield from ((chrom, int(p), float(v)) for p, v in zip(*caller.close()))
-            caller = None
-        if caller is None:
+        if caller is None or c != chrom or start != end:
+            if caller is not None:
+                yield from sites(chrom, caller.close())
             caller, chrom = SiteCaller(threshold, min_distance), c
         end = int(start) + len(values)
-        yield from ((c, int(p), float(v)) for p, v in zip(*caller.feed(start, values)))
+        yield from sites(c, caller.feed(start, values))
     if caller is not None:
-        yield from ((chrom, int(p), float(v)) for p, v in zip(*caller.close()))
+        yield from sites(chrom, caller.close())
 
 
 def scan_model_tables(
