@@ -243,6 +243,21 @@ PROBES = [
 ]
 
 
+# --------------------------------------------------------------------------- shard sets and spectra (#28: 1, 2)
+SHARD_PROBES: list[Probe] = []
+
+# --------------------------------------------------------------------------- VCF round trip and variants (#28: 3)
+VCF_PROBES: list[Probe] = []
+
+# --------------------------------------------------------------------------- resume and model configs (#28: 4, 5, 7)
+TRAIN_PROBES: list[Probe] = []
+
+# --------------------------------------------------------------------------- fail before work, one rule (#28: 5, 6)
+FAIL_PROBES: list[Probe] = []
+
+ALL_PROBES = PROBES + SHARD_PROBES + VCF_PROBES + TRAIN_PROBES + FAIL_PROBES
+
+
 def run_probe(probe: Probe, w: Path, cli: Callable) -> tuple[int, str, str]:
     make_work(w)
     argv = probe.make(w)
@@ -256,7 +271,7 @@ def run_probe(probe: Probe, w: Path, cli: Callable) -> tuple[int, str, str]:
         os.chdir(cwd)
 
 
-@pytest.mark.parametrize("probe", PROBES, ids=[p.case for p in PROBES])
+@pytest.mark.parametrize("probe", ALL_PROBES, ids=[p.case for p in ALL_PROBES])
 def test_probe(probe: Probe, tmp_path: Path, cli) -> None:
     code, out, err = run_probe(probe, tmp_path, cli)
     observed = f"exit {code}: {err.strip()[-300:]}"
@@ -490,7 +505,7 @@ def main() -> None:  # pragma: no cover - a report, not a test
             return code, "", err.getvalue()
 
     print("| case | expected | observed |\n|---|---|---|")
-    for probe in PROBES:
+    for probe in ALL_PROBES:
         with tempfile.TemporaryDirectory() as d:
             code, _, err = run_probe(probe, Path(d), _Capture())
             line = err.strip().splitlines()[-1][:120] if err.strip() else ""
