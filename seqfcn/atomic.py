@@ -101,9 +101,19 @@ def temporary_directory_beside(target: str | os.PathLike) -> str:
 
 
 def publish(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Give ``tmp`` ordinary permissions and rename it onto ``target``."""
-    os.chmod(tmp, 0o666 & ~umask())
-    os.replace(tmp, target)
+    """Give ``tmp`` (a file) ordinary permissions and rename it onto ``target``.
+
+    Raises:
+        SeqfcnError: the rename failed (e.g. ``target`` is a directory); ``tmp`` is removed.
+    """
+    try:
+        os.chmod(tmp, 0o666 & ~umask())
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        what = "is a directory" if os.path.isdir(target) else f"cannot write: {exc.strerror or exc}"
+        raise SeqfcnError(what, path=target) from None
 
 
 @contextlib.contextmanager

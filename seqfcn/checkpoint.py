@@ -14,8 +14,9 @@ A model directory holds two files:
      "weights_file": "model.safetensors", "weights_sha256": "...",
      "metadata": {...}}                             # training metadata
 
-:func:`load_model` rebuilds the architecture from the registry (only
-registered names), then checks every tensor name and shape and the checksum;
+:func:`load_model` checks the config's sizes and every tensor name and shape (from the
+safetensors header, before building anything), rebuilds the architecture from the
+registry (only registered names), then checks the checksum;
 anything that does not fit raises :class:`~seqfcn.errors.ModelFileError`
 naming the file and the tensor.
 """
@@ -163,24 +164,35 @@ def _resolve(path: Path) -> tuple[Path | None, Path]:
     raise ModelFileError("expected a model directory, a .json config or a .safetensors file", path=path)
 
 
-def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str], bytes]:
+def _read_header(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """``(tensor name -> shape, header metadata)`` of a safetensors file, without reading its tensors."""
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise ModelFileError("model weights file not found", path=path)
+    try:
+        with safe_open(str(path), framework="np") as handle:
+            shapes = {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()}
+            header = handle.metadata() or {}
+    except OSError as exc:
+        raise ModelFileError(f"cannot read the model weights: {exc}", path=path) from None
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise ModelFileError(f"not a valid safetensors file: {exc}", path=path) from None
+    return shapes, header
+
+
+def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], bytes]:
     from safetensors.torch import load
 
     try:
         blob = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError("model weights file not found", path=path) from None
     except OSError as exc:
         raise ModelFileError(f"cannot read the model weights: {exc}", path=path) from None
     try:
         tensors = load(blob)
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:
-            header = handle.metadata() or {}
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise ModelFileError(f"not a valid safetensors file: {exc}", path=path) from None
-    return tensors, header, blob
+    return tensors, blob
 
 
 def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
@@ -202,13 +214,13 @@ def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> t
             options, missing / unexpected tensors, a shape mismatch or a
             checksum mismatch; the message names the file and the tensor.
     """
-    from seqfcn.nn.models import model_from_config
+    from seqfcn.nn.models import model_from_config, planned_tensors
 
     path = model_path(path)
     config_path, weights_path = _resolve(path)
     if config_path is not None:
         document = _read_json(config_path)
-    tensors, header, blob = _read_weights(weights_path)
+    shapes, header = _read_header(weights_path)
     if config_path is None:
         if _HEADER_KEY not in header:
             raise ModelFileError(
@@ -219,11 +231,13 @@ def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> t
         except json.JSONDecodeError as exc:
             raise ModelFileError(f"invalid embedded config: {exc.msg}", path=weights_path) from None
     described = config_path or weights_path
-    try:
+    try:  # sizes and tensor shapes before anything is built or read: an absurd config fails at once
+        check_tensor_shapes(planned_tensors(document["architecture"]), shapes, weights_path,
+                            f"the architecture in {described.name}")
         model = model_from_config(document["architecture"])
     except ModelFileError as exc:
-        raise ModelFileError(exc.message, path=described) from None
-    _check_tensors(model, tensors, weights_path, described)
+        raise ModelFileError(exc.message, path=exc.path or described) from None
+    tensors, blob = _read_weights(weights_path)
     expected = document.get("weights_sha256")
     if expected is not None and hashlib.sha256(blob).hexdigest() != expected:
         raise ModelFileError(f"the weights' sha256 differs from the one recorded in {described.name} "
@@ -236,27 +250,31 @@ def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> t
     return model, info
 
 
-def _check_tensors(model: nn.Module, tensors: dict[str, torch.Tensor], weights: Path, config: Path) -> None:
-    state = model.state_dict()
-    missing = sorted(set(state) - set(tensors))
+def check_tensor_shapes(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]],
+                        weights: str | PathLike, architecture: str) -> None:
+    """Raise :class:`ModelFileError` (one line naming ``weights`` and the first tensor) unless the
+    tensors ``found`` in a weights file have exactly the names and shapes ``expected``.
+
+    ``architecture`` says where the expectation comes from (``"the architecture in config.json"``).
+    """
+    missing = sorted(set(expected) - set(found))
     if missing:
         raise ModelFileError(
-            f"tensor {missing[0]!r} required by the architecture in {config.name} is missing"
+            f"tensor {missing[0]!r} required by {architecture} is missing"
             + (f" ({len(missing)} tensors missing)" if len(missing) > 1 else ""),
             path=weights,
         )
-    unexpected = sorted(set(tensors) - set(state))
+    unexpected = sorted(set(found) - set(expected))
     if unexpected:
         raise ModelFileError(
-            f"unexpected tensor {unexpected[0]!r}: not part of the architecture in {config.name}"
+            f"unexpected tensor {unexpected[0]!r}: not part of {architecture}"
             + (f" ({len(unexpected)} unexpected tensors)" if len(unexpected) > 1 else ""),
             path=weights,
         )
-    for key, value in state.items():
-        if tuple(tensors[key].shape) != tuple(value.shape):
+    for key, shape in expected.items():
+        if tuple(found[key]) != tuple(shape):
             raise ModelFileError(
-                f"tensor {key!r} has shape {tuple(tensors[key].shape)} but the architecture in "
-                f"{config.name} needs {tuple(value.shape)}",
+                f"tensor {key!r} has shape {tuple(found[key])} but {architecture} needs {tuple(shape)}",
                 path=weights,
             )
 

@@ -9,11 +9,14 @@ import argparse
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from seqfcn import __version__
 from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
+
+if TYPE_CHECKING:
+    from seqfcn.train import RunOptions
 
 log = logging.getLogger("seqfcn")
 
@@ -57,28 +60,33 @@ class _IOSpec:
     outputs: tuple[tuple[str, str], ...] = ()
     directories: tuple[tuple[str, str], ...] = ()
     written: Callable[[], Sequence[str]] | None = None  # names written inside the directories
+    folders: tuple[tuple[str, str], ...] = ()  # output directories whose entries are named during the run
 
 
 def _declare_io(p: argparse.ArgumentParser, inputs: Sequence[str] = (), outputs: Sequence[str] = (),
-                directories: Sequence[str] = (), written: Callable[[], Sequence[str]] | None = None) -> None:
-    """Record a subcommand's input and output arguments (by dest) for the no-overwrite check.
+                directories: Sequence[str] = (), written: Callable[[], Sequence[str]] | None = None,
+                folders: Sequence[str] = ()) -> None:
+    """Record a subcommand's input and output arguments (by dest) for the checks of :func:`_check_io`.
 
     ``written`` (called only when checking, so heavy modules load late) names the entries
-    the command writes inside its output directories."""
+    the command writes inside its output directories; ``folders`` are output directories
+    whose entries are only named during the run (checked then by :func:`_refuse_overwrite`)."""
     labels = {a.dest: "/".join(a.option_strings) or a.dest for a in p._actions}
 
     def pairs(dests: Sequence[str]) -> tuple[tuple[str, str], ...]:
         return tuple((d, labels[d]) for d in dests)
 
-    p.set_defaults(io=_IOSpec(pairs(inputs), pairs(outputs), pairs(directories), written))
+    p.set_defaults(io=_IOSpec(pairs(inputs), pairs(outputs), pairs(directories), written, pairs(folders)))
 
 
 def _check_io(args: argparse.Namespace) -> None:
-    """Refuse, before anything is read, a run whose outputs would replace one of its inputs."""
+    """Refuse, before any input is read or any work starts, a run whose outputs would replace
+    one of its inputs or cannot be written (an output file that is a directory or lies in a
+    missing directory, an output directory that is a file)."""
     spec: _IOSpec | None = getattr(args, "io", None)
     if spec is None:
         return
-    from seqfcn.io.overwrite import check_outputs
+    from seqfcn.io.overwrite import check_output_places, check_outputs
 
     def values(pairs: tuple[tuple[str, str], ...]) -> dict:
         return {label: getattr(args, dest, None) for dest, label in pairs}
@@ -86,6 +94,7 @@ def _check_io(args: argparse.Namespace) -> None:
     names = list(spec.written()) if spec.written is not None else None
     directories = {label: (getattr(args, dest, None), names) for dest, label in spec.directories}
     check_outputs(values(spec.inputs), values(spec.outputs), directories)
+    check_output_places(values(spec.outputs), values(spec.directories + spec.folders))
 
 
 # --------------------------------------------------------------------------- info
@@ -250,25 +259,33 @@ def _add_scan(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     _declare_io(p, inputs=["genome", "motifs", "model", "regions"], outputs=["output"])
 
 
-def _bed_regions(path: str | None, genome: str, *, within: bool = False) -> list[tuple[str, int, int]] | None:
-    """0-based ``(chrom, start, end)`` of a BED file (None without one), checked against the
-    genome: every chromosome must be in it, and with ``within`` every interval must end
-    inside it (one-line errors naming the BED file, chromosome and start)."""
+def _bed_regions(path: str | None, genome: str) -> list[tuple[str, int, int]] | None:
+    """0-based ``(chrom, start, end)`` of a ``--regions`` BED file (None without one), in file
+    order, checked by the one rule of every subcommand that takes ``--regions``: a file with
+    no interval, an empty interval, a chromosome the genome lacks or an interval running past
+    the chromosome's end is refused (one line naming the BED file, its line and, past the end,
+    the chromosome's length); nothing is clipped or dropped."""
     if path is None:
         return None
+    from seqfcn.errors import RegionError
     from seqfcn.io.fasta import Genome
     from seqfcn.io.intervals import read_bed
 
     bed = read_bed(path)
+    if not len(bed):
+        raise RegionError("no intervals; --regions needs at least one", path=path)
     regions = [(str(c), int(s), int(e)) for c, s, e in zip(bed["chrom"], bed["start"], bed["end"])]
     with Genome(genome) as g:
         sizes = g.chrom_sizes
-    for chrom, start, end in regions:
+    for (chrom, start, end), line in zip(regions, bed.attrs["lines"]):
+        where = f"line {line}: interval {chrom}:{start}-{end}"
         if chrom not in sizes:
-            raise SeqfcnError(f"chromosome is not in {genome}", path=path, record=chrom, position=start)
-        if within and end > sizes[chrom]:
-            raise SeqfcnError(f"interval {start}-{end} runs past the chromosome's end ({sizes[chrom]})",
-                              path=path, record=chrom, position=start)
+            raise RegionError(f"{where}: chromosome {chrom!r} is not in {genome}", path=path)
+        if end <= start:
+            raise RegionError(f"{where} is empty (end must be after start)", path=path)
+        if end > sizes[chrom]:
+            raise RegionError(f"{where} runs past the chromosome's end ({chrom} has {sizes[chrom]:,} bp in "
+                              f"{genome})", path=path)
     return regions
 
 
@@ -300,7 +317,7 @@ def _run_model_scan(args: argparse.Namespace) -> int:
     window = _tile_bases(args.batch_size, 100_000)
     tables = scan_model_tables(args.genome, args.model, window=window, device=_model_device(args),
                                threshold=args.site_threshold, min_distance=args.min_distance,
-                               regions=_bed_regions(args.regions, args.genome, within=True),
+                               regions=_bed_regions(args.regions, args.genome),
                                output=args.output_channel, merge=args.merge, progress=not args.quiet)
     count = [0]
 
@@ -340,6 +357,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         if len(background) != 4 or min(background) <= 0 or abs(sum(background) - 1) > 1e-3:
             raise SeqfcnError(f"--background needs 4 positive probabilities summing to 1, got {args.background!r}")
         background = [x / sum(background) for x in background]
+    _bed_regions(args.regions, args.genome)  # the --regions rule of every subcommand, before the scan
     from seqfcn.distributed_inference import rank_device
     from seqfcn.merge import merge_scan_shards
     from seqfcn.shard import scan_run_id, write_scan_shard
@@ -436,7 +454,7 @@ def _add_predict(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 def _run_predict(args: argparse.Namespace) -> int:
     from seqfcn.io.intervals import track_format
-    from seqfcn.merge import merge_bed
+    from seqfcn.merge import merge_predict_shards
     from seqfcn.predict import predict_genome_tracks
 
     rank = _torchrun_rank(args)
@@ -455,7 +473,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         log.info("%d bases x %d channel(s) (%s) -> %s", done["bases"], len(done["channels"]), done["activation"],
                  ", ".join(done["files"]))
 
-    _run_shards(args, rank, run, merge_bed)
+    _run_shards(args, rank, run, merge_predict_shards)
     return 0
 
 
@@ -495,7 +513,7 @@ def _run_attribute(args: argparse.Namespace) -> int:
 
     if args.output is None and args.npz is None:
         raise SeqfcnError("give -o TRACK, --npz FILE or both")
-    regions = _bed_regions(args.regions, args.genome, within=True)
+    regions = _bed_regions(args.regions, args.genome)
     results = attribute_regions(args.genome, args.model, regions, target=args.target, channel=args.output_channel,
                                 method=args.method, activation=args.activation, steps=args.steps,
                                 batch_size=args.batch_size, device=_model_device(args), progress=not args.quiet)
@@ -516,9 +534,11 @@ def _add_variants(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         "the reference and alternative windows around the variant, both strands averaged. REF is checked "
         "against the genome (a mismatch is reported, not scored). Effects (alt - ref): the output at the "
         "variant's first base, and its sum over the variant and --window bases around it. Writes a TSV, or for "
-        "-o NAME.vcf(.gz)/.bcf the input records with INFO SEQFCN_EFFECT, SEQFCN_WINDOW_EFFECT, SEQFCN_STATUS.",
+        "-o NAME.vcf(.gz)/.bcf the input records as they are (every field and sample column) with INFO "
+        "SEQFCN_EFFECT, SEQFCN_WINDOW_EFFECT, SEQFCN_STATUS added. Symbolic ALTs (<DEL>, *, breakends) are "
+        "reported, not scored.",
     )
-    p.add_argument("vcf", help="VCF or BCF (plain or bgzip)")
+    p.add_argument("vcf", help="VCF (plain, bgzip or gzip) or BCF")
     p.add_argument("--genome", required=True, help="the reference FASTA of the VCF")
     _add_model_argument(p)
     p.add_argument("-o", "--output", default="-", help="effects: .tsv (default - = stdout) or .vcf/.vcf.gz/.bcf")
@@ -533,12 +553,14 @@ def _add_variants(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def _run_variants(args: argparse.Namespace) -> int:
+    from seqfcn.io.vcf import VcfInput
     from seqfcn.variants import score_variants, write_effects
 
-    rows = score_variants(args.vcf, args.genome, args.model, channel=args.output_channel, window=args.window,
+    vcf = VcfInput(args.vcf)  # checked here; read once more per pass (scoring, VCF output)
+    rows = score_variants(vcf, args.genome, args.model, channel=args.output_channel, window=args.window,
                           activation=args.activation, batch_size=args.batch_size, device=_model_device(args),
                           progress=not args.quiet)
-    write_effects(rows, args.output, args.vcf)
+    write_effects(rows, args.output, vcf)
     log.info("%d ALT alleles, %d scored", len(rows), sum(r["status"] == "ok" for r in rows))
     return 0
 
@@ -568,7 +590,7 @@ def _add_discover(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     p.add_argument("--min-seqlets", type=positive_int, default=10, help="smallest cluster kept (default 10)")
     p.add_argument("--top", type=positive_int, default=3, help="database matches listed per motif (default 3)")
     p.set_defaults(func=_run_discover)
-    _declare_io(p, inputs=["genome", "model", "regions", "motifs"], outputs=["output", "matches"])
+    _declare_io(p, inputs=["genome", "model", "regions", "motifs"], outputs=["output", "matches"], folders=["logos"])
 
 
 def _run_discover(args: argparse.Namespace) -> int:
@@ -626,7 +648,7 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--interleaved", action="store_true",
                    help="the one input holds mate pairs in turn (1, 2, 1, 2, ...); pairs are checked")
     p.add_argument("--spectrum", help="k-mer spectrum from `seqfcn count` (reads-spectrum models): no counting pass; "
-                   "its k and the files it was counted from must match")
+                   "its k and the content of the files it was counted from must match")
     p.add_argument("--output-format", choices=("fastq", "fasta", "bam", "sam"), help="override the extension")
     p.add_argument("--min-confidence", type=float, default=defaults.MIN_CONFIDENCE,
                    help=f"change a base only when the model's posterior exceeds this (default "
@@ -649,8 +671,13 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--rounds", type=int,
                    help="passes of the model over each read (default: 2 for k-mer models, 4 with indels, else 1)")
     p.add_argument("--save-model", help="with --self-train: save the trained model to this directory")
-    p.add_argument("--shard", help="i/n: correct only reads k with k %% n == i-1 (round-robin, file order); "
-                   "`seqfcn merge` of shards 1..n gives the unsharded output. Under torchrun ranks shard "
+    p.add_argument("--self-train-dir", metavar="DIR", help="with --self-train: keep the training's checkpoints in "
+                   "DIR/last/ (every 500 steps, every 5 minutes and on SIGTERM), so --resume can continue them")
+    p.add_argument("--resume", action="store_true", help="with --self-train-dir: continue the self-training "
+                   "checkpointed there (refused when it was started on other reads or settings)")
+    p.add_argument("--shard", help="i/n: correct only reads k with k %% n == i-1 (round-robin, file order) and "
+                   "write OUT.seqfcn-shard.json beside each output; `seqfcn merge` of shards 1..n gives the "
+                   "unsharded output. Under torchrun ranks shard "
                    "automatically and rank 0 merges")
     p.add_argument("--solid", type=_solid_count, default=defaults.SOLID,
                    help="reads-spectrum models: k-mers counted this often are solid; the network runs only on "
@@ -664,14 +691,37 @@ def _add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p.add_argument("--no-progress", action="store_true", help="no progress bar (also --quiet)")
     p.set_defaults(func=_run_correct)
     _declare_io(p, inputs=["reads", "model", "reference", "spectrum"], outputs=["output", "stats"],
-                directories=["save_model"],
-                written=_model_files)
+                directories=["save_model"], written=_model_files, folders=["self_train_dir"])
 
 
 def _model_files() -> tuple[str, ...]:
     from seqfcn.checkpoint import CONFIG_NAME, WEIGHTS_NAME
 
     return (CONFIG_NAME, WEIGHTS_NAME)
+
+
+def _self_train_run(args: argparse.Namespace) -> RunOptions | None:
+    """``--self-train-dir`` / ``--resume`` as :class:`seqfcn.train.RunOptions` (None without a directory),
+    checked against the run already there before any work."""
+    import os
+
+    if args.self_train_dir is None:
+        if args.resume:
+            raise SeqfcnError("--resume needs --self-train-dir (where the self-training checkpoints are)")
+        return None
+    if not args.self_train:
+        raise SeqfcnError("--self-train-dir is for --self-train")
+    if os.path.exists(args.self_train_dir) and not os.path.isdir(args.self_train_dir):
+        raise SeqfcnError("--self-train-dir: exists and is not a directory", path=args.self_train_dir)
+    from seqfcn.tasks import error_model_identity
+    from seqfcn.train import RunOptions, input_identity, start_run
+
+    identity = {"task": "self-train", "mode": args.self_train_mode, "reads": input_identity(args.reads[0]),
+                "reference": input_identity(args.reference), "steps": args.self_train_steps, "seed": args.seed,
+                "error_model": None if args.self_train_mode == "kmer"
+                else error_model_identity(args.self_train_error_model)}
+    return RunOptions(args.self_train_dir, resume=args.resume,
+                      record=start_run(args.self_train_dir, identity, resume=args.resume, force=None))
 
 
 def _run_correct(args: argparse.Namespace) -> int:
@@ -692,19 +742,25 @@ def _run_correct(args: argparse.Namespace) -> int:
     if len(args.reads) > 1 and (rank is not None or args.self_train):
         raise SeqfcnError("paired files (R1 R2) with torchrun or --self-train are not supported; use --shard i/n "
                           "jobs, or --save-model a self-trained model first")
+    if args.self_train and "-" in args.reads:
+        raise SeqfcnError("--self-train reads the input twice; give a file, not stdin")
+    run = _self_train_run(args)
     if args.self_train:
-        if "-" in args.reads:
-            raise SeqfcnError("--self-train reads the input twice; give a file, not stdin")
         if args.self_train_mode == "kmer":
             model = self_train_kmer(args.reads[0], steps=args.self_train_steps, device=args.device, seed=args.seed,
-                                    reference=args.reference, progress=progress)
-            if args.save_model:
-                save_corrector(model, args.save_model, metadata={"self_train": model.self_train_info})
+                                    reference=args.reference, progress=progress, run=run)
         else:
             model = self_train(args.reads[0], steps=args.self_train_steps, error_model=args.self_train_error_model,
-                               device=args.device, seed=args.seed, reference=args.reference, progress=progress)
-            if args.save_model:
-                save_corrector(model, args.save_model, metadata={"self_train": model.self_train_info})
+                               device=args.device, seed=args.seed, reference=args.reference, progress=progress,
+                               run=run)
+        from seqfcn.train import exit_code
+
+        stopped = exit_code(str(model.self_train_info.get("stop_reason") or ""))
+        if stopped:  # a signal during training: its checkpoint is kept (with --self-train-dir), nothing corrected
+            return stopped
+        if args.save_model:
+            record = {} if run is None or run.record is None else {"run": run.record.to_dict()}
+            save_corrector(model, args.save_model, metadata={"self_train": model.self_train_info, **record})
     from seqfcn.distributed_inference import rank_device
     from seqfcn.merge import merge_reads
     from seqfcn.shard import strip_shard_argument
@@ -736,8 +792,8 @@ def _add_count(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         parents=[common],
         help="count the k-mer spectrum of reads once, for `seqfcn correct --spectrum` (e.g. on every shard)",
         description="Count the canonical k-mers of one or more read files (R1 and R2 together) into a "
-        "spectrum file (numpy .npz of plain arrays + JSON: k, counts, the typical count, the input names and "
-        "sizes; never pickle). `seqfcn correct --spectrum FILE` then skips its counting pass, so n shards "
+        "spectrum file (numpy .npz of plain arrays + JSON: k, counts, the typical count, the read count, the input "
+        "names, sizes and content fingerprints; never pickle). `seqfcn correct --spectrum FILE` then skips its counting pass, so n shards "
         "count once instead of n times.",
     )
     p.add_argument("reads", nargs="+", metavar="READS", help="FASTQ(.gz)/FASTA/SAM/BAM/CRAM files")
@@ -751,16 +807,11 @@ def _add_count(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def _run_count(args: argparse.Namespace) -> int:
-    import os
-
     from seqfcn.correction.evidence import count_reads
 
     k = args.kmer or defaults.K_READS
     if k % 2 == 0 or not 3 <= k <= 31:
         raise SeqfcnError(f"-k must be odd and in 3..31 (as a model's k), not {k}")
-    parent = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(parent):
-        raise SeqfcnError("the output's directory does not exist", path=args.output)
     if args.model:
         from seqfcn.correction.model_files import load_corrector
 
@@ -784,16 +835,19 @@ def _add_merge(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         parents=[common],
         help="merge shard outputs (scan --shard, correct --shard) into the unsharded output",
         description="Merge the outputs of n shard jobs into exactly what the unsharded run writes: scan shards "
-        "(any order; q-values recomputed over the whole genome), other sorted BED files (sorted merge, first "
-        "file's header), or reads (FASTQ/FASTA/SAM/BAM, given in shard order 1..n: re-interleaved round-robin, "
-        "or concatenated with --order concat).",
+        "(q-values recomputed over the whole genome), predict bedGraph shards, other sorted BED files (sorted "
+        "merge, first file's header), or reads (FASTQ/FASTA/SAM/BAM: re-interleaved round-robin, or concatenated "
+        "with --order concat). Shards may be given in any order: each records its input's content fingerprint, "
+        "its i/n and its run (read shards in the NAME.seqfcn-shard.json manifest beside them), and a set with a "
+        "shard missing, repeated or from another input or run is refused before anything is written.",
     )
-    p.add_argument("shards", nargs="+", help="shard files (reads: in shard order 1..n)")
+    p.add_argument("shards", nargs="+", help="shard files, in any order (--order concat: in the order given)")
     p.add_argument("-o", "--output", default="-", help="merged output (default - = stdout; .gz compresses)")
     p.add_argument("--kind", choices=("auto", "scan", "bed", "reads"), default="auto",
                    help="what the shards are (default auto: scan shard header, BED by name, else reads)")
     p.add_argument("--order", choices=("interleave", "concat"), default="interleave",
-                   help="reads: interleave (undo --shard, default) or concat (plain chunks)")
+                   help="reads: interleave (undo --shard, default; needs the shards' manifests) or concat "
+                   "(plain chunks, in the order given)")
     p.set_defaults(func=_run_merge)
     _declare_io(p, inputs=["shards"], outputs=["output"])
 
@@ -826,7 +880,10 @@ def _add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--config", help='JSON {"model": {...}, "train": {...}, "data": {...}} over the task defaults')
     p.add_argument("--steps", type=int, help="optimiser steps (overrides the config)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last/ if present")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last/ if present; refused when the "
+                   "run in OUT was started with another genome, labels, reads, task, config or error model")
+    p.add_argument("--force", action="store_true", help="with --resume: continue even so, with a warning per "
+                   "difference (recorded in the model's metadata)")
     ev = p.add_argument_group("read correction with k-mer evidence (--task correct)")
     ev.add_argument("--evidence", choices=("none", "reads", "reference"),
                     help="k-mer evidence channels: reads (the spectrum of the reads being corrected; "
@@ -883,20 +940,26 @@ def _run_train(args: argparse.Namespace) -> int:
         config.setdefault("data", {})["error_model"] = args.error_model
     if args.evidence is None:
         args.evidence = "reads" if args.task == "correct" else "none"
-    if args.evidence != "none":
-        return _train_kmer(args, config)
-    if len(args.genome) > 1:
-        raise SeqfcnError("several --genome files are for --task correct --evidence reads")
-    result = train_task(args.task, args.genome[0], args.out, config=config, labels=args.labels, reads=args.reads,
-                        device=args.device, seed=args.seed, resume=args.resume)
+    if args.force and not args.resume:
+        raise SeqfcnError("--force is for --resume (continue a run started with other inputs)")
+    from seqfcn.errors import ModelFileError
+    from seqfcn.train import exit_code
+
+    try:
+        if args.evidence != "none":
+            return _train_kmer(args, config)
+        if len(args.genome) > 1:
+            raise SeqfcnError("several --genome files are for --task correct --evidence reads")
+        result = train_task(args.task, args.genome[0], args.out, config=config, labels=args.labels,
+                            reads=args.reads, device=args.device, seed=args.seed, resume=args.resume,
+                            force=args.force)
+    except ModelFileError as exc:  # the "model" section of --config (a model file names itself)
+        if exc.path is not None or not args.config:
+            raise
+        raise ModelFileError(f"\"model\": {exc.message}", path=args.config) from None
     summary = {k: v for k, v in result.items() if isinstance(v, (int, float, str))}
     print(json.dumps(summary, default=float))
-    reason = str(result.get("stop_reason", ""))
-    if reason.startswith("signal:"):
-        import signal
-
-        return 128 + int(getattr(signal, reason.split(":", 1)[1], signal.SIGTERM))
-    return 0
+    return exit_code(str(result.get("stop_reason", "")))
 
 
 def _train_kmer(args: argparse.Namespace, config: dict) -> int:
@@ -908,12 +971,28 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
     from seqfcn.checkpoint import TRAINED_MODEL_DIR
     from seqfcn.correction.model_files import save_corrector
     from seqfcn.correction.training import GcBias, cycles_of, train_kmer_corrector
+    from seqfcn.nn.models import planned_tensors
+    from seqfcn.tasks import error_model_identity
+    from seqfcn.train import RunOptions, TrainConfig, exit_code, input_identity, start_run
 
     if args.task != "correct":
         raise SeqfcnError("--evidence is for --task correct")
-    if args.resume:
-        raise SeqfcnError("--resume needs --evidence none (a k-mer corrector trains in minutes: start again)")
     spec = f"fitted:{args.reads}" if args.reads else config.get("data", {}).get("error_model", "illumina")
+    train = config.get("train", {})
+    model_config = {kk: v for kk, v in config.get("model", {}).items() if kk != "name"}
+    planned_tensors({**defaults.KMER_MODEL, **model_config, "name": "read_corrector"})  # sizes, before any work
+    schedule = {"steps": int(train.get("steps", defaults.TRAIN_STEPS)),
+                "batch_size": int(train.get("batch_size", defaults.TRAIN_BATCH_SIZE)),
+                "lr": float(train.get("lr", defaults.TRAIN_LR))}
+    saving = {key: train.get(key, getattr(TrainConfig, key)) for key in ("checkpoint_every", "checkpoint_seconds")}
+    identity = {"task": "correct", "evidence": args.evidence, "genome": [input_identity(g) for g in args.genome],
+                "error_model": [error_model_identity(one.strip()) for one in spec.split(";") if one.strip()],
+                "options": {"kmer": args.kmer, "edits": args.edits, "coverages": args.coverages,
+                            "read_length": args.read_length, "max_train_reads": args.max_train_reads,
+                            "gc_bias": args.gc_bias, "walked": args.walked, "window": train.get("window")},
+                "model": model_config, "train": {**schedule, "seed": args.seed}}
+    run = RunOptions(args.out, resume=args.resume, record=start_run(args.out, identity, resume=args.resume,
+                                                                    force=args.force), **saving)
     # several error models, separated by ";", each give their own simulated samples; BAMs of
     # fitted models are aligned to the first genome
     models = [make_error_model(one.strip(), reference=args.genome[0]) for one in spec.split(";") if one.strip()]
@@ -929,19 +1008,19 @@ def _train_kmer(args: argparse.Namespace, config: dict) -> int:
     gc_bias = GcBias.parse(args.gc_bias)
     length = args.read_length or (defaults.ONT_READ_LENGTH if isinstance(em, OntErrorModel) else None)
     window = length or min(cycles_of(m) for m in models)
-    train = config.get("train", {})
     model = train_kmer_corrector(
         args.genome, error_model=models, k=k, edits=edits, source=args.evidence, coverages=coverages,
         read_length=length, window=int(train.get("window", window if edits == "sub" else defaults.INDEL_TRAIN_WINDOW)),
-        max_reads=args.max_train_reads, walked=args.walked, gc_bias=gc_bias,
-        model_config={kk: v for kk, v in config.get("model", {}).items() if kk != "name"},
-        steps=int(train.get("steps", defaults.TRAIN_STEPS)),
-        batch_size=int(train.get("batch_size", defaults.TRAIN_BATCH_SIZE)), lr=float(train.get("lr", defaults.TRAIN_LR)), device=args.device, seed=args.seed, progress=not args.quiet,
+        max_reads=args.max_train_reads, walked=args.walked, gc_bias=gc_bias, model_config=model_config,
+        **schedule, device=args.device, seed=args.seed, progress=not args.quiet, run=run,
     )
+    if exit_code(model.train_info["stop_reason"]):  # a signal: the checkpoint is in OUT/last/, no model
+        return exit_code(model.train_info["stop_reason"])
     out = save_corrector(model, os.path.join(args.out, TRAINED_MODEL_DIR),
                               metadata={"genome": ", ".join(os.path.basename(g) for g in args.genome),
                                         "mode": f"kmer-{args.evidence}",
                                         "train": model.train_info, "error_model_spec": spec,
+                                        "run": run.record.to_dict(),
                                         "command": " ".join(["seqfcn", *sys.argv[1:]])})
     print(json.dumps({"model": str(out), "train_loss": model.train_info["train_loss"], "k": k, "edits": edits,
                       "evidence": args.evidence}, default=float))

@@ -154,9 +154,12 @@ def run_sharded(
                 error, merged_ok = exc, 0
         merged_ok = _agree(merged_ok) if all_ok else 0
         if info.rank == 0 or not all_ok:
+            from seqfcn.shard import manifest_path
+
             for path in parts if info.rank == 0 else [mine]:
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+                for name in (path, manifest_path(path)):  # a read part's manifest goes with it
+                    with contextlib.suppress(OSError):
+                        os.unlink(name)
         if error is not None:
             raise error
         if not all_ok:

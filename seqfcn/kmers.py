@@ -215,8 +215,9 @@ class KmerTable:
         scale: the typical count (feature value 1); default: the median count of a
             k-mer occurrence (``count``-weighted median).
         source: ``"reads"`` (a read set's spectrum) or ``"reference"`` (a genome).
-        inputs: the files counted, ``[{"name": base name, "bytes": size}, ...]`` (saved with
-            the table, so a spectrum can be checked against the reads it is used with).
+        inputs: the files counted, ``[{"name": base name, "bytes": size, "fingerprint":
+            content fingerprint}, ...]`` (saved with the table, so a spectrum can be checked
+            against the reads it is used with, :func:`seqfcn.correction.evidence.check_spectrum`).
         reads: how many reads were counted, when known (a progress bar's total).
     """
 

@@ -4,14 +4,21 @@
   (already genome order), q-values recomputed over all shards with the summed number of
   tested windows, streamed in the format of :func:`seqfcn.motifs.scan.write_hits_bed` —
   byte-identical to ``seqfcn scan`` without ``--shard``.
+* predict bedGraph shards (``seqfcn predict --shard``, a ``name=seqfcn_predict`` track line
+  with ``seqfcn_shard=i/n seqfcn_run=ID``): checked as one set, concatenated in shard
+  order without the track line — byte-identical to the unsharded bedGraph.
 * other BED files: a sorted merge (chromosome order = first appearance over the files
   in the order given, then ``start``, ``end``; ties keep file order), header lines
   (``track``/``browser``/``#``) of the first file only; data lines are copied verbatim.
-* reads (FASTQ/FASTA, SAM/BAM): re-interleaved round-robin in the order the files are
-  given (shard 1, 2, ..., n; the split of :func:`seqfcn.shard.shard_reads`), or
-  concatenated with ``order="concat"``. SAM/BAM keep the first shard's header, with
+* reads (FASTQ/FASTA, SAM/BAM): re-interleaved round-robin (the split of
+  :func:`seqfcn.shard.shard_reads`) in the order of the shard indices their manifests
+  record (:func:`seqfcn.shard.read_manifest`; files in any order), after proving the set
+  (one input, run, mate and ``n``; every shard once; each holds its share of the input's
+  reads); or, for plain chunks without manifests, concatenated with ``order="concat"``
+  in the order given. SAM/BAM keep the first shard's header, with
   ``--shard X`` removed from seqfcn's @PG ``CL`` so it matches the unsharded run.
 
+Every shard set is checked before anything is written (:func:`seqfcn.shard.check_shard_set`).
 Every output is atomic (a hidden temporary file ``.NAME.XXXXXXXX.tmp``/``.part`` in the
 output's directory, renamed into place at the end); ``-`` writes to stdout.
 """
@@ -27,11 +34,19 @@ import numpy as np
 import pysam
 
 from seqfcn.errors import InputFormatError, SeqfcnError
-from seqfcn.shard import scan_shard_info, scan_shard_rows, strip_shard_argument
+from seqfcn.shard import (
+    check_shard_set,
+    predict_shard_info,
+    read_manifest,
+    scan_shard_info,
+    scan_shard_rows,
+    strip_shard_argument,
+)
 
 T = TypeVar("T")
 
-__all__ = ["interleave", "merge_scan_shards", "merge_bed", "merge_reads", "merge_shards", "MERGE_KINDS"]
+__all__ = ["interleave", "merge_scan_shards", "merge_predict_shards", "merge_bed", "merge_reads", "merge_shards",
+           "MERGE_KINDS"]
 
 MERGE_KINDS = ("auto", "scan", "bed", "reads")
 _BED_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".bedgraph")
@@ -86,25 +101,14 @@ def merge_scan_shards(paths: Sequence[str | os.PathLike], output: str | os.PathL
     from seqfcn.motifs.pwm import PValueCounts, value_text
     from seqfcn.motifs.scan import HIT_TRACK
 
-    shards = [(str(p), scan_shard_info(p)) for p in paths]
-    first = shards[0][1]
-    count = first.count
-    seen: dict[int, str] = {}
-    for label, info in shards:
-        if info.count != count:
-            raise SeqfcnError(f"shard {info.index + 1}/{info.count} does not belong with {count} shards", path=label)
-        if info.run != first.run:
-            raise SeqfcnError(f"comes from a different scan (seqfcn_run={info.run}, not {first.run}: "
-                              "another genome, motif set or option)", path=label)
+    infos = {str(p): scan_shard_info(p) for p in paths}
+    first = next(iter(infos.values()))
+    for label, info in infos.items():
         if info.q_tests != first.q_tests:
             raise SeqfcnError(f"q-value mode {info.q_tests} differs from {first.q_tests}", path=label)
-        if info.index in seen:
-            raise SeqfcnError(f"shard {info.index + 1}/{count} given twice (also {seen[info.index]})", path=label)
-        seen[info.index] = label
-    missing = sorted(set(range(count)) - set(seen))
-    if missing:
-        raise SeqfcnError(f"shard(s) {', '.join(f'{i + 1}/{count}' for i in missing)} missing from the merge")
-    shards.sort(key=lambda s: s[1].index)
+    order = check_shard_set([(str(p), infos[str(p)].index, infos[str(p)].count, infos[str(p)].run) for p in paths],
+                            "scan")
+    shards = [(label, infos[label]) for label in order]
     counts, n_hits = PValueCounts(), 0
     for label, _ in shards:
         for chunk in _chunks(row[6] for _, row in scan_shard_rows(label)):
@@ -146,7 +150,38 @@ def _is_scan_shard(path: str) -> bool:
             first = fh.readline()
     except OSError as exc:
         raise SeqfcnError(f"cannot read: {exc.strerror}", path=path) from None
-    return first.startswith("track") and "seqfcn_shard=" in first
+    return first.startswith("track") and "seqfcn_shard=" in first and "name=seqfcn_predict" not in first
+
+
+# --------------------------------------------------------------------------- predict shards
+def merge_predict_shards(paths: Sequence[str | os.PathLike], output: str | os.PathLike) -> int:
+    """Join the bedGraph shards of ``seqfcn predict --shard`` (any order) into the unsharded bedGraph.
+
+    Shards hold contiguous blocks of tiles, so their data lines in shard order are the
+    unsharded file; the shard track line is dropped (the unsharded bedGraph has none).
+    Returns the number of lines written.
+
+    Raises:
+        SeqfcnError: a file that is not a predict shard, another ``n`` or run, a shard
+            given twice or missing (naming it), before anything is written.
+    """
+    from seqfcn.atomic import atomic_text
+
+    shards = []
+    for p in map(str, paths):
+        info = predict_shard_info(p)
+        if info is None:
+            raise SeqfcnError("not a seqfcn predict shard (no seqfcn_shard= track line); write it with "
+                              "seqfcn predict --shard", path=p)
+        shards.append((p, *info))
+    order = check_shard_set(shards, "predict run")
+    written = 0
+    with atomic_text(output) as handle:
+        for label in order:
+            lines = _bed_lines(label)
+            handle.writelines(line + "\n" for line in lines[1:])
+            written += len(lines) - 1
+    return written
 
 
 # --------------------------------------------------------------------------- BED
@@ -225,23 +260,54 @@ def merge_reads(
     """Merge read shards (FASTQ/FASTA, plain or gzip, or SAM/BAM) into one file.
 
     Args:
-        paths: shard files in shard order 1..n.
+        paths: shard files; ``interleave``: outputs of ``seqfcn correct --shard`` with their
+            manifests, in any order; ``concat``: any read files, joined in the order given.
         output: FASTQ/FASTA (``.gz`` compresses) or ``.bam``/``.sam``; ``-`` = stdout
             in the shards' format.
         order: ``"interleave"`` (undo :func:`seqfcn.shard.shard_reads`) or ``"concat"``.
 
     Returns:
         The number of reads written.
+
+    Raises:
+        SeqfcnError: (interleave) a shard without a manifest, from another input, run
+            or mate, missing, given twice, or not holding its share of the reads.
     """
     if order not in ("interleave", "concat"):
         raise SeqfcnError(f"order must be interleave or concat, not {order!r}")
     labels = [str(p) for p in paths]
+    if order == "interleave":
+        labels = _read_shard_order(labels)
     kinds = [_alignment_format(p) for p in labels]
-    if len({k is None for k in kinds}) > 1:
-        raise SeqfcnError("mixes alignment files (SAM/BAM) and FASTQ/FASTA; merge like with like", path=labels[0])
+    odd = next((label for label, k in zip(labels, kinds) if (k is None) != (kinds[0] is None)), None)
+    if odd is not None:
+        raise SeqfcnError(f"is {'not ' if kinds[0] is not None else ''}an alignment file (SAM/BAM/CRAM) but "
+                          f"{labels[0]} is{' not' if kinds[0] is None else ''}; merge like with like "
+                          "(a truncated BAM is not readable as one)", path=odd)
     if kinds[0] is None:
         return _merge_fastx(labels, str(output), order)
     return _merge_alignments(labels, str(output), order)
+
+
+def _read_shard_order(labels: Sequence[str]) -> list[str]:
+    """The read shards ``labels`` sorted by their manifests' index, once proven one complete set."""
+    manifests = [(label, read_manifest(label)) for label in labels]
+    first_label, first = manifests[0]
+    for label, m in manifests:
+        if m.inputs != first.inputs or m.total != first.total:
+            raise SeqfcnError(f"comes from another input (reads {', '.join(m.inputs)}, {m.total} reads; "
+                              f"{first_label}: {', '.join(first.inputs)}, {first.total} reads)", path=label)
+        if m.mate != first.mate:
+            raise SeqfcnError(f"holds mate {m.mate + 1}, {first_label} mate {first.mate + 1}: merge each mate's "
+                              "shards on their own", path=label)
+    order = check_shard_set([(label, m.index, m.count, m.run) for label, m in manifests], "correct run")
+    for label in order:
+        m = dict(manifests)[label]
+        share = len(range(m.index, m.total, m.count))
+        if m.reads != share:
+            raise SeqfcnError(f"holds {m.reads} reads, but shard {m.index + 1}/{m.count} of {m.total} reads has "
+                              f"{share}", path=label)
+    return order
 
 
 def _combine(streams: Sequence[Iterable[T]], labels: Sequence[str], order: str) -> Iterator[T]:
@@ -298,7 +364,8 @@ def merge_shards(
     """Merge shard outputs; returns ``(kind, records written)``.
 
     ``kind`` ``auto`` picks ``scan`` for files of ``seqfcn scan --shard``, ``bed`` for
-    other ``.bed``/``.narrowPeak``/``.bedGraph`` (optionally ``.gz``) names, else ``reads``.
+    other ``.bed``/``.narrowPeak``/``.bedGraph`` (optionally ``.gz``) names, else ``reads``;
+    ``bed`` files with a ``seqfcn predict --shard`` track line merge as ``predict`` shards.
     ``order`` applies to reads only.
     """
     if kind not in MERGE_KINDS:
@@ -319,5 +386,7 @@ def merge_shards(
     if kind == "scan":
         return kind, merge_scan_shards(labels, output)
     if kind == "bed":
+        if any(predict_shard_info(p) is not None for p in labels):
+            return "predict", merge_predict_shards(labels, output)
         return kind, merge_bed(labels, output)
     return kind, merge_reads(labels, output, order=order)

@@ -24,7 +24,10 @@
 5. **Sharding.** ``shard=(index, count)`` keeps a contiguous block of the tiles of every
    stretch (:func:`seqfcn.tiling.select_shard`); shard ``i`` covers its tiles exactly,
    and as runs of equal values are merged within a tile core only, the bedGraph shards
-   merged by ``seqfcn merge`` are byte-identical to the unsharded bedGraph.
+   merged by ``seqfcn merge`` are byte-identical to the unsharded bedGraph. Each shard
+   starts with a track line naming its ``seqfcn_shard=i/n`` and ``seqfcn_run=ID`` (genome
+   and model content, regions, options, channel: :func:`seqfcn.shard.run_fingerprint`), so
+   the merge refuses a missing, repeated or foreign shard.
 """
 from __future__ import annotations
 
@@ -189,6 +192,13 @@ def channel_paths(output: str | os.PathLike, names: Sequence[str]) -> list[str]:
     return [os.path.join(os.path.dirname(output), f"{stem}.{name}{suffix}") for name in names]
 
 
+def _shard_track_lines(shard: tuple[int, int], outputs: Sequence[int], **settings: Any) -> list[str]:
+    """The track line of each channel's shard file (:func:`seqfcn.shard.predict_track_line`)."""
+    from seqfcn.shard import predict_track_line, run_fingerprint
+
+    return [predict_track_line(shard, run_fingerprint(channel=int(o), **settings)) for o in outputs]
+
+
 def predict_genome_tracks(
     genome_path: str | os.PathLike,
     model: str | os.PathLike,
@@ -248,7 +258,11 @@ def predict_genome_tracks(
         tiles = span_tiles(genome_spans(sizes, regions, path=genome_path), sizes, window, margin, shard)
         bases = 0
         with ExitStack() as stack:
-            adds = [stack.enter_context(track_writer(p, sizes, fmt=fmt)) for p in paths]
+            lines = [None] * len(paths) if shard is None else _shard_track_lines(
+                shard, outputs, genome=genome_path, model=model, regions=regions, merge=merge, activation=act,
+                window=window)
+            adds = [stack.enter_context(track_writer(p, sizes, fmt=fmt, track_line=line))
+                    for p, line in zip(paths, lines)]
             for chrom, start, values in predict_pieces(fn, genome, tiles, window, margin, batch_size=batch_size,
                                                        device=device, progress=progress):
                 for add, row in zip(adds, values):

@@ -16,7 +16,18 @@ Two kinds of work are sharded, each the way that keeps a merge exact:
   (:func:`shard_reads`). This needs no counting pass (stdin works), streams, and gives
   every shard the same mix of read lengths. The merge re-interleaves: one read from
   shard 1, one from shard 2, ..., so ``seqfcn merge`` (:func:`seqfcn.merge.interleave`)
-  restores the input order exactly. Plain ``cat`` does **not** restore it.
+  restores the input order exactly. Plain ``cat`` does **not** restore it. FASTQ has no
+  header, so each read shard gets a manifest beside it (``NAME.seqfcn-shard.json``,
+  :func:`write_read_manifest`, written atomically after the shard itself): the input's
+  content fingerprints, ``i/n``, the run fingerprint, the mate, the reads of the whole
+  input and of the shard, and the shard file's own fingerprint.
+* **predict** bedGraph shards carry ``seqfcn_shard=i/n seqfcn_run=ID`` in a track line
+  (:func:`predict_track_line`).
+
+Every shard set is checked before a merge writes anything (:func:`check_shard_set`): one
+``n``, one run, every index ``1..n`` exactly once; files may be given in any order.
+Run fingerprints (:func:`run_fingerprint`) hash the options and the *content* of every
+file argument (:func:`seqfcn.io.fingerprint.file_fingerprint`), never its name or time.
 
 On the command line shards are 1-based ``i/n`` (``2/8``); in Python they are 0-based
 ``(index, count)`` tuples, as :func:`seqfcn.tiling.parse_shard` returns.
@@ -27,7 +38,7 @@ import os
 import re
 from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -45,6 +56,15 @@ __all__ = [
     "shard_reads",
     "ScanShardInfo",
     "scan_run_id",
+    "run_fingerprint",
+    "check_shard_set",
+    "ReadShardManifest",
+    "manifest_path",
+    "write_read_manifest",
+    "read_manifest",
+    "remove_manifest",
+    "predict_track_line",
+    "predict_shard_info",
     "write_scan_shard",
     "read_scan_shard",
     "scan_shard_info",
@@ -91,26 +111,66 @@ class ScanShardInfo:
     run: str = ""
 
 
-def scan_run_id(**settings: object) -> str:
-    """A short fingerprint of everything that decides a scan's tiles and hits (12 hex digits).
+def run_fingerprint(**settings: object) -> str:
+    """A short fingerprint of everything that decides a sharded run's output (12 hex digits).
 
-    Shards are merged only when their fingerprints agree, so shards of different scans
-    (another genome, motif set, threshold or tile size) are refused. File arguments are
-    recorded by absolute path, size and modification time.
+    Shards are merged only when their fingerprints agree, so shards of different runs
+    (another genome, motif set, model, threshold or tile size) are refused. File and
+    directory arguments are recorded by *content*
+    (:func:`seqfcn.io.fingerprint.file_fingerprint`; a directory by the names and
+    fingerprints of its files), so a copy under another name still merges and another
+    file with the same name and size never does.
     """
     import hashlib
     import json
 
+    from seqfcn.io.fingerprint import file_fingerprint
+
     def norm(value: object) -> object:
         if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
-            st = os.stat(value)
-            return [os.path.abspath(value), st.st_size, st.st_mtime_ns]
+            return ["file", file_fingerprint(value)]
+        if isinstance(value, (str, os.PathLike)) and os.path.isdir(value):
+            return ["dir", sorted((name, file_fingerprint(os.path.join(value, name)))
+                                  for name in os.listdir(value) if os.path.isfile(os.path.join(value, name)))]
         if isinstance(value, (list, tuple)):
             return [norm(v) for v in value]
         return value if value is None or isinstance(value, (int, float, str, bool)) else repr(value)
 
     text = json.dumps({k: norm(v) for k, v in sorted(settings.items())}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def scan_run_id(**settings: object) -> str:
+    """The :func:`run_fingerprint` of a scan's settings (the ``seqfcn_run=`` of its shards)."""
+    return run_fingerprint(**settings)
+
+
+def check_shard_set(shards: Sequence[tuple[str, int, int, str]], what: str = "run") -> list[str]:
+    """Prove that ``(label, index, count, run)`` shards (0-based index) form one complete set.
+
+    Returns:
+        The labels sorted by shard index (the order the merge joins them in).
+
+    Raises:
+        SeqfcnError: naming the shard file: another ``n``, another run (``what`` says
+            which kind), an index given twice, or (naming the indices) shards missing.
+    """
+    label0, _, count, run = shards[0]
+    seen: dict[int, str] = {}
+    for label, index, n, other in shards:
+        if n != count:
+            raise SeqfcnError(f"shard {index + 1}/{n} does not belong with {count} shards (as {label0})", path=label)
+        if other != run:
+            raise SeqfcnError(f"comes from a different {what} (seqfcn_run={other}, not {run} as {label0}: "
+                              "another input, model or option)", path=label)
+        if index in seen:
+            raise SeqfcnError(f"shard {index + 1}/{count} given twice (also {seen[index]})", path=label)
+        seen[index] = label
+    missing = sorted(set(range(count)) - set(seen))
+    if missing:
+        raise SeqfcnError(f"shard(s) {', '.join(f'{i + 1}/{count}' for i in missing)} missing from the merge "
+                          f"(given: {', '.join(seen[i] for i in sorted(seen))})")
+    return [seen[i] for i in range(count)]
 
 
 def write_scan_shard(
@@ -235,6 +295,127 @@ def scan_shard_rows(path: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
                 yield number, row
         except UnicodeDecodeError as exc:
             raise InputFormatError(f"cannot read: {exc}", path=label) from None
+
+
+# --------------------------------------------------------------------------- read shard manifests
+MANIFEST_SUFFIX = ".seqfcn-shard.json"
+
+
+@dataclass(frozen=True)
+class ReadShardManifest:
+    """What a read shard's manifest records (0-based ``index``; ``mate`` 0-based among ``inputs``).
+
+    Attributes:
+        inputs: one content fingerprint per input file (R1, R2); for stdin a hash of the
+            records read (:class:`seqfcn.io.fingerprint.RecordHasher`).
+        run: :func:`run_fingerprint` of the model and options.
+        total: read groups (reads, or pairs) of the whole input; ``reads``: of this shard.
+        output: the fingerprint of the shard file the manifest describes.
+    """
+
+    index: int
+    count: int
+    run: str
+    inputs: tuple[str, ...]
+    mate: int
+    total: int
+    reads: int
+    output: str = ""
+
+    def key(self) -> tuple:
+        """What every shard of one set shares."""
+        return self.inputs, self.mate, self.total
+
+
+def manifest_path(output: str | os.PathLike) -> str:
+    """The manifest beside a read shard: ``c.1.fq`` -> ``c.1.fq.seqfcn-shard.json``."""
+    return os.fspath(output) + MANIFEST_SUFFIX
+
+
+def write_read_manifest(output: str | os.PathLike, manifest: ReadShardManifest) -> None:
+    """Write ``manifest`` beside the finished shard ``output`` (atomic; its ``output`` field
+    is filled with the shard file's fingerprint). Nothing for stdout."""
+    import json
+
+    from seqfcn.atomic import atomic_write
+    from seqfcn.io.fingerprint import file_fingerprint
+
+    if os.fspath(output) == "-":
+        return
+    data: dict[str, Any] = {
+        "seqfcn_shard": f"{manifest.index + 1}/{manifest.count}", "run": manifest.run,
+        "inputs": list(manifest.inputs), "mate": manifest.mate + 1, "reads_total": manifest.total,
+        "reads": manifest.reads,
+        "output": {"name": os.path.basename(output), "fingerprint": file_fingerprint(output)},
+    }
+    atomic_write(manifest_path(output), json.dumps(data, indent=1) + "\n")
+
+
+def remove_manifest(output: str | os.PathLike) -> None:
+    """Remove a stale manifest beside ``output`` (an unsharded run replaced the shard)."""
+    if os.fspath(output) != "-":
+        try:
+            os.unlink(manifest_path(output))
+        except FileNotFoundError:
+            pass
+
+
+def read_manifest(path: str | os.PathLike) -> ReadShardManifest:
+    """The manifest of read shard ``path``, checked against the file it describes.
+
+    Raises:
+        SeqfcnError: no manifest (not a ``seqfcn correct --shard`` output), a malformed
+            one, or one that describes another file (naming both).
+    """
+    import json
+
+    from seqfcn.io.fingerprint import file_fingerprint
+
+    label, side = str(path), manifest_path(path)
+    if not os.path.isfile(side):
+        raise SeqfcnError(f"no shard manifest {os.path.basename(side)} beside it: not an output of seqfcn correct "
+                          "--shard (plain chunks merge with --order concat)", path=label)
+    try:
+        with open(side, encoding="utf-8") as fh:
+            data = json.load(fh)
+        index, count = parse_shard(data["seqfcn_shard"])
+        manifest = ReadShardManifest(index, count, str(data["run"]), tuple(map(str, data["inputs"])),
+                                     int(data["mate"]) - 1, int(data["reads_total"]), int(data["reads"]),
+                                     str(data["output"]["fingerprint"]))
+    except (OSError, ValueError, KeyError, TypeError, SeqfcnError) as exc:
+        raise InputFormatError(f"not a seqfcn shard manifest ({exc})", path=side) from None
+    if manifest.output != file_fingerprint(path):
+        raise SeqfcnError(f"does not match its manifest {os.path.basename(side)} (the shard file was changed, "
+                          "or renamed over another shard)", path=label)
+    return manifest
+
+
+# --------------------------------------------------------------------------- predict shard tracks
+def predict_track_line(shard: tuple[int, int], run: str) -> str:
+    """The bedGraph track line of a predict shard (the unsharded bedGraph has none)."""
+    index, count = check_shard(shard)
+    return (f'track type=bedGraph name=seqfcn_predict description="seqfcn predict shard {index + 1} of {count}" '
+            f"seqfcn_shard={index + 1}/{count} seqfcn_run={run}")
+
+
+def predict_shard_info(path: str | os.PathLike) -> tuple[int, int, str] | None:
+    """``(index, count, run)`` of a predict bedGraph shard (plain or gzip), None for another file."""
+    import gzip
+
+    label = str(path)
+    try:
+        opener = gzip.open(label, "rt", encoding="utf-8") if label.endswith(".gz") else open(label, encoding="utf-8")
+        with opener as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError, EOFError):
+        return None
+    if not first.startswith("track") or "name=seqfcn_predict" not in first:
+        return None
+    keys = dict(_TRACK_KEYS.findall(first))
+    if "shard" not in keys or "run" not in keys:
+        raise InputFormatError("line 1: a seqfcn predict track line without seqfcn_shard= and seqfcn_run=", path=label)
+    index, count = parse_shard(keys["shard"])
+    return index, count, keys["run"]
 
 
 def strip_shard_argument(command_line: str) -> str:

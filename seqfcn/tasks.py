@@ -140,6 +140,20 @@ def build_datasets(
     return train, val, meta
 
 
+def error_model_identity(spec: Any) -> Any:
+    """An error model spec as a run records it: a file it names (``fitted:BAM``, a ``.json``)
+    by its name and content fingerprint, so a resume with another file of that name is caught."""
+    from seqfcn.train import input_identity
+
+    if not isinstance(spec, str):
+        return spec
+    path = spec[len("fitted:"):] if spec.startswith("fitted:") else spec
+    if os.path.isfile(path):
+        return {"spec": spec.split(":", 1)[0] if spec.startswith("fitted:") else "file",
+                "file": input_identity(path)}
+    return spec
+
+
 def train_task(
     task: str,
     genome: str | os.PathLike,
@@ -151,6 +165,7 @@ def train_task(
     device: str = "auto",
     seed: int = 0,
     resume: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Train a model for ``task`` on ``genome``; the model goes to ``out_dir/model/``.
 
@@ -164,6 +179,8 @@ def train_task(
         reads: for ``correct``, a BAM of real reads aligned to ``genome``; the error
             model is fitted to it (same as ``data.error_model = "fitted:BAM"``).
         device, seed, resume: as for :class:`~seqfcn.train.TrainConfig`.
+        force: with ``resume``, continue a run started with other inputs or configs
+            (:func:`~seqfcn.train.start_run`: a warning per difference instead of an error).
 
     Returns:
         The trainer's final result (metrics, steps, stop reason).
@@ -171,12 +188,19 @@ def train_task(
     import torch
 
     from seqfcn.checkpoint import save_model
-    from seqfcn.nn.models import model_from_config
-    from seqfcn.train import TrainConfig, Trainer
+    from seqfcn.nn.models import model_from_config, planned_tensors
+    from seqfcn.train import TrainConfig, Trainer, input_identity, start_run, train_identity
 
     cfg = task_config(task, config)
     train_cfg = TrainConfig.from_dict({**cfg["train"], "device": device, "seed": seed})
     train_cfg.validate()
+    identity = {"task": task, "genome": input_identity(genome), "labels": input_identity(labels),
+                "reads": input_identity(reads), "model": cfg["model"],
+                "data": {k: error_model_identity(v) if k in ("error_model", "val_error_model") else v
+                         for k, v in cfg["data"].items()},
+                "train": train_identity(train_cfg)}
+    record = start_run(out_dir, identity, resume=resume, force=force)  # another run's checkpoint: refused
+    planned_tensors(cfg["model"])  # sizes checked before any work
     train_ds, val_ds, meta = build_datasets(task, genome, cfg["data"], labels=labels, reads=reads, seed=seed)
     model_cfg = dict(cfg["model"])
     if task == "profile" and meta.get("binary_labels") and train_cfg.loss == "mse":
@@ -188,6 +212,6 @@ def train_task(
     def export(model, directory: Path, metadata: dict) -> None:
         save_model(model, directory, metadata={**metadata, **meta})
 
-    trainer = Trainer(model, train_ds, val_ds, train_cfg, out_dir, save_fn=export, resume=resume)
+    trainer = Trainer(model, train_ds, val_ds, train_cfg, out_dir, save_fn=export, resume=resume, run=record)
     log.info("training %s (%s) on %s", task, model_cfg["name"], genome)
     return trainer.fit()

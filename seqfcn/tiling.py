@@ -182,11 +182,15 @@ def merge_spans(spans: Iterable[tuple[str, int, int]], chrom_order: Iterable[str
 
 def genome_spans(chrom_sizes: dict[str, int], regions: Iterable[tuple[str, int, int]] | None = None, *,
                  path: str | os.PathLike | None = None) -> list[tuple[str, int, int]]:
-    """The stretches to run: whole chromosomes, or 0-based ``regions`` clipped to the
-    chromosomes and merged where they overlap or touch, in genome order.
+    """The stretches to run: whole chromosomes, or 0-based ``regions`` merged where they
+    overlap or touch, in genome order.
+
+    One rule with every ``--regions`` of the command line: a region is never clipped.
 
     Raises:
-        SeqfcnError: a region on a chromosome the genome lacks (``path``: the genome, named).
+        SeqfcnError: a region on a chromosome the genome lacks, or outside it
+            (``start < 0``, ``end`` past the chromosome's end, ``end <= start``);
+            ``path``: the genome, named.
     """
     if regions is None:
         return [(c, 0, n) for c, n in chrom_sizes.items() if n > 0]
@@ -194,9 +198,11 @@ def genome_spans(chrom_sizes: dict[str, int], regions: Iterable[tuple[str, int, 
     for chrom, start, end in regions:
         if chrom not in chrom_sizes:
             raise SeqfcnError("region on a chromosome the genome lacks", path=path, record=chrom)
-        start, end = max(0, int(start)), min(int(end), chrom_sizes[chrom])
-        if end > start:
-            spans.append((chrom, start, end))
+        start, end = int(start), int(end)
+        if not 0 <= start < end <= chrom_sizes[chrom]:
+            raise SeqfcnError(f"region {start}-{end} is not inside the chromosome (0-{chrom_sizes[chrom]}); "
+                              "regions are never clipped", path=path, record=chrom)
+        spans.append((chrom, start, end))
     return merge_spans(spans, chrom_sizes)
 
 

@@ -17,6 +17,8 @@ What it does
       SIGINT/SIGTERM, written atomically; ``resume=True`` continues *exactly* (model,
       optimiser, scheduler, grad scaler, per-rank RNG states, data order mid-epoch): a run
       of 2N steps equals N steps + kill + resume N, bit for bit on the same machine;
+      :func:`start_run` records what a run is (inputs' fingerprints, configs) in its
+      checkpoints and refuses to resume a checkpoint of another run (``force``: warn instead);
     * ``out_dir/metrics.csv``, ``out_dir/training_curve.png``, TensorBoard events in
       ``out_dir/tensorboard/`` when ``torch.utils.tensorboard`` is importable;
     * DistributedDataParallel when launched by ``torchrun`` (``RANK``/``WORLD_SIZE``/
@@ -50,7 +52,7 @@ import signal
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -153,6 +155,148 @@ class TrainConfig:
         if "betas" in d:
             d["betas"] = tuple(d["betas"])
         return cls(**d)
+
+
+# --------------------------------------------------------------------------- what a run is (resume checks)
+_NOT_IDENTITY = ("progress", "tensorboard", "plot", "stop_after", "checkpoint_every", "checkpoint_seconds",
+                 "num_workers", "device", "eval_batch_size")
+"""TrainConfig fields a resumed run may change freely (they do not change the weights)."""
+
+
+def train_identity(config: TrainConfig) -> dict[str, Any]:
+    """The fields of ``config`` that decide the weights (all but :data:`_NOT_IDENTITY`), JSON-ready."""
+    return {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in _NOT_IDENTITY}
+
+
+def input_identity(path: str | os.PathLike | None) -> dict[str, str] | None:
+    """``{"name": file name, "fingerprint": content fingerprint}`` of an input file (None for None)."""
+    if path is None:
+        return None
+    from seqfcn.io.fingerprint import file_fingerprint
+
+    return {"name": Path(path).name, "fingerprint": file_fingerprint(path)}
+
+
+@dataclass
+class RunRecord:
+    """What a training run is and what happened to it, kept in every checkpoint
+    (``last/trainer_state.json``) and in the exported model's metadata (``run``).
+
+    ``identity``: the JSON-able facts a resumed run must share with the run it continues
+    (task, inputs as :func:`input_identity`, model, data and :func:`train_identity` configs,
+    error model, ...); ``history``: one entry per start or resume (time, step, what changed).
+    """
+
+    identity: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"identity": self.identity, "history": self.history}
+
+
+def _short_value(value: Any) -> str:
+    if isinstance(value, dict) and "fingerprint" in value:
+        return f"{value.get('name')} (fingerprint {value['fingerprint']})"
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "fingerprint" in v for v in value):
+        return ", ".join(_short_value(v) for v in value)
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def identity_differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """Phrases naming each difference between a run's saved identity and the current one, e.g.
+    ``was trained on genome a.fa (fingerprint ...), not b.fa (fingerprint ...)``."""
+    out = []
+    for key in list(saved) + [k for k in current if k not in saved]:
+        old, new = saved.get(key), current.get(key)
+        if json.dumps(old, sort_keys=True, default=str) == json.dumps(new, sort_keys=True, default=str):
+            continue
+        if key == "task":
+            out.append(f"was trained for task {old}, not {new}")
+        elif isinstance(old, dict) and isinstance(new, dict) and "fingerprint" not in old:
+            for sub in list(old) + [k for k in new if k not in old]:
+                if json.dumps(old.get(sub), sort_keys=True) != json.dumps(new.get(sub), sort_keys=True):
+                    was, now = (_short_value(d[sub]) if sub in d else "unset" for d in (old, new))
+                    out.append(f"was trained with {key} {sub}={was}, not {now}")
+        elif old is None:
+            out.append(f"was trained without {key}, not with {_short_value(new)}")
+        elif new is None:
+            out.append(f"was trained with {key} {_short_value(old)}, not without")
+        else:
+            verb = "on" if isinstance(old, (dict, list)) and "fingerprint" in json.dumps(old) else "with"
+            out.append(f"was trained {verb} {key} {_short_value(old)}, not {_short_value(new)}")
+    return out
+
+
+def _saved_state(out_dir: Path) -> dict[str, Any] | None:
+    """``trainer_state.json`` of ``out_dir/last/`` (or ``last.old/``, a crash between renames), or None."""
+    for name in ("last", "last.old"):
+        path = out_dir / name / "trainer_state.json"
+        if path.exists():
+            try:
+                return json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise SeqfcnError(f"cannot resume from this checkpoint: {exc}", path=path) from None
+    return None
+
+
+def start_run(out_dir: str | os.PathLike, identity: dict[str, Any], *, resume: bool = False,
+              force: bool | None = False) -> RunRecord:
+    """The :class:`RunRecord` of a run about to start in ``out_dir``; call it before any work.
+
+    With ``resume`` and a checkpoint in ``out_dir/last/``, ``identity`` is compared with the
+    one the checkpoint recorded: a difference raises :class:`SeqfcnError` naming it (one
+    line; ``force=None``: the command has no ``--force`` to offer), or with ``force`` logs a
+    warning per difference; the record keeps the run's
+    history (its start and each resume, with what changed).
+    """
+    out_dir = Path(out_dir)
+    identity = json.loads(json.dumps(identity, default=str))
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    state = _saved_state(out_dir) if resume else None
+    if state is None:
+        return RunRecord(identity, [{"event": "start", "time": now, "identity": identity}])
+    step = state.get("step")
+    saved = state.get("run")
+    if not isinstance(saved, dict) or not isinstance(saved.get("identity"), dict):
+        log.warning("%s: the checkpoint does not record what its run was trained on (an older seqfcn); "
+                    "resuming without checking", out_dir)
+        return RunRecord(identity, [{"event": "resume", "time": now, "step": step, "unchecked": True}])
+    changes = identity_differences(saved["identity"], identity)
+    if changes and not force:
+        more = f" (and {len(changes) - 1} more difference{'s' * (len(changes) > 2)})" if len(changes) > 1 else ""
+        hint = "" if force is None else " (--force continues anyway)"
+        raise SeqfcnError(f"{changes[0]}{more}; --resume continues only the run it started{hint}", path=out_dir)
+    for change in changes:
+        log.warning("--force: resuming %s, which %s", out_dir, change)
+    entry: dict[str, Any] = {"event": "resume", "time": now, "step": step}
+    if changes:
+        entry.update(forced=True, changes=changes)
+    return RunRecord(identity, list(saved.get("history") or []) + [entry])
+
+
+def exit_code(stop_reason: str) -> int:
+    """The exit code for a training run's ``stop_reason``: ``128 + signal`` for ``signal:NAME``, else 0."""
+    if stop_reason.startswith("signal:"):
+        return 128 + int(getattr(signal, stop_reason.split(":", 1)[1], signal.SIGTERM))
+    return 0
+
+
+@dataclass
+class RunOptions:
+    """Where a training run that builds its own :class:`TrainConfig` (k-mer correctors,
+    self-training) keeps its checkpoints, and what it continues.
+
+    ``out_dir``: ``last/`` (resumable state) and ``metrics.csv`` go here; ``resume``: continue
+    ``out_dir/last/``; ``record``: the run's :class:`RunRecord` (from :func:`start_run`);
+    ``checkpoint_every`` / ``checkpoint_seconds``: as in :class:`TrainConfig`.
+    """
+
+    out_dir: str | os.PathLike
+    resume: bool = False
+    record: RunRecord | None = None
+    checkpoint_every: int = 500
+    checkpoint_seconds: float = 300.0
 
 
 # --------------------------------------------------------------------------- device / distributed
@@ -399,6 +543,8 @@ class Trainer:
             ``model.safetensors`` + ``metadata.json``.
         resume: continue from ``out_dir/last/`` if it exists (a fresh start otherwise).
         collate_fn: optional DataLoader ``collate_fn`` (default stacks the dict fields).
+        run: what this run is (:func:`start_run`, which checks it against the checkpoint
+            before a resume); saved in every checkpoint and in the exported metadata (``run``).
 
     After :meth:`fit`, ``trainer.model`` holds the final weights (the best ones when
     ``config.restore_best`` and a validation set were used) on the training device.
@@ -415,12 +561,14 @@ class Trainer:
         save_fn: SaveFn | None = None,
         resume: bool = False,
         collate_fn: Callable | None = None,
+        run: RunRecord | None = None,
     ) -> None:
         self.config = config = config or TrainConfig()
         config.validate()
         self.out_dir = Path(out_dir)
         self.save_fn = save_fn or _default_save_fn
         self.resume = resume
+        self.run = run
         self.loss_fn = get_loss(config.loss)
         self.dist, self.device = setup_distributed(config.device)
         self.train_dataset, self.val_dataset = train_dataset, val_dataset
@@ -548,6 +696,7 @@ class Trainer:
                 "loss_accumulator": [self._loss_sum, self._loss_n],
                 "history": self.history,
                 "config": asdict(self.config),
+                "run": None if self.run is None else self.run.to_dict(),
             }
             _json_dump(state, tmp / "trainer_state.json")
             _atomic_dir_replace(tmp, self.last_dir)
@@ -564,6 +713,7 @@ class Trainer:
         try:
             with open(directory / "trainer_state.json") as fh:
                 state = json.load(fh)
+            self._check_saved_shapes(directory / "model.safetensors")
             weights = load_file(str(directory / "model.safetensors"))
             self.model.load_state_dict(weights)
             with open(directory / "optimizer.json") as fh:
@@ -603,6 +753,20 @@ class Trainer:
             torch.manual_seed(_mix(self.config.seed, r, self.step))
         log.info("resumed from %s at step %d (epoch %d)", directory, self.step, self.epoch)
         return True
+
+    def _check_saved_shapes(self, weights: Path) -> None:
+        """One line naming the first tensor of a checkpoint that does not fit this run's model."""
+        from safetensors import safe_open
+
+        from seqfcn.checkpoint import check_tensor_shapes
+
+        try:
+            with safe_open(str(weights), framework="np") as handle:
+                found = {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()}
+        except Exception as exc:  # missing or corrupt: safetensors raises its own error types
+            raise SeqfcnError(f"cannot resume from this checkpoint: {exc}", path=weights) from None
+        expected = {k: tuple(v.shape) for k, v in self.model.state_dict().items()}
+        check_tensor_shapes(expected, found, weights, "the model of this run (another model config?)")
 
     def _save_best(self) -> None:
         if self.dist.is_main:
@@ -829,6 +993,8 @@ class Trainer:
             if finished:
                 meta = {"train_config": asdict(cfg), "metrics": _json_safe(result),
                         "trained_steps": self.step}
+                if self.run is not None:
+                    meta["run"] = self.run.to_dict()
                 self.save_fn(self.model, self.out_dir / TRAINED_MODEL_DIR, meta)
         self._barrier()
         if self.dist.owns_group:

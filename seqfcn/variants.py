@@ -21,60 +21,29 @@ Windows reach ``window // 2`` + the model's receptive margin past the variant on
 (clipped at the chromosome ends), so every output summed sees all the context it depends on.
 
 Statuses: ``ok``; ``ref_mismatch`` (REF differs from the genome, which is named in the
-log); ``unknown_chrom``; ``symbolic`` (``<DEL>``, ``*``, breakends: not scored).
+log with the VCF line); ``unknown_chrom``; ``symbolic`` (``<DEL>``, ``*``, breakends: not
+scored); each not-``ok`` kind is counted in the log. A VCF none of whose records is on a
+chromosome of the genome is refused before the model is loaded.
+
+The VCF is read by :class:`seqfcn.io.vcf.VcfInput` (errors name the file and line); a VCF
+output is the input's records as they are, with seqfcn's INFO fields appended.
 """
 from __future__ import annotations
 
 import logging
 import os
-import re
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from seqfcn.errors import InputFormatError, SeqfcnError
+from seqfcn.errors import RegionError, SeqfcnError
+from seqfcn.io.vcf import VcfInput, VcfRecord, is_symbolic
 
 log = logging.getLogger("seqfcn")
 
 EFFECT_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "status", "ref_score", "alt_score", "effect",
                   "ref_window", "alt_window", "window_effect"]
-_PLAIN_ALLELE = re.compile(r"^[ACGTNacgtn]+$")
-
-
-def read_variants(path: str | os.PathLike) -> Iterator[tuple[Any, int, str, str, str]]:
-    """``(record, alt index, chrom, ref, alt)`` for every ALT of every record of a VCF/BCF
-    (pysam), in file order. The file is opened (and checked) at the call.
-
-    Raises:
-        InputFormatError: an unreadable file or record (named by its number).
-    """
-    import pysam
-
-    label = str(path)
-    try:
-        vcf = pysam.VariantFile(label)
-    except OSError as exc:
-        raise InputFormatError(f"cannot read: {exc.strerror or exc}", path=label) from None
-    except ValueError:
-        raise InputFormatError("not a VCF/BCF file", path=label) from None
-    return _alleles(vcf, label)
-
-
-def _alleles(vcf: Any, label: str) -> Iterator[tuple[Any, int, str, str, str]]:
-    with vcf:
-        records = iter(vcf)
-        n = 0
-        while True:
-            try:
-                rec = next(records)
-            except StopIteration:
-                return
-            except (OSError, ValueError) as exc:
-                raise InputFormatError(f"record #{n + 1}: {exc}", path=label) from None
-            n += 1
-            for k, alt in enumerate(rec.alts or ()):
-                yield rec, k, rec.chrom, rec.ref, alt
 
 
 def _windows(genome: Any, chrom: str, pos0: int, ref: str, alt: str, flank: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -89,7 +58,7 @@ def _windows(genome: Any, chrom: str, pos0: int, ref: str, alt: str, flank: int)
 
 
 def score_variants(
-    vcf: str | os.PathLike,
+    vcf: str | os.PathLike | VcfInput,
     genome_path: str | os.PathLike,
     model: str | os.PathLike,
     *,
@@ -101,7 +70,15 @@ def score_variants(
     progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Effects of every ALT allele of ``vcf`` (see the module docstring): one dict per
-    (record, ALT) in file order with :data:`EFFECT_COLUMNS` (scores None unless ``ok``)."""
+    (record, ALT) in file order with :data:`EFFECT_COLUMNS` (scores None unless ``ok``).
+
+    Every record is read and checked, and the chromosomes compared with the genome's,
+    before the model is loaded.
+
+    Raises:
+        InputFormatError: a malformed VCF record (named by its line).
+        RegionError: no record's chromosome is in the genome.
+    """
     from tqdm import tqdm
 
     from seqfcn.io.fasta import Genome
@@ -109,38 +86,64 @@ def score_variants(
 
     if window < 0:
         raise SeqfcnError(f"window must be >= 0, got {window}")
-    net, fn, _, _ = load_sequence_model(model, [channel], activation=activation, device=device)
-    half = window // 2
-    flank = half + model_margin(net)
-    rows: list[dict[str, Any]] = []
-    jobs: list[tuple[dict, np.ndarray, np.ndarray, int]] = []
-    mismatches = 0
+    src = vcf if isinstance(vcf, VcfInput) else VcfInput(vcf)
     with Genome(genome_path) as genome:
         sizes = genome.chrom_sizes
-        for rec, _, chrom, ref, alt in tqdm(read_variants(vcf), desc="variants", unit="allele", disable=not progress):
-            row = {"chrom": chrom, "pos": rec.pos, "id": rec.id or ".", "ref": ref, "alt": alt, "status": "ok",
-                   **{c: None for c in EFFECT_COLUMNS[6:]}}
-            rows.append(row)
-            if chrom not in sizes:
-                row["status"] = "unknown_chrom"
-            elif not (_PLAIN_ALLELE.match(ref) and _PLAIN_ALLELE.match(alt)):
-                row["status"] = "symbolic"
-            elif rec.pos - 1 + len(ref) > sizes[chrom] or \
-                    genome.fetch(chrom, rec.pos - 1, rec.pos - 1 + len(ref)).upper() != ref.upper():
-                row["status"] = "ref_mismatch"
-                mismatches += 1
-                if mismatches <= 10:
-                    log.warning("%s: %s:%d REF %s differs from the genome (%s); not scored", vcf, chrom, rec.pos,
-                                ref, genome.fetch(chrom, rec.pos - 1, min(sizes[chrom], rec.pos - 1 + len(ref))))
-            else:
-                jobs.append((row, *_windows(genome, chrom, rec.pos - 1, ref.upper(), alt.upper(), flank)))
-            if len(jobs) >= batch_size:
-                _run_jobs(fn, jobs, half, device)
-                jobs = []
+        _check_chromosomes(src, sizes, genome_path)
+        net, fn, _, _ = load_sequence_model(model, [channel], activation=activation, device=device)
+        half = window // 2
+        flank = half + model_margin(net)
+        rows: list[dict[str, Any]] = []
+        jobs: list[tuple[dict, np.ndarray, np.ndarray, int]] = []
+        logged: set[str] = set()  # records whose REF mismatch was logged (the first 10)
+        for rec in tqdm(src.records(), desc="variants", unit="record", disable=not progress):
+            for alt in rec.alts:
+                status, problem = _status(genome, sizes, rec, alt)
+                row = {"chrom": rec.chrom, "pos": rec.pos, "id": rec.id, "ref": rec.ref, "alt": alt,
+                       "status": status, **{c: None for c in EFFECT_COLUMNS[6:]}}
+                rows.append(row)
+                if problem and rec.where not in logged and len(logged) < 10:
+                    logged.add(rec.where)
+                    log.warning("%s: %s: %s; not scored", src.path, rec.where, problem)
+                if row["status"] == "ok":
+                    jobs.append((row, *_windows(genome, rec.chrom, rec.pos - 1, rec.ref.upper(), alt.upper(), flank)))
+                if len(jobs) >= batch_size:
+                    _run_jobs(fn, jobs, half, device)
+                    jobs = []
         _run_jobs(fn, jobs, half, device)
-    if mismatches:
-        log.warning("%d ALT allele(s) of records whose REF differs from the genome were not scored", mismatches)
+    for status, why in (("ref_mismatch", "of records whose REF differs from the genome"),
+                        ("symbolic", "that are symbolic (<DEL>, *, breakends)"),
+                        ("unknown_chrom", "on chromosomes the genome lacks")):
+        count = sum(r["status"] == status for r in rows)
+        if count:
+            log.warning("%s: %d ALT allele(s) %s were not scored (status %s)", src.path, count, why, status)
     return rows
+
+
+def _check_chromosomes(src: VcfInput, sizes: dict[str, int], genome_path: str | os.PathLike) -> None:
+    """Refuse a VCF none of whose records is on a chromosome of the genome."""
+    chroms = src.usage().chroms
+    if chroms and not any(c in sizes for c in chroms):
+        chrom, where = next(iter(chroms.items()))
+        names = ", ".join(repr(n) for n in list(sizes)[:3]) + (", ..." if len(sizes) > 3 else "")
+        raise RegionError(f"{where}: chromosome {chrom!r} is not in the genome {genome_path} ({names}), nor is any "
+                          "other record's chromosome", path=src.path)
+
+
+def _status(genome: Any, sizes: dict[str, int], rec: VcfRecord, alt: str) -> tuple[str, str | None]:
+    """``ok`` or why the allele is not scored, and for ``ref_mismatch`` what the genome has."""
+    if rec.chrom not in sizes:
+        return "unknown_chrom", None
+    if is_symbolic(alt):
+        return "symbolic", None
+    end = rec.pos - 1 + len(rec.ref)
+    if rec.pos < 1 or end > sizes[rec.chrom]:
+        return "ref_mismatch", f"REF {rec.ref} at {rec.chrom}:{rec.pos} runs outside the chromosome " \
+            f"({sizes[rec.chrom]} bases)"
+    seen = genome.fetch(rec.chrom, rec.pos - 1, end)
+    if seen.upper() != rec.ref.upper():
+        return "ref_mismatch", f"REF {rec.ref} differs from the genome ({seen}) at {rec.chrom}:{rec.pos}"
+    return "ok", None
 
 
 def _run_jobs(fn: torch.nn.Module, jobs: list, half: int, device: str) -> None:
@@ -161,12 +164,14 @@ def _run_jobs(fn: torch.nn.Module, jobs: list, half: int, device: str) -> None:
         row["window_effect"] = row["alt_window"] - row["ref_window"]
 
 
-def write_effects(rows: Sequence[dict[str, Any]], output: str | os.PathLike, vcf: str | os.PathLike | None = None,
-                  ) -> None:
+def write_effects(rows: Sequence[dict[str, Any]], output: str | os.PathLike,
+                  vcf: str | os.PathLike | VcfInput | None = None) -> None:
     """Write effects as TSV (:data:`EFFECT_COLUMNS`, a header line, ``NA`` for no score;
     ``-`` is stdout), or for a ``.vcf``/``.vcf.gz``/``.bcf`` output the input ``vcf``'s
-    records with INFO ``SEQFCN_EFFECT``, ``SEQFCN_WINDOW_EFFECT`` and ``SEQFCN_STATUS``
-    (one value per ALT). Atomic."""
+    records as they are (every column and sample value; INFO, FORMAT, FILTER and contig names
+    the input header lacks are declared) with INFO ``SEQFCN_EFFECT``,
+    ``SEQFCN_WINDOW_EFFECT`` and ``SEQFCN_STATUS`` (one value per ALT, ``.`` for no score)
+    added. Atomic."""
     name = str(output).lower()
     if name.endswith((".vcf", ".vcf.gz", ".bcf")):
         _write_vcf(rows, output, vcf)
@@ -182,31 +187,33 @@ def write_effects(rows: Sequence[dict[str, Any]], output: str | os.PathLike, vcf
             fh.write("\t".join(cell(row[c]) for c in EFFECT_COLUMNS) + "\n")
 
 
-def _write_vcf(rows: Sequence[dict[str, Any]], output: str | os.PathLike, vcf: str | os.PathLike | None) -> None:
-    import pysam
+_VCF_INFO = [
+    '##INFO=<ID=SEQFCN_EFFECT,Number=A,Type=Float,Description="model output at the variant, alt - ref '
+    '(seqfcn variants)">',
+    '##INFO=<ID=SEQFCN_WINDOW_EFFECT,Number=A,Type=Float,Description="model output summed over the variant and '
+    'its window, alt - ref (seqfcn variants)">',
+    '##INFO=<ID=SEQFCN_STATUS,Number=A,Type=String,Description="ok, or why not scored: ref_mismatch, '
+    'unknown_chrom or symbolic (seqfcn variants)">',
+]
 
-    from seqfcn.atomic import atomic_path
+
+def _write_vcf(rows: Sequence[dict[str, Any]], output: str | os.PathLike,
+               vcf: str | os.PathLike | VcfInput | None) -> None:
+    from seqfcn.io.vcf import write_annotated
 
     if vcf is None:
         raise SeqfcnError("VCF output needs the input VCF")
-    mode = "wb" if str(output).lower().endswith(".bcf") else "wz" if str(output).lower().endswith(".gz") else "w"
+    src = vcf if isinstance(vcf, VcfInput) else VcfInput(vcf)
     it = iter(rows)
-    with pysam.VariantFile(str(vcf)) as src:
-        header = src.header.copy()
-        for key, kind, text in (("SEQFCN_EFFECT", "Float", "model output at the variant, alt - ref (seqfcn variants)"),
-                                ("SEQFCN_WINDOW_EFFECT", "Float", "model output summed over the variant and its "
-                                 "window, alt - ref (seqfcn variants)"),
-                                ("SEQFCN_STATUS", "String", "ok, ref_mismatch, unknown_chrom or symbolic")):
-            header.info.add(key, "A", kind, text)
-        suffix = ".bcf" if mode == "wb" else ".vcf.gz" if mode == "wz" else ".vcf"
-        with atomic_path(output, suffix=".tmp" + suffix) as tmp:
-            with pysam.VariantFile(tmp, mode, header=header) as dst:
-                for rec in src:
-                    mine = [next(it) for _ in rec.alts or ()]
-                    out = rec.copy()
-                    out.translate(header)
-                    if mine:
-                        out.info["SEQFCN_EFFECT"] = tuple(r["effect"] for r in mine)
-                        out.info["SEQFCN_WINDOW_EFFECT"] = tuple(r["window_effect"] for r in mine)
-                        out.info["SEQFCN_STATUS"] = tuple(r["status"] for r in mine)
-                    dst.write(out)
+
+    def value(v: Any) -> str:
+        return "." if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
+
+    def info(rec: VcfRecord) -> str | None:
+        mine = [next(it) for _ in rec.alts]
+        if not mine:
+            return None
+        return ";".join(f"{key}={','.join(value(r[col]) for r in mine)}" for key, col in (
+            ("SEQFCN_EFFECT", "effect"), ("SEQFCN_WINDOW_EFFECT", "window_effect"), ("SEQFCN_STATUS", "status")))
+
+    write_annotated(src, output, _VCF_INFO, info)

@@ -22,7 +22,7 @@ import seqfcn.merge
 from seqfcn.resources import MOTIFS
 from seqfcn.cli import main
 from seqfcn.io.reads import FastqWriter, read_reads
-from seqfcn.shard import shard_reads
+from seqfcn.shard import ReadShardManifest, shard_reads, write_read_manifest
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MOTIFS = MOTIFS["jaspar2024"].path
@@ -35,12 +35,14 @@ def _hidden(directory: Path) -> list[str]:
 
 def test_sigterm_while_writing_removes_the_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shards = []
+    total = sum(1 for _ in read_reads(FASTQ))
     for i in range(2):
         shards.append(tmp_path / "in" / f"s{i}.fastq")
         shards[-1].parent.mkdir(exist_ok=True)
         with FastqWriter(shards[-1]) as writer:
             for read in shard_reads(read_reads(FASTQ), i, 2):
                 writer.write(read)
+        write_read_manifest(shards[-1], ReadShardManifest(i, 2, "run", ("ex1",), 0, total, writer.count))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     seen: dict[str, list[str]] = {}

@@ -176,6 +176,42 @@ def test_missing_and_unexpected_tensors(saved):
         load_model(saved)
 
 
+def test_config_checked_against_the_weights_header_before_building(saved, monkeypatch):
+    """#28.5: absurd sizes fail on the caps, a config of more layers than the weights on the
+    safetensors header, both before any module is built, in well under a second."""
+    import time
+
+    import seqfcn.nn.models as models
+
+    real = models._build
+
+    def meta_only(name, params, *, meta=False):
+        assert meta, "the model was built"
+        return real(name, params, meta=meta)
+
+    monkeypatch.setattr(models, "_build", meta_only)
+    _edit_config(saved, lambda d: d["architecture"].update(n_layers=20000))
+    t0 = time.perf_counter()
+    with pytest.raises(ModelFileError, match=r"config.json: model option n_layers = 20000 exceeds the limit of 256"):
+        load_model(saved)
+    assert time.perf_counter() - t0 < 0.5
+    _edit_config(saved, lambda d: d["architecture"].update(n_layers=200, cycle=8))
+    t0 = time.perf_counter()
+    with pytest.raises(ModelFileError, match=r"model.safetensors: tensor 'stack.* required by the architecture in "
+                                             r"config.json is missing \(\d+ tensors missing\)"):
+        load_model(saved)
+    assert time.perf_counter() - t0 < 0.8
+
+
+def test_parameter_cap_is_checked_without_allocating():
+    with pytest.raises(ModelFileError, match=r"model 'dilated_fcn' would have [\d,]+ parameters, more than the limit"):
+        create_model("dilated_fcn", channels=4096, n_layers=64, cycle=8)
+    with pytest.raises(ModelFileError, match="base_channels = 1024 and depth = 12"):
+        create_model("unet1d", base_channels=1024, depth=12)
+    with pytest.raises(ModelFileError, match="n_motifs = 1e[+]09 exceeds"):
+        create_model("motif_scanner", n_motifs=1e9)
+
+
 def test_weights_from_another_save_are_rejected(saved):
     tensors = load_file(saved / "model.safetensors")
     tensors["stem.bias"] = tensors["stem.bias"] + 1.0

@@ -104,10 +104,15 @@ def test_bad_input_met_by_the_block_path_is_named_with_exit_2(reads, tmp_path, c
     good.parent.mkdir()
     good.write_bytes(reads.read_bytes())
     assert cli(["count", good, "-k", "21", "-o", tmp_path / "r.kmers", "-q"])[0] == 0
-    bad = tmp_path / "r.fq"  # the same name and size: the spectrum check passes
+    bad = tmp_path / "r.fq"  # the same name and size (other content)
     lines = reads.read_text().splitlines()
     lines[24001] = lines[24001][:17] + "X" + lines[24001][18:]  # record 6,001 (r5999: the empty read comes 4th), base 17
     bad.write_text("\n".join(lines) + "\n")
+    from seqfcn.correction.evidence import describe_inputs, load_spectrum
+
+    table = load_spectrum(tmp_path / "r.kmers")  # the spectrum claims the bad file's content: the check passes
+    table.inputs = describe_inputs(bad)
+    table.save(tmp_path / "r.kmers")
     code, _, err = cli(["correct", bad, "--model", KMER_MODEL, "-o", tmp_path / "o.fq", "--no-progress",
                         "--device", "cpu", "-q", "--spectrum", tmp_path / "r.kmers"])
     lines = err.strip().splitlines()

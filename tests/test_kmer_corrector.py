@@ -213,7 +213,7 @@ def test_mirrored_inputs_equal_the_reverse_complement_read():
     (["--coverages", "10,x"], "--coverages"),
     (["--coverages", "0"], "--coverages"),
     (["--kmer", "20"], "odd"),
-    (["--resume"], "--resume"),
+    (["--force"], "--force is for --resume"),
     (["--gc-bias", "0.5"], "PEAK,WIDTH"),
     (["--gc-bias", "0.5,0"], "width > 0"),
 ])

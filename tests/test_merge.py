@@ -12,7 +12,8 @@ from seqfcn.resources import MODELS
 from seqfcn.cli import main
 from seqfcn.io.reads import FastqWriter, read_reads
 from seqfcn.merge import merge_bed, merge_shards
-from seqfcn.shard import shard_reads
+from seqfcn.io.fingerprint import file_fingerprint
+from seqfcn.shard import ReadShardManifest, shard_reads, write_read_manifest
 
 from conftest import EX1_BAM as BAM
 from conftest import EX1_FASTQ as FASTQ
@@ -84,12 +85,20 @@ def test_scan_merge_bad_shard_line_is_one_line_error(tmp_path: Path, capsys: pyt
     assert not (tmp_path / "m.bed").exists()
 
 
-def _split_fastq(source: Path, out: Path, count: int, suffix: str = ".fastq") -> list[Path]:
+def _manifest(path: Path, source: Path, i: int, count: int, total: int, reads: int) -> None:
+    """The manifest `seqfcn correct --shard` writes, for a shard made here."""
+    write_read_manifest(path, ReadShardManifest(i, count, "testrun", (file_fingerprint(source),), 0, total, reads))
+
+
+def _split_fastq(source: Path, out: Path, count: int, suffix: str = ".fastq", manifests: bool = True) -> list[Path]:
     paths = [out / f"shard{i + 1}{suffix}" for i in range(count)]
+    total = sum(1 for _ in read_reads(source))
     for i, path in enumerate(paths):
         with FastqWriter(path) as writer:
             for read in shard_reads(read_reads(source), i, count):
                 writer.write(read)
+        if manifests:
+            _manifest(path, source, i, count, total, writer.count)
     return paths
 
 
@@ -101,14 +110,38 @@ def test_fastq_shards_interleave_back(tmp_path: Path, capsys: pytest.CaptureFixt
     assert (tmp_path / "m.fastq").read_bytes() == FASTQ.read_bytes()
     assert main(["merge", "-q", *map(str, shards), "-o", str(tmp_path / "m.fq.gz")]) == 0
     assert gzip.decompress((tmp_path / "m.fq.gz").read_bytes()) == FASTQ.read_bytes()
-    # concatenation is a different order; shards out of order are refused
+    # concatenation is a different order; shards given out of order are sorted by their manifests
     assert merge_shards(shards, tmp_path / "c.fastq", order="concat") == ("reads", 3307)
     assert (tmp_path / "c.fastq").read_bytes() != FASTQ.read_bytes()
-    capsys.readouterr()
-    assert main(["merge", str(shards[1]), str(shards[0]), str(shards[2]), "-o", str(tmp_path / "bad.fq")]) == 2
-    assert "round-robin" in capsys.readouterr().err
-    assert not (tmp_path / "bad.fq").exists()
+    assert main(["merge", "-q", str(shards[1]), str(shards[2]), str(shards[0]), "-o", str(tmp_path / "o.fq")]) == 0
+    assert (tmp_path / "o.fq").read_bytes() == FASTQ.read_bytes()
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_plain_chunks_interleave_needs_manifests(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Chunks without manifests merge only when asked to concatenate; interleave refuses them."""
+    shards = _split_fastq(FASTQ, tmp_path, 2, manifests=False)
+    assert main(["merge", *map(str, shards), "-o", str(tmp_path / "m.fq")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{shards[0]}: no shard manifest shard1.fastq.seqfcn-shard.json" in err
+    assert not (tmp_path / "m.fq").exists()
+    assert main(["merge", "-q", "--order", "concat", *map(str, shards), "-o", str(tmp_path / "c.fq")]) == 0
+    assert len((tmp_path / "c.fq").read_bytes()) == len(FASTQ.read_bytes())
+
+
+def test_read_shard_set_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A changed shard, a shard of another n, and a manifest whose counts do not add up."""
+    shards = _split_fastq(FASTQ, tmp_path, 3)
+    shards[2].write_bytes(shards[2].read_bytes()[:-4] + b"IIII")  # changed after it was written
+    assert main(["merge", *map(str, shards), "-o", str(tmp_path / "m.fq")]) == 2
+    assert f"{shards[2]}: does not match its manifest" in capsys.readouterr().err
+    _manifest(shards[2], FASTQ, 2, 3, 3307, 1101)  # one read short of its share
+    assert main(["merge", *map(str, shards), "-o", str(tmp_path / "m.fq")]) == 2
+    assert f"{shards[2]}: holds 1101 reads, but shard 3/3 of 3307 reads has 1102" in capsys.readouterr().err
+    _manifest(shards[2], FASTQ, 2, 4, 3307, 1102)
+    assert main(["merge", *map(str, shards), "-o", str(tmp_path / "m.fq")]) == 2
+    assert "shard 3/4 does not belong with 3 shards" in capsys.readouterr().err
+    assert not (tmp_path / "m.fq").exists()
 
 
 @pytest.mark.skipif(not (MODEL / "config.json").exists(), reason="default correction model not built")
@@ -118,11 +151,9 @@ def test_corrected_shards_merge_equals_unsharded(tmp_path: Path) -> None:
     subset = tmp_path / "reads.fastq"
     subset.write_bytes(b"".join(FASTQ.read_bytes().splitlines(keepends=True)[: 4 * 400]))
     correct_reads(subset, MODEL, tmp_path / "full.fastq", progress=False)
-    shards = _split_fastq(subset, tmp_path, 2, ".in.fastq")
-    outs = []
-    for path in shards:
-        outs.append(path.with_suffix(".out.fastq"))
-        correct_reads(path, MODEL, outs[-1], progress=False)
+    outs = [tmp_path / f"shard{i + 1}.out.fastq" for i in range(2)]
+    for i, path in enumerate(outs):
+        correct_reads(subset, MODEL, path, progress=False, shard=(i, 2))
     assert merge_shards(outs, tmp_path / "merged.fastq") == ("reads", 400)
     assert (tmp_path / "merged.fastq").read_bytes() == (tmp_path / "full.fastq").read_bytes()
 
@@ -141,6 +172,7 @@ def test_bam_shards_merge(tmp_path: Path) -> None:
         with pysam.AlignmentFile(str(paths[-1]), "wb", header=h) as out:
             for seg in shard_reads(segments, i, 2):
                 out.write(seg)
+        _manifest(paths[-1], BAM, i, 2, len(segments), len(range(i, len(segments), 2)))
     assert merge_shards(paths, tmp_path / "m.bam") == ("reads", len(records))
     with pysam.AlignmentFile(str(tmp_path / "m.bam")) as fh:
         assert [r.to_string() for r in fh.fetch(until_eof=True)] == records
@@ -197,3 +229,42 @@ def test_cli_correct_shards_merge_byte_identical(tmp_path: Path, suffix: str) ->
             assert [r.to_string() for r in a.fetch(until_eof=True)] == [r.to_string() for r in b.fetch(until_eof=True)]
     changed = sum(a.sequence != b.sequence for a, b in zip(read_reads(src), read_reads(full)))
     assert changed > 100  # the reads were corrected, not just copied
+
+
+def test_stdin_shards_prove_their_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Shards read from stdin record a hash of the records they read: shards of the same stream
+    merge to the unsharded output, a shard of other records is refused."""
+    import subprocess
+    import sys
+
+    from seqfcn.correction.pipeline import correct_reads
+
+    lines = FASTQ.read_bytes().splitlines(keepends=True)
+    reads, other = b"".join(lines[:4 * 60]), b"".join(lines[4 * 60:4 * 120])
+    (tmp_path / "reads.fq").write_bytes(reads)
+    correct_reads(tmp_path / "reads.fq", MODEL, tmp_path / "full.fq", progress=False, device="cpu")
+
+    def shard(data: bytes, i: int, out: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "seqfcn", "correct", "-", "--model", str(MODEL), "-q",
+                               "--device", "cpu", "--shard", f"{i}/2", "-o", str(tmp_path / out)],
+                              input=data, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    shard(reads, 1, "s1.fq")
+    shard(reads, 2, "s2.fq")
+    shard(other, 2, "o2.fq")
+    assert main(["merge", "-q", str(tmp_path / "s2.fq"), str(tmp_path / "s1.fq"), "-o", str(tmp_path / "m.fq")]) == 0
+    assert (tmp_path / "m.fq").read_bytes() == (tmp_path / "full.fq").read_bytes()
+    capsys.readouterr()
+    assert main(["merge", str(tmp_path / "s1.fq"), str(tmp_path / "o2.fq"), "-o", str(tmp_path / "x.fq")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{tmp_path / 'o2.fq'}: comes from another input (reads stdin:" in err
+    assert not (tmp_path / "x.fq").exists()
+
+
+def test_mates_of_one_pair_are_not_merged_together(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    shards = _split_fastq(FASTQ, tmp_path, 2)
+    write_read_manifest(shards[1], ReadShardManifest(1, 2, "testrun", (file_fingerprint(FASTQ),), 1, 3307, 1653))
+    assert main(["merge", *map(str, shards), "-o", str(tmp_path / "m.fq")]) == 2
+    assert f"{shards[1]}: holds mate 2, {shards[0]} mate 1" in capsys.readouterr().err
+    assert not (tmp_path / "m.fq").exists()

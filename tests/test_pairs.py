@@ -46,7 +46,7 @@ def test_paired_files_in_give_paired_files_out_equal_to_one_combined_run(tmp_pat
 
 @pytest.mark.parametrize("damage, message", [
     (lambda recs: recs[:-1], "ends after 99 reads"),
-    (lambda recs: recs[:5] + [recs[6], recs[5]] + recs[7:], "mate 6"),
+    (lambda recs: recs[:5] + [recs[6], recs[5]] + recs[7:], "read pair 6: mate 2 is"),
 ])
 def test_mismatched_pairs_exit_2_and_write_nothing(tmp_path, cli, pairs, damage, message):
     r1, r2 = pairs

@@ -56,6 +56,7 @@ def test_snakemake_example_end_to_end(tmp_path: Path) -> None:
     for mate in (1, 2):
         assert (run / "correct" / f"corrected_{mate}.fastq.gz").read_bytes() == one[mate - 1].read_bytes()
     assert not (run / "correct" / "shard1_1.fastq.gz").exists()
+    assert not list((run / "correct").glob("*.seqfcn-shard.json"))  # the manifests are temp() too
     assert (run / "logs" / "count.log").exists() and not list((run / "logs").glob("count*.log"))[1:]
 
 

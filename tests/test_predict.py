@@ -11,6 +11,7 @@ import torch
 from seqfcn.checkpoint import save_model
 from seqfcn.cli import main
 from seqfcn.encode import one_hot, reverse_complement
+from seqfcn.errors import SeqfcnError
 from seqfcn.io.intervals import read_bed, read_bedgraph
 from seqfcn.motifs.scan_model import scan_model
 from seqfcn.nn.models import create_model
@@ -56,7 +57,7 @@ def test_bedgraph_per_channel_equals_a_whole_chromosome_run(setup):
 
 def test_regions_keep_real_flanks_and_the_reverse_genome_gives_the_reversed_track(setup):
     tmp, seqs, fasta, model, model_dir = setup
-    regions = [("chrA", 500, 800), ("chrA", 750, 1000), ("chrB", 0, 40), ("chrC", 80, 500)]
+    regions = [("chrA", 500, 800), ("chrA", 750, 1000), ("chrB", 0, 40), ("chrC", 80, 90)]
     done = predict_genome_tracks(fasta, model_dir, tmp / "r.bedGraph", regions=regions, outputs=[0], window=128)
     track = read_bedgraph(done["files"][0], chrom_sizes=CHROMS)
     whole = {c: _whole(model, s)[0] for c, s in seqs.items()}
@@ -65,6 +66,9 @@ def test_regions_keep_real_flanks_and_the_reverse_genome_gives_the_reversed_trac
     np.testing.assert_allclose(track["chrB"][:40], whole["chrB"][:40], atol=2e-6)
     np.testing.assert_allclose(track["chrC"][80:], whole["chrC"][80:], atol=2e-6)
     assert done["bases"] == 500 + 40 + 10
+    with pytest.raises(SeqfcnError, match="never clipped"):  # the rule of every --regions: refused, not clipped
+        predict_genome_tracks(fasta, model_dir, tmp / "x.bedGraph", regions=[("chrC", 80, 91)], outputs=[0])
+    assert not (tmp / "x.0.bedGraph").exists() and not (tmp / "x.bedGraph").exists()
     rc = tmp / "rc.fa"
     rc.write_text("".join(f">{c}\n{reverse_complement(s)}\n" for c, s in seqs.items()))
     back = predict_genome_tracks(rc, model_dir, tmp / "rc.bedGraph", outputs=[0], window=256)
@@ -84,6 +88,13 @@ def test_cli_shards_merge_into_the_unsharded_file(setup, capsys):
     assert min(sizes) > 0
     assert main(["merge", "-q", *shards, "-o", str(tmp / "m.bedGraph")]) == 0
     assert (tmp / "m.bedGraph").read_bytes() == (tmp / "full.bedGraph").read_bytes()
+    assert main(["merge", "-q", *shards[::-1], "-o", str(tmp / "r.bedGraph")]) == 0  # any order: sorted by shard
+    assert (tmp / "r.bedGraph").read_bytes() == (tmp / "full.bedGraph").read_bytes()
+    assert main([*base[:5], "0", *base[6:], "--shard", "2/3", "-o", str(tmp / "c0.bedGraph")]) == 0
+    capsys.readouterr()
+    assert main(["merge", shards[0], str(tmp / "c0.bedGraph"), shards[2], "-o", str(tmp / "x.bedGraph")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{tmp / 'c0.bedGraph'}: comes from a different predict run" in err[0], err
     capsys.readouterr()
     for extra, message in ((["--shard", "1/2", "-o", str(tmp / "x.bw")], "bedGraph"),
                            (["--output-channel", "5", "-o", str(tmp / "x.bedGraph")], "does not exist"),

@@ -129,3 +129,21 @@ def test_scan_run_id_tracks_settings_and_files(tmp_path: Path) -> None:
     assert scan_run_id(genome=str(genome), thresh=1e-4, motif_names=["A", "B"], tile=999) != base
     genome.write_text(">c\nACGTACGT\n")  # the file changed
     assert scan_run_id(genome=str(genome), thresh=1e-4, motif_names=["A", "B"], tile=1000) != base
+
+
+def test_scan_run_id_is_content_based(tmp_path: Path) -> None:
+    """A copied genome (other name, other time stamp) gives the same run; another genome of the
+    same name and size never does."""
+    import os
+    import shutil
+
+    genome = tmp_path / "g.fa"
+    genome.write_text(">c\nACGTACGT\n")
+    base = scan_run_id(genome=str(genome), thresh=1e-4)
+    (tmp_path / "copy").mkdir()
+    shutil.copy(genome, tmp_path / "copy" / "renamed.fa")
+    os.utime(tmp_path / "copy" / "renamed.fa", (0, 0))
+    assert scan_run_id(genome=str(tmp_path / "copy" / "renamed.fa"), thresh=1e-4) == base
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "g.fa").write_text(">c\nACGTACGA\n")
+    assert scan_run_id(genome=str(tmp_path / "other" / "g.fa"), thresh=1e-4) != base

@@ -94,3 +94,53 @@ def test_cli_tsv_and_vcf_outputs(planted_site, capsys):
                  "-o", str(tmp / "x.tsv")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.vcf" in err[0] and not (tmp / "x.tsv").exists()
+
+
+def _lambda_vcf(path, body: str):
+    from conftest import LAMBDA_FA
+
+    name, _, seq = LAMBDA_FA.read_text().partition("\n")
+    chrom, seq = name[1:].split()[0], seq.replace("\n", "")
+    path.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+                    + body.format(chrom=chrom, ref=seq[99]))
+    return path
+
+
+def test_bcf_round_trip_and_a_damaged_bcf_in_seqfcn_words(tmp_path, capfd, caplog):
+    """.bcf output of a VCF with undeclared names and a symbolic ALT reads back with the same
+    fields; the symbolic ALT is counted in the log; a truncated BCF input is one line naming the
+    record, with nothing from htslib on the terminal (fd 2, not only sys.stderr)."""
+    from conftest import LAMBDA_FA
+
+    vcf = _lambda_vcf(tmp_path / "v.vcf", "{chrom}\t100\tv1\t{ref}\tA,<DEL>\t.\t.\tDP=10\tGT:AD\t0/1:3,4\n")
+    argv = ["--genome", str(LAMBDA_FA), "--model", "pou5f1_sox2_pwm", "--window", "10"]
+    with caplog.at_level("WARNING", logger="seqfcn"):
+        assert main(["variants", str(vcf), *argv, "-o", str(tmp_path / "e.bcf")]) == 0
+    assert "1 ALT allele(s) that are symbolic" in caplog.text
+    with pysam.VariantFile(str(tmp_path / "e.bcf")) as fh:
+        (rec,) = list(fh)
+    assert rec.info["DP"] == ("10",) and rec.info["SEQFCN_STATUS"] == ("ok", "symbolic")
+    assert rec.samples["S1"]["GT"] == (0, 1) and rec.samples["S1"]["AD"] == ("3", "4")
+    data = (tmp_path / "e.bcf").read_bytes()
+    (tmp_path / "cut.bcf").write_bytes(data[: len(data) - 40])
+    capfd.readouterr()
+    assert main(["variants", str(tmp_path / "cut.bcf"), *argv, "-o", str(tmp_path / "x.tsv")]) == 2
+    err = capfd.readouterr().err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and "cut.bcf" in lines[0] and "[E::" not in err and "[W::" not in err, err
+    assert not (tmp_path / "x.tsv").exists()
+
+
+def test_a_bad_allele_and_an_empty_line_name_the_vcf_line(tmp_path, capfd):
+    from conftest import LAMBDA_FA
+
+    argv = ["--genome", str(LAMBDA_FA), "--model", "pou5f1_sox2_pwm", "-o", str(tmp_path / "e.vcf")]
+    for body, phrase in (("{chrom}\t100\tv1\t{ref}\tAXG\t.\t.\t.\tGT\t0\n", "line 3: ALT allele 'AXG' is neither"),
+                         ("{chrom}\t100\tv1\t{ref}\tA\t.\t.\t.\tGT\t0\n\n{chrom}\t100\tv1\t{ref}\tA\t.\t.\t.\tGT\t0\n",
+                          "line 4: an empty line between records")):
+        vcf = _lambda_vcf(tmp_path / "v.vcf", body)
+        capfd.readouterr()
+        assert main(["variants", str(vcf), *argv]) == 2
+        err = capfd.readouterr().err
+        assert err == f"seqfcn variants: error: {vcf}: {phrase}" + err.split(phrase, 1)[1] and err.count("\n") == 1
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(("e.vcf", ".e.vcf"))]

@@ -36,8 +36,8 @@ workflow {
     spectrum = SEQFCN_COUNT(r1, r2, model)
     read_shards = Channel.of(1..params.correct_shards).map { i -> tuple(i, params.correct_shards) }
     corrected = SEQFCN_CORRECT_SHARD(r1, r2, model, spectrum.first(), read_shards)
-    // read shards must be merged in shard order 1..n, each mate on its own
+    // each mate on its own; shards (with their manifests) in any order, sorted for readability
     sorted = corrected.toSortedList { a, b -> a[0] <=> b[0] }
-    MERGE_R1(sorted.map { l -> l.collect { it[1] } }, "corrected_1.fastq.gz")
-    MERGE_R2(sorted.map { l -> l.collect { it[2] } }, "corrected_2.fastq.gz")
+    MERGE_R1(sorted.map { l -> l.collect { it[1] }.flatten() }, "corrected_1.fastq.gz")
+    MERGE_R2(sorted.map { l -> l.collect { it[2] }.flatten() }, "corrected_2.fastq.gz")
 }

@@ -81,8 +81,12 @@ def as_paths(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str
 
 
 def describe_inputs(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> list[dict]:
-    """``[{"name": base name, "bytes": size}]`` of read files (what a spectrum records)."""
-    return [{"name": os.path.basename(p), "bytes": os.path.getsize(p)} for p in as_paths(reads) if p != "-"]
+    """``[{"name": base name, "bytes": size, "fingerprint": content}]`` of read files (what a
+    spectrum records; :func:`seqfcn.io.fingerprint.file_fingerprint`)."""
+    from seqfcn.io.fingerprint import file_fingerprint
+
+    return [{"name": os.path.basename(p), "bytes": os.path.getsize(p), "fingerprint": file_fingerprint(p)}
+            for p in as_paths(reads) if p != "-"]
 
 
 def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, *,
@@ -113,7 +117,9 @@ def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, 
 def check_spectrum(table: KmerTable, k: int, reads: str | os.PathLike | Sequence[str | os.PathLike],
                    label: str) -> None:
     """Raise :class:`SeqfcnError` unless ``table`` (loaded from ``label``) has ``k`` and was
-    counted from ``reads`` (same base names and sizes; stdin cannot be checked)."""
+    counted from ``reads``: the same content fingerprints, whatever the files' names (R1 R2
+    in either order). A spectrum without fingerprints (written by an older seqfcn) is
+    refused: recount it. Stdin cannot be checked."""
     if table.k != k:
         raise SeqfcnError(f"the spectrum has k={table.k}, the model needs k={k}", path=label)
     if table.source != "reads":
@@ -122,11 +128,14 @@ def check_spectrum(table: KmerTable, k: int, reads: str | os.PathLike | Sequence
     if "-" in as_paths(reads):
         return
     here = describe_inputs(reads)
-    order = lambda inputs: sorted(inputs, key=lambda i: (i["name"], i["bytes"]))  # noqa: E731 - R1 R2 == R2 R1
-    if table.inputs is not None and order(here) != order(table.inputs):
-        counted = ", ".join(f"{i['name']} ({i['bytes']:,} bytes)" for i in table.inputs)
-        given = ", ".join(f"{i['name']} ({i['bytes']:,} bytes)" for i in here)
-        raise SeqfcnError(f"the spectrum was counted from {counted}, not from {given}", path=label)
+    given = ", ".join(f"{p} (fingerprint {i['fingerprint']})" for p, i in zip(as_paths(reads), here))
+    if not table.inputs or any("fingerprint" not in i for i in table.inputs):
+        raise SeqfcnError(f"records no content fingerprint of the reads it was counted from (an older seqfcn), so it "
+                          f"cannot be checked against {given}; recount with `seqfcn count`", path=label)
+    if sorted(i["fingerprint"] for i in here) != sorted(str(i["fingerprint"]) for i in table.inputs):
+        counted = ", ".join(f"{i.get('name')} (fingerprint {i['fingerprint']})" for i in table.inputs)
+        raise SeqfcnError(f"the spectrum was counted from {counted}, not from {given}: other reads "
+                          "(whatever their names and sizes); count these reads with `seqfcn count`", path=label)
 
 
 def load_spectrum(path: str | os.PathLike) -> KmerTable:

@@ -73,6 +73,8 @@ class CorrectionOptions:
         shard: 0-based ``(index, count)``: correct and write only reads ``k`` with
             ``k % count == index`` (:func:`seqfcn.shard.shard_reads`; the k-mer spectrum is
             still counted over all reads, so the merged shards equal the unsharded output).
+            Each shard file gets a manifest beside it (:func:`seqfcn.shard.write_read_manifest`:
+            input fingerprints, ``i/n``, run fingerprint, read counts) that ``seqfcn merge`` checks.
         stats_path: write the summary as JSON here (else it is only logged).
         progress: a progress bar (reads) on stderr.
         pg: an @PG line for SAM/BAM output.
@@ -154,7 +156,13 @@ def correct_reads(
                               max_quality=opts.max_quality, evidence=evidence, solid=_solid(opts.solid, evidence),
                               windows=opts.recalibrate != "all")
     t0 = time.monotonic()
-    stats = _stream(inputs, outputs, corrector, opts, rounds)
+    run = _run_fingerprint(loaded, opts, rounds) if opts.shard is not None else ""
+    stats = _stream(inputs, outputs, corrector, opts, rounds, run)
+    if opts.shard is None:
+        from seqfcn.shard import remove_manifest
+
+        for out in outputs:  # an unsharded file replaced a shard: its old manifest no longer applies
+            remove_manifest(out)
     stats.batches = corrector.batches
     stats.oom_retries = corrector.oom_retries
     stats.final_batch_limit = corrector.max_reads
@@ -187,6 +195,24 @@ def _options(options: CorrectionOptions | None, overrides: dict[str, Any]) -> Co
     if opts.recalibrate not in defaults.RECALIBRATE_MODES:
         raise SeqfcnError(f"recalibrate must be one of {defaults.RECALIBRATE_MODES}, not {opts.recalibrate!r}")
     return opts
+
+
+def _run_fingerprint(loaded: Any, opts: CorrectionOptions, rounds: int) -> str:
+    """What decides a sharded correction's output besides the reads: the model's weights and
+    the options (:func:`seqfcn.shard.run_fingerprint`; not the device, batch size or paths)."""
+    import hashlib
+
+    from seqfcn.shard import run_fingerprint
+
+    digest = hashlib.sha256()
+    for name, tensor in loaded.model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().float().numpy().tobytes())
+    return run_fingerprint(
+        model=digest.hexdigest()[:16], evidence=None if loaded.evidence is None else loaded.evidence.to_dict(),
+        min_confidence=opts.min_confidence, recalibrate=opts.recalibrate, both_strands=opts.both_strands,
+        max_quality=opts.max_quality, rounds=rounds, solid=opts.solid, output_format=opts.output_format,
+        reference=opts.reference, phred=opts.phred, interleaved=opts.interleaved)
 
 
 def _solid(solid: int | str | None, evidence: Any) -> int | None:
@@ -228,8 +254,9 @@ def _check_files(inputs: list[str], outputs: list[str], opts: CorrectionOptions)
 
 
 def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opts: CorrectionOptions,
-            rounds: int) -> CorrectionStats:
-    """Read, correct and write every read, mates in step (atomically: no output is left on an error)."""
+            rounds: int, run: str = "") -> CorrectionStats:
+    """Read, correct and write every read, mates in step (atomically: no output is left on an error).
+    A shard (``opts.shard``) also gets its manifests, proving which input, shard and ``run`` it is."""
 
     from seqfcn.io.pairs import interleaved, paired
 
@@ -243,15 +270,17 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
     if opts.interleaved:
         sources = [interleaved(streams[0], inputs[0])]
     groups: Iterable[tuple[Read, ...]] = paired(sources, inputs)
-    if opts.shard is not None:
+    tally = _Tally(inputs) if opts.shard is not None else None
+    if tally is not None:
         from seqfcn.shard import shard_reads
 
-        groups = shard_reads(groups, *opts.shard)
+        groups = shard_reads(tally.count(groups), *opts.shard)
     total = getattr(corrector.evidence.table, "reads", None) if corrector.evidence is not None else None
     if total is not None and opts.shard is not None:
         total = len(range(opts.shard[0], total // len(inputs), opts.shard[1])) * len(inputs)
     bar = _progress(opts, total)
     writers: list[Any] = []
+    written = 0  # read groups (reads, pairs)
     try:
         for chunk in _chunks(groups):
             if not writers:
@@ -262,6 +291,7 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
             for group in chunk:
                 for writer, read in zip(writers, group):
                     writer.write(read)
+            written += len(chunk)
             bar.update(len(reads))
         if not writers:
             for out, label, stream in zip(outputs, inputs, streams):
@@ -275,7 +305,50 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
         raise
     finally:
         bar.close()
+    if tally is not None and opts.shard is not None:
+        tally.write_manifests(outputs, opts.shard, run, written)
     return stats
+
+
+class _Tally:
+    """Counts the read groups of a sharded run's whole input (and hashes them when it is
+    stdin), then writes each shard output's manifest (:func:`seqfcn.shard.write_read_manifest`)."""
+
+    def __init__(self, inputs: list[str]) -> None:
+        from seqfcn.io.fingerprint import RecordHasher, file_fingerprint
+
+        self.total = 0
+        self.hasher = RecordHasher() if "-" in inputs else None
+        self.fingerprints = [None if p == "-" else file_fingerprint(p) for p in inputs]
+
+    def count(self, groups: Iterable[tuple[Read, ...]]) -> Iterator[tuple[Read, ...]]:
+        """``groups`` as they are, counted (and hashed) as they pass."""
+        for group in groups:
+            self.total += 1
+            if self.hasher is not None:
+                for read in group:
+                    self.hasher.update(read.name, read.comment, read.sequence,
+                                       None if read.qualities is None else read.qualities.tobytes())
+            yield group
+
+    def write_manifests(self, outputs: list[str], shard: tuple[int, int], run: str, reads: int) -> None:
+        """One manifest per output; on failure the shard outputs are removed too."""
+        from seqfcn.shard import ReadShardManifest, write_read_manifest
+
+        inputs = tuple(f if f is not None else f"stdin:{self.hasher.hexdigest()}"  # type: ignore[union-attr]
+                       for f in self.fingerprints)
+        try:
+            for mate, out in enumerate(outputs):
+                write_read_manifest(out, ReadShardManifest(shard[0], shard[1], run, inputs, mate, self.total, reads))
+        except BaseException:
+            from seqfcn.shard import remove_manifest
+
+            for out in outputs:
+                if out != "-":
+                    remove_manifest(out)
+                    if os.path.exists(out):
+                        os.unlink(out)
+            raise
 
 
 _COUNTERS = ("oom_retries", "batches", "vetoed", "spectrum_edits", "bases_run")

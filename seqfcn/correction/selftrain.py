@@ -15,11 +15,14 @@ Two modes:
   CPU cores: a 120 bp target is learnt in 300 steps (gain 0.84), a 3.2 kb one partly
   in 5,000 steps (ex1: 11-38% fewer mismatches), a 48.5 kb one (lambda) not at all
   in 800 steps. Bacteria and up need GPU training.
+
+Both train with :class:`seqfcn.train.Trainer`; given ``run`` (:class:`seqfcn.train.RunOptions`,
+the CLI's ``--self-train-dir``) they checkpoint to ``run.out_dir/last/`` and resume exactly.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -34,6 +37,9 @@ from seqfcn.encode import QUALITY_CAP, reverse_complement_codes, to_codes
 from seqfcn.errors import SeqfcnError
 from seqfcn.io.reads import Read, read_reads
 from seqfcn.kmers import table_for_reads
+
+if TYPE_CHECKING:
+    from seqfcn.train import RunOptions
 
 
 class ReadWindowSource:
@@ -147,7 +153,7 @@ def self_train(
     device: str = "auto",
     seed: int = 0,
     reference: str | os.PathLike | None = None,
-    out_dir: str | os.PathLike | None = None,
+    run: RunOptions | None = None,
     progress: bool = True,
 ) -> nn.Module:
     """Train a read corrector on the reads themselves (reference-free; see the module docstring).
@@ -166,7 +172,8 @@ def self_train(
         mask_rate: fraction of input bases hidden during training (:class:`MaskedInputs`).
         device: training device.
         reference: FASTA for CRAM input only (never used as truth).
-        out_dir: keep the trainer's files here (default: a temporary folder).
+        run: checkpoints (``run.out_dir/last/``) and resume (:func:`~seqfcn.correction.training.train_corrector`;
+            default: a temporary folder, nothing kept).
 
     Returns:
         The trained model (eval mode, on CPU), with ``model.self_train_info`` (a dict).
@@ -196,11 +203,12 @@ def self_train(
     source = ReadWindowSource(codes, length, steps * batch_size, seed=seed)
     dataset = MaskedInputs(CorruptedWindows(source, em, qmax=QUALITY_CAP, seed=seed + 1), mask_rate, seed=seed + 2)
     model, result = train_corrector(dataset, model, steps=steps, batch_size=batch_size, lr=lr, device=device,
-                                    seed=seed, out_dir=out_dir, progress=progress)
+                                    seed=seed, run=run, progress=progress)
     model.self_train_info = {
         "reads": len(reads), "bases": int(lengths.sum()), "window": length,
         "error_model": getattr(em, "kind", type(em).__name__), "steps": steps, "batch_size": batch_size,
         "train_loss": result.get("train_loss"), "seed": seed, "mask_rate": mask_rate,
+        "stop_reason": result.get("stop_reason"),
     }
     return model
 
@@ -216,6 +224,7 @@ def self_train_kmer(
     seed: int = 0,
     reference: str | os.PathLike | None = None,
     progress: bool = True,
+    run: RunOptions | None = None,
 ) -> torch.nn.Module:
     """A k-mer-evidence corrector fitted to a read set, with no reference (``--self-train``).
 
@@ -225,6 +234,7 @@ def self_train_kmer(
     Reads are simulated at half, once and twice that coverage over a random
     genome of ``genome_size`` bases, and the corrector learns on them; it then
     corrects the real reads with their own spectrum. Substitutions only (short reads).
+    ``run``: checkpoints and resume, as for :func:`self_train`.
     """
     reads = training_reads(reads_path, max_reads, reference=reference)
     length = int(np.median([len(r.sequence) for r in reads]))
@@ -240,7 +250,7 @@ def self_train_kmer(
     genome = [rng.integers(0, 4, int(genome_size)).astype(np.int8)]
     model = train_kmer_corrector(genome, error_model=em, k=k, coverages=(coverage / 2, coverage, 2 * coverage),
                                  read_length=length, window=length, steps=steps, device=device, seed=seed,
-                                 lr=defaults.TRAIN_LR, progress=progress, walked=False,
+                                 lr=defaults.TRAIN_LR, progress=progress, walked=False, run=run,
                                  gc_bias=None)  # a random genome: no GC variation to shape coverage
     model.train_info.update(mode="self-train", reads=len(reads), estimated_coverage=round(coverage, 1),
                             genome_size=int(genome_size))

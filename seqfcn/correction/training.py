@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -29,6 +29,9 @@ from seqfcn.corrupt import GAP, IGNORE_INDEX, CorruptedBatch
 from seqfcn.encode import reverse_complement_codes
 from seqfcn.errors import SeqfcnError
 from seqfcn.kmers import mirror_order, table_for_genome
+
+if TYPE_CHECKING:
+    from seqfcn.train import RunOptions
 
 log = logging.getLogger("seqfcn.correction")
 
@@ -45,19 +48,28 @@ def train_corrector(
     lr: float = 3e-3,
     device: str = "auto",
     seed: int = 0,
-    out_dir: str | os.PathLike | None = None,
+    run: RunOptions | None = None,
     progress: bool = True,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train ``model`` on a correction dataset (items ``{"x": (C, L), "y": (L,)}``) with
     :class:`seqfcn.train.Trainer` (AdamW, warm-up then cosine, cross-entropy with
-    ignore -100). Returns ``(model on CPU in eval mode, the trainer's final metrics)``."""
+    ignore -100). Returns ``(model on CPU in eval mode, the trainer's final metrics)``.
+
+    ``run`` (:class:`seqfcn.train.RunOptions`): checkpoints go to ``run.out_dir/last/``
+    (every ``checkpoint_every`` steps and ``checkpoint_seconds``, and on SIGINT/SIGTERM,
+    when the result's ``stop_reason`` is ``signal:...``) and ``run.resume`` continues them
+    exactly; without it the trainer's files go to a temporary folder."""
     from seqfcn.train import Trainer, TrainConfig
 
+    saving = {} if run is None else {"checkpoint_every": run.checkpoint_every,
+                                     "checkpoint_seconds": run.checkpoint_seconds}
     cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, warmup_steps=min(100, steps // 10),
                       weight_decay=0.0, seed=seed, device=device, progress=progress, tensorboard=False,
-                      eval_every=steps)
+                      eval_every=steps, plot=False, **saving)
     with tempfile.TemporaryDirectory(prefix="seqfcn-correct-train-") as tmp:
-        trainer = Trainer(model, dataset, None, cfg, out_dir=out_dir or tmp, save_fn=lambda *a: None)
+        trainer = Trainer(model, dataset, None, cfg, out_dir=tmp if run is None else run.out_dir,
+                          save_fn=lambda *a: None, resume=run is not None and run.resume,
+                          run=None if run is None else run.record)
         result = trainer.fit()
     return trainer.model.cpu().eval(), result
 
@@ -325,6 +337,7 @@ def train_kmer_corrector(
     device: str = "auto",
     seed: int = 0,
     progress: bool = True,
+    run: RunOptions | None = None,
 ) -> torch.nn.Module:
     """Train a k-mer-evidence corrector on reads simulated from ``genome``.
 
@@ -340,10 +353,12 @@ def train_kmer_corrector(
             uniform coverage).
         model_config: ``read_corrector`` overrides of ``defaults.KMER_MODEL``.
         steps, batch_size, lr, device, seed: the schedule (:func:`train_corrector`).
+        run: checkpoints and resume (:func:`train_corrector`; default none kept).
 
     Returns:
         The model (CPU, eval) with ``model.kmer_evidence`` (a :class:`KmerEvidence`;
-        for ``reference`` with the genome's table) and ``model.train_info``.
+        for ``reference`` with the genome's table) and ``model.train_info`` (its
+        ``stop_reason`` is ``signal:...`` when a signal stopped the training early).
     """
     from seqfcn.nn.models import create_model
 
@@ -365,13 +380,14 @@ def train_kmer_corrector(
     data = EvidenceWindows(x, y, lengths, min(window, int(lengths.max())), steps * batch_size, seed=seed + 7,
                            mirror=mirror_order(edits))
     model, result = train_corrector(data, model, steps=steps, batch_size=batch_size, lr=lr, device=device,
-                                    seed=seed, progress=progress)
+                                    seed=seed, progress=progress, run=run)
     model.kmer_evidence = ev
     model.train_info = {"training_reads": int(lengths.shape[0]), "coverages": list(coverages),
                         "genomes": len(genomes), "walked": walked,
                         "gc_bias": None if gc_bias is None else {"peak": gc_bias.peak, "width": gc_bias.width}, "max_reads": max_reads,
                         "read_length": read_length, "window": window, "steps": steps, "batch_size": batch_size,
                         "lr": lr, "train_loss": result.get("train_loss"), "seed": seed,
+                        "stop_reason": result.get("stop_reason"),
                         "error_model": [describe_error_model(em, read_length or cycles_of(em)) for em in
                                         (error_model if isinstance(error_model, (list, tuple)) else [error_model])]}
     return model

@@ -185,6 +185,31 @@ def _only_empty_records(data, start: int, end: int) -> bool:
     return all(not line.strip() or line.startswith(b">") for line in lines)
 
 
+EMPTY_RECORD = "a record without bases"
+"""What :func:`index_problem` says (at its start) when the FASTA holds a record that has no
+sequence (htslib leaves it out of the index silently, or cannot index a last one):
+:func:`first_empty_record` names it."""
+
+
+def first_empty_record(fasta: str | os.PathLike) -> tuple[str, int] | None:
+    """``(name, 1-based line)`` of the first FASTA record with no sequence (a header followed
+    by another header or the end of the file), or None. Reads the whole file (plain or gzip)."""
+    import gzip
+
+    with open(fasta, "rb") as fh:
+        packed = fh.read(2) == b"\x1f\x8b"
+    pending: tuple[str, int] | None = None
+    with (gzip.open(fasta, "rb") if packed else open(fasta, "rb")) as fh:
+        for number, line in enumerate(fh, 1):
+            if line.startswith(b">"):
+                if pending is not None:
+                    return pending
+                pending = (line[1:].split(None, 1)[0].decode("utf-8", "replace") if line[1:].strip() else "", number)
+            elif line.strip():
+                pending = None
+    return pending
+
+
 def _records_problem(data, records: list[FaiRecord]) -> str | None:
     seen: set[str] = set()
     expected_next: int | None = 0
@@ -195,14 +220,20 @@ def _records_problem(data, records: list[FaiRecord]) -> str | None:
         start, why = _header_start(data, rec)
         if why:
             return f"record {rec.name!r} {why}"
-        if start != expected_next and not (start > expected_next and _only_empty_records(data, expected_next, start)):
-            return f"a record before {rec.name!r} is missing from the index"
+        if start != expected_next:
+            if start > expected_next and _only_empty_records(data, expected_next, start):
+                if b">" in data.read(expected_next, start - expected_next):
+                    return f"{EMPTY_RECORD} lies before {rec.name!r}"
+            else:
+                return f"a record before {rec.name!r} is missing from the index"
         expected_next, why = _after_sequence(data, rec)
         if why:
             return f"record {rec.name!r} {why}"
     rest = data.read(expected_next, _HEADER_BACK + 1)
     if rest and not _only_empty_records(data, expected_next, expected_next + len(rest)):
         return "the FASTA has records after the last one in the index" if records else "the index lists no records"
+    if b">" in rest:
+        return f"{EMPTY_RECORD} ends the file"
     return None
 
 

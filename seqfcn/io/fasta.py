@@ -26,7 +26,7 @@ from seqfcn.alphabet import DEFAULT_POLICY, EncodingPolicy, first_invalid
 from seqfcn.encode import one_hot as _one_hot
 from seqfcn.encode import to_codes
 from seqfcn.errors import InputFormatError, RegionError, SeqfcnError, SequenceError
-from seqfcn.io.faidx import first_duplicate_name, index_problem
+from seqfcn.io.faidx import EMPTY_RECORD, first_duplicate_name, first_empty_record, index_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,8 +54,17 @@ def _first_text(path: Path, head: bytes) -> bytes:
     return head
 
 
+def _gzi(path: Path) -> Path | None:
+    """The ``.gzi`` beside a bgzip FASTA, None for a plain one."""
+    gzi = Path(f"{path}.gzi")
+    return gzi if gzi.exists() else None
+
+
 def _check_fasta_file(path: Path) -> None:
     """Raise a clear error when ``path`` cannot be a (bgzip-)FASTA pysam can index."""
+    if str(path) == "-":
+        raise SeqfcnError("a genome must be a FASTA file (indexed, then read at random), not stdin; give its path",
+                          path="-")
     if not path.exists():
         raise SeqfcnError("no such file", path=path)
     if path.is_dir():
@@ -74,6 +83,15 @@ def _check_fasta_file(path: Path) -> None:
     if not text.startswith(b">"):
         shown = text[:20].decode("ascii", "replace").split("\n")[0]
         raise InputFormatError(f"not a FASTA file (starts with {shown!r}, expected '>')", path=path)
+
+
+def _refuse_empty_record(path: Path) -> None:
+    """Raise ``InputFormatError`` naming the first record of ``path`` without bases, if any:
+    seqfcn neither drops such a record nor guesses its length."""
+    empty = first_empty_record(path)
+    if empty is not None:
+        raise InputFormatError(f"record {empty[0]!r} at line {empty[1]} has no sequence; every record needs at "
+                               "least one base", path=path)
 
 
 def _build_index(path: Path) -> None:
@@ -109,7 +127,10 @@ def _build_index(path: Path) -> None:
     if duplicate is not None:
         fai.unlink(missing_ok=True)
         raise InputFormatError("two sequences have this name; names must be unique", path=path, record=duplicate)
-    if failure is not None or not fai.exists():
+    made = failure is None and fai.exists()
+    if not made or (index_problem(path, fai, _gzi(path)) or "").startswith(EMPTY_RECORD):
+        fai.unlink(missing_ok=True)  # the index this run made
+        _refuse_empty_record(path)  # htslib cannot index it (last) or leaves it out (others)
         detail = re.sub(r"\[[EW]::\w+\]\s*", "", detail) or failure or "unknown error"
         raise InputFormatError(f"cannot index FASTA: {detail[:300]}", path=path)
 
@@ -122,6 +143,8 @@ def _ensure_index(path: Path, bgzf: bool) -> None:
         problem = index_problem(path, fai, gzi if bgzf else None)
         if problem is None:
             return
+        if problem.startswith(EMPTY_RECORD):
+            _refuse_empty_record(path)
         if not os.access(fai.parent, os.W_OK):
             raise InputFormatError(
                 f"the index {fai.name} does not match the FASTA ({problem}) and the directory is not "

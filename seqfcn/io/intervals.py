@@ -223,6 +223,7 @@ def read_bed(path: PathArg, *, path_label: str | None = None, format: str | None
         elif column == "peak":
             out[column] = check.number(column, integer=True).fillna(-1).astype(np.int64)
     check.raise_first()
+    out.attrs["lines"] = list(numbers)  # each row's line in the file, for messages that name it
     return out
 
 

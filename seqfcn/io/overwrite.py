@@ -6,7 +6,9 @@ input directories such as a model folder), before anything is read. Two paths
 are the same file when they resolve to the same place (``./a``, ``dir/../a``,
 symlinks) or share a device and inode (hard links). Standard output counts as a
 path when it is redirected to a regular file. Two outputs that are one file are
-refused too (the second would replace the first).
+refused too (the second would replace the first). :func:`check_output_places` refuses,
+just as early, an output file that is a directory or whose directory does not exist, and
+an output directory that is a file.
 """
 from __future__ import annotations
 
@@ -132,6 +134,10 @@ def _check_directory(label: str, directory: str, names: Sequence[str] | None,
     ``names`` are the entries the command writes in it (files or subdirectories); None
     means it may write anywhere in it.
     """
+    for in_label, in_path, ident in files:  # the directory's own path is an input file
+        if os.path.realpath(directory) == os.path.realpath(in_path) or (
+                ident is not None and _identity(directory) == ident):
+            raise _refuse(label, directory, in_label, in_path)
     targets = [directory] if names is None else [os.path.join(directory, n) for n in names]
     written: set = set()
     for t in targets:
@@ -143,3 +149,32 @@ def _check_directory(label: str, directory: str, names: Sequence[str] | None,
                 f"{label} would write over the input {in_path} ({in_label}); choose another output directory",
                 path=directory,
             )
+
+
+def check_output_places(
+    files: Mapping[str, PathLike | Sequence[PathLike] | None],
+    directories: Mapping[str, PathLike | None] | None = None,
+) -> None:
+    """Refuse (``SeqfcnError``), before any input is read, outputs that cannot be written.
+
+    Args:
+        files: label → output file path(s) (``-`` = standard output, skipped): the path must
+            not be a directory and its directory must exist.
+        directories: label → output directory, created with its parents when missing: it
+            must not be a file, nor lie below one.
+    """
+    for label, out in _flatten(files):
+        if out == "-":
+            continue
+        if os.path.isdir(out):
+            raise SeqfcnError(f"{label} is a directory; give a file name", path=out)
+        parent = os.path.dirname(out) or "."
+        if not os.path.isdir(parent):
+            raise SeqfcnError(f"{label}: the output's directory does not exist ({parent})", path=out)
+    for label, directory in _flatten(directories or {}):
+        wanted = place = os.path.normpath(os.path.abspath(directory))  # as mkdir(parents=True) walks it
+        while not os.path.exists(place) and os.path.dirname(place) != place:
+            place = os.path.dirname(place)
+        if not os.path.isdir(place):
+            where = "is a file" if place == wanted else f"lies below the file {place}"
+            raise SeqfcnError(f"{label} {where}, not a directory; give a directory", path=directory)

@@ -21,7 +21,7 @@ def mate_name(name: str) -> str:
 
 def _check_mates(first: Read, second: Read, label: str, ordinal: int) -> None:
     if mate_name(first.name) != mate_name(second.name):
-        raise InputFormatError(f"mate {ordinal + 1} is {second.name!r} but its pair is {first.name!r} "
+        raise InputFormatError(f"read pair {ordinal + 1:,}: mate 2 is {second.name!r} but mate 1 is {first.name!r} "
                                "(mates must be in the same order)", path=label, record=second.name)
 
 

@@ -28,7 +28,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pysam
@@ -39,6 +39,7 @@ from seqfcn.encode import reverse_complement
 from seqfcn.errors import InputFormatError, SeqfcnError, SequenceError
 from seqfcn.io.compress import ThreadedGzipWriter
 from seqfcn.io.fasta import Genome
+from seqfcn.io.htslib import quiet_records
 
 log = logging.getLogger("seqfcn")
 
@@ -91,11 +92,23 @@ class Read:
 
 # --------------------------------------------------------------------------- format detection
 def _inflate_head(head: bytes, label: str) -> bytes:
-    """Decompress the start of gzip data (as much as ``head`` holds)."""
-    try:
-        return zlib.decompressobj(31).decompress(head, _HEAD_BYTES)
-    except zlib.error as exc:
-        raise InputFormatError(f"corrupt gzip data at the start of the file ({exc})", path=label) from None
+    """Decompress the start of gzip data (as much as ``head`` holds). Damage after the first
+    bytes (e.g. a bad CRC at the end of a small file) is left to the reader, which names the
+    complete records before it."""
+    error = None
+    for data in (head, head[:-8]):  # then without a gzip trailer: a file that fits in ``head``
+        inflater, out = zlib.decompressobj(31), b""
+        try:
+            for at in range(0, len(data), 1024):
+                out += inflater.decompress(data[at:at + 1024], _HEAD_BYTES - len(out))
+                if len(out) >= _HEAD_BYTES or inflater.eof:
+                    break
+            return out
+        except zlib.error as exc:
+            if out:
+                return out
+            error = error or exc
+    raise InputFormatError(f"corrupt gzip data at the start of the file ({error})", path=label) from None
 
 
 def _sniff(head: bytes, label: str) -> str:
@@ -248,8 +261,17 @@ def _fastq_problem(path: str, label: str) -> InputFormatError | None:
                 count, done = count + 1, name
     except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
         after = f" (the last one {done!r})" if done else ""
-        return err(f"truncated or corrupt gzip data after {count} complete records{after}: {exc}", None)
+        return err(_gzip_damage(exc, count, after), None)
     return None
+
+
+def _gzip_damage(exc: BaseException, count: int, after: str) -> str:
+    """Where gzip data is damaged, in words: a bad checksum or length is only found at the end of
+    the data (every record was read, some may be wrong); anything else after ``count`` records."""
+    if isinstance(exc, gzip.BadGzipFile) and str(exc).startswith(("CRC check failed", "Incorrect length")):
+        return f"corrupt gzip data at the end of the file ({exc}): the records decompress but do not match " \
+            "their checksum, so some are damaged"
+    return f"truncated or corrupt gzip data after {count} complete records{after}: {exc}"
 
 
 def _diagnose_fastx(path: str, label: str, fmt: str, good: int, last: str | None, exc: Exception) -> InputFormatError:
@@ -270,7 +292,7 @@ def _diagnose_fastx(path: str, label: str, fmt: str, good: int, last: str | None
             for _ in SimpleFastaParser(handle):
                 count += 1
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        return InputFormatError(f"truncated or corrupt gzip data after {count} complete records: {err}", path=label)
+        return InputFormatError(_gzip_damage(err, count, ""), path=label)
     except ValueError as err:
         return InputFormatError(f"record #{count + 1}: {err}", path=label)
     except UnicodeDecodeError as err:
@@ -314,26 +336,11 @@ def _qualities(qual: str, phred: int, label: str, name: str, good: int) -> np.nd
     return raw - np.uint8(phred)
 
 
-def _quiet_records(fh: pysam.FastxFile) -> Iterator[pysam.FastxRecord]:
-    """``fh``'s records with htslib's ``[E::]`` lines silenced while each is read (our error says it
-    better); verbosity is restored between records, so other pysam users are unaffected."""
-    it = iter(fh)
-    while True:
-        verbosity = pysam.set_verbosity(0)
-        try:
-            entry = next(it)
-        except StopIteration:
-            return
-        finally:
-            pysam.set_verbosity(verbosity)
-        yield entry
-
-
 def _iter_fastx(source: str, label: str, fmt: str, phred: int) -> Iterator[Read]:
     good, last = 0, None
     try:
         with pysam.FastxFile(source, persist=False) as fh:
-            for entry in _quiet_records(fh):
+            for entry in quiet_records(fh):
                 name, seq, qual = entry.name, entry.sequence, entry.quality
                 good += 1
                 qualities = None
@@ -542,7 +549,7 @@ def _iter_alignments(
                 _check_reference(handle.header, genome, label)
                 window = _ReferenceWindow(genome)
             good, last = 0, None
-            records = handle.fetch(until_eof=True)
+            records = quiet_records(handle.fetch(until_eof=True))  # a damaged block: our one line only
             while True:
                 try:
                     segment = next(records)
@@ -703,7 +710,7 @@ class _AtomicFile:
         self.tmp = Path(temporary_beside(self.final, ".part"))
 
     def commit(self) -> None:
-        publish(self.tmp, self.final)
+        publish(self.tmp, self.final)  # removes the temporary when it cannot be published
 
     def discard(self) -> None:
         self.tmp.unlink(missing_ok=True)

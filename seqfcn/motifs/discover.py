@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from seqfcn.errors import SeqfcnError
+from seqfcn.errors import RegionError, SeqfcnError, SequenceError
 
 
 @dataclass
@@ -187,8 +187,11 @@ def _sequences(genome_path: str | os.PathLike, regions: Sequence[tuple[str, int,
         out = []
         for chrom, start, end in spans:
             if chrom not in g.chrom_sizes:
-                raise SeqfcnError("region on a chromosome the genome lacks", record=chrom)
-            end = min(end, g.chrom_sizes[chrom])
+                raise RegionError("region on a chromosome the genome lacks", path=str(genome_path), record=chrom,
+                                  position=start)
+            if not 0 <= start < end <= g.chrom_sizes[chrom]:  # the --regions rule: refused, never clipped
+                raise RegionError(f"region {start}-{end} is empty or outside the chromosome (length "
+                                  f"{g.chrom_sizes[chrom]})", path=str(genome_path), record=chrom, position=start)
             if end - start > max_length:
                 raise SeqfcnError(f"{chrom}:{start}-{end} is {end - start:,} bp; discover attributes whole "
                                   f"sequences of at most {max_length:,} bp: give --regions (e.g. peaks)",
@@ -239,7 +242,13 @@ def discover_motifs(
         p.requires_grad_(False)
     seqs = _sequences(genome_path, regions, max_length)
     rng = np.random.default_rng(seed)
-    xs = [one_hot(text) for _, _, text in seqs]
+    xs = []
+    for name, start, text in seqs:
+        try:
+            xs.append(one_hot(text))
+        except SequenceError as exc:  # name the file and the record, at the position in the record
+            raise SequenceError(exc.message, path=str(genome_path), record=name,
+                                position=start + (exc.position or 0)) from None
     shuffled = [one_hot(dinucleotide_shuffle(text, rng)) for _, _, text in seqs]
     with tqdm(total=2 * len(seqs), desc="discover", unit="seq", disable=not progress) as bar:
         attributions = attribute_all(fn, xs + shuffled, batch_size, bar)

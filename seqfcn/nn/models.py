@@ -8,7 +8,8 @@ architecture) and knows its analytic receptive field (``.receptive_field``).
 Registered names (``list_models()``): ``motif_scanner``, ``dilated_fcn``,
 ``dilated_fcn_32k`` (receptive field 32,769 bases at base resolution),
 ``read_corrector``, ``unet1d`` and ``fcn1d``. Only registered names are
-built; a config never names a class.
+built; a config never names a class. Sizes are capped (:data:`SIZE_CAPS`,
+:data:`MAX_PARAMETERS`) and checked before anything is allocated.
 """
 from __future__ import annotations
 
@@ -458,28 +459,96 @@ def create_model(name: str, **overrides: Any) -> SeqModel:
     return model_from_config({"name": name, **overrides})
 
 
-def model_from_config(config: dict[str, Any]) -> SeqModel:
-    """Build a model from a plain config dict ``{"name": registered name, option: value, ...}``.
+SIZE_CAPS: dict[str, int] = {
+    "n_layers": 256, "depth": 12, "cycle": 256, "factor": 64, "channels": 4096, "base_channels": 1024,
+    "in_channels": 1024, "n_outputs": 16384, "n_motifs": 16384, "motif_width": 1024, "kernel_size": 1025,
+    "stem_kernel": 1025, "up_kernel": 1025,
+}
+"""The largest value a model config may give each size option (checked before anything is built)."""
+MAX_PARAMETERS = 500_000_000
+"""The most parameters a model config may ask for (2 GB of float32 weights; seqfcn's models have
+thousands to a few million)."""
 
-    Only registered names are built. ``model_from_config(model.config)``
-    rebuilds the same architecture (fresh weights).
+_WIDEST = 16384  # channels of a U-Net / FCN level (base_channels * 2**depth)
 
-    Raises:
-        ModelFileError: no/unknown ``name``, unknown option or an invalid value.
-    """
-    if not isinstance(config, dict):
-        raise ModelFileError(f"a model config must be a JSON object, got {type(config).__name__}")
-    name = config.get("name")
-    if name not in _REGISTRY:
-        raise ModelFileError(f"unknown model name {name!r}; registered: {', '.join(list_models())}")
-    builder, defaults = _REGISTRY[name]
-    params = {**copy.deepcopy(defaults), **{k: v for k, v in config.items() if k != "name"}}
+
+def _check_sizes(params: dict[str, Any]) -> None:
+    """Refuse size options above :data:`SIZE_CAPS` (and lists of dilations longer than ``n_layers``'s
+    cap): one message naming the option, before anything is allocated."""
+    for key, cap in SIZE_CAPS.items():
+        value = params.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > cap:
+            raise ModelFileError(f"model option {key} = {value:g} exceeds the limit of {cap:,}")
+    base, depth = params.get("base_channels"), params.get("depth")
+    if isinstance(base, int) and isinstance(depth, int) and base * 2 ** max(depth, 0) > _WIDEST:
+        raise ModelFileError(f"model options base_channels = {base} and depth = {depth} give levels of "
+                             f"{base * 2 ** depth:,} channels (channels double per level), more than the limit "
+                             f"of {_WIDEST:,}")
+    for key in ("dilations", "aspp_dilations"):
+        value = params.get(key)
+        if isinstance(value, (list, tuple)) and len(value) > SIZE_CAPS["n_layers"]:
+            raise ModelFileError(f"model option {key} has {len(value):,} entries, more than the limit of "
+                                 f"{SIZE_CAPS['n_layers']:,}")
+
+
+def _build(name: str, params: dict[str, Any], *, meta: bool = False) -> SeqModel:
+    builder = _REGISTRY[name][0]
     try:
+        if meta:  # modules and shapes only: nothing is allocated or initialised
+            with torch.device("meta"):
+                return builder(name=name, **params)
         return builder(name=name, **params)
     except TypeError as exc:
         raise ModelFileError(f"invalid options for model {name!r}: {exc}") from None
     except ValueError as exc:
         raise ModelFileError(f"invalid config for model {name!r}: {exc}") from None
+
+
+def _checked_params(config: Any) -> tuple[str, dict[str, Any]]:
+    if not isinstance(config, dict):
+        raise ModelFileError(f"a model config must be a JSON object, got {type(config).__name__}")
+    name = config.get("name")
+    if name not in _REGISTRY:
+        raise ModelFileError(f"unknown model name {name!r}; registered: {', '.join(list_models())}")
+    params = {**copy.deepcopy(_REGISTRY[name][1]), **{k: v for k, v in config.items() if k != "name"}}
+    _check_sizes(params)
+    return name, params
+
+
+def planned_tensors(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of the tensors (``state_dict``) of the model ``config`` describes, found
+    without allocating them (the modules are built on PyTorch's ``meta`` device after the
+    :data:`SIZE_CAPS` check), so a config can be checked against a weights file before building.
+
+    Raises:
+        ModelFileError: as :func:`model_from_config`.
+    """
+    name, params = _checked_params(config)
+    meta = _build(name, params, meta=True)
+    planned = {k: tuple(v.shape) for k, v in meta.state_dict().items()}
+    n = count_parameters(meta)
+    if n > MAX_PARAMETERS:
+        sizes = ", ".join(f"{k}={params[k]}" for k in SIZE_CAPS if isinstance(params.get(k), int))
+        raise ModelFileError(f"model {name!r} would have {n:,} parameters, more than the limit of "
+                             f"{MAX_PARAMETERS:,} ({sizes})")
+    return planned
+
+
+def model_from_config(config: dict[str, Any]) -> SeqModel:
+    """Build a model from a plain config dict ``{"name": registered name, option: value, ...}``.
+
+    Only registered names are built. ``model_from_config(model.config)``
+    rebuilds the same architecture (fresh weights). Sizes are checked first
+    (:data:`SIZE_CAPS`, :data:`MAX_PARAMETERS`; see :func:`planned_tensors`), so an absurd
+    config is refused at once instead of allocating gigabytes.
+
+    Raises:
+        ModelFileError: no/unknown ``name``, unknown option, an invalid value or a size
+            over the limits.
+    """
+    planned_tensors(config)
+    name, params = _checked_params(config)
+    return _build(name, params)
 
 
 def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:

@@ -53,7 +53,8 @@ process SEQFCN_CORRECT_SHARD {
     tuple val(shard), val(nshards)
 
     output:
-    tuple val(shard), path("corrected.shard${shard}_1.fastq.gz"), path("corrected.shard${shard}_2.fastq.gz")
+    // each shard with its manifest (NAME.seqfcn-shard.json), which `seqfcn merge` checks
+    tuple val(shard), path("corrected.shard${shard}_1.fastq.gz*"), path("corrected.shard${shard}_2.fastq.gz*")
 
     script:
     """
@@ -62,7 +63,8 @@ process SEQFCN_CORRECT_SHARD {
     """
 }
 
-// Merge shard files; `shards` must be in shard order 1..n (reads are re-interleaved).
+// Merge shard files (any order: each records its shard index); read shards come with their
+// manifests (*.seqfcn-shard.json), staged beside them and not named on the command line.
 process SEQFCN_MERGE {
     publishDir params.outdir, mode: 'copy'
 
@@ -75,6 +77,6 @@ process SEQFCN_MERGE {
 
     script:
     """
-    seqfcn merge -q ${shards} -o ${name}
+    seqfcn merge -q ${[shards].flatten().findAll { !it.name.endsWith('.seqfcn-shard.json') }.join(' ')} -o ${name}
     """
 }
