@@ -58,7 +58,7 @@ def method_table():
     import numpy as np
     import torch
 
-    import seqfcn.encode as enc
+    import seqfcn.sequence.encode as enc
 
     def tangermeme(dtype):
         from tangermeme.utils import one_hot_encode
@@ -157,7 +157,7 @@ def check_agreement(mbp: float) -> bool:
     import numpy as np
     from tangermeme.utils import one_hot_encode
 
-    from seqfcn.encode import one_hot
+    from seqfcn.sequence.encode import one_hot
 
     seq = load_sequence(mbp)[:1_000_000]
     return bool(np.array_equal(one_hot_encode(seq).numpy(), one_hot(seq, dtype=np.int8)))

@@ -11,7 +11,7 @@ What it does
    sees a whole 8-mer makes the motif learnable in ~100 steps; with the preset's stem 3 the
    loss stayed on its 0.69 plateau for 250-340 steps in trial runs; 14 layers, dilations 1..8192, RF 32,775) and an
    *undilated* stack with the same parameter count (``dilations=[1] * 14``, RF 37) on
-   :class:`seqfcn.longrange.LongRangeDataset`: a promoter's per-base label is 1
+   :class:`seqfcn.training.longrange.LongRangeDataset`: a promoter's per-base label is 1
    iff an enhancer (8 tandem copies of CACGTGAC) lies ``d`` bases away (centre to centre,
    up- or downstream), ``d`` log-uniform in ``[64, d_max]``. Curriculum over window length:
    ``d_max`` = 100, 300, 1000, 3000 then 10,000 (windows ``d_max`` + 129 bp; batches 32, 16,
@@ -23,7 +23,7 @@ What it does
    the effective profile is plotted to ``benchmarks/longrange_erf.png``.
 4. Memory / throughput of the preset as registered (16 channels, stem 3), each in a fresh subprocess (peak RSS = ``ru_maxrss`` of that
    process minus its RSS after model construction and input encoding):
-   1 Mbp inference with :func:`seqfcn.tiling.predict_tiled` (window 64 kb, margin = reach
+   1 Mbp inference with :func:`seqfcn.runtime.tiling.predict_tiled` (window 64 kb, margin = reach
    16,384); one training step (forward + backward + AdamW) at 64 kb, batch 1, with and
    without gradient checkpointing.
 
@@ -78,7 +78,7 @@ def _models(channels: int, stem_kernel: int):
 def measure(kind: str, threads: int) -> dict:
     """One measurement in this (fresh) process; ``kind`` is infer_1mb, train_64k or train_64k_ckpt."""
     from seqfcn.nn.models import create_model
-    from seqfcn.tiling import predict_tiled
+    from seqfcn.runtime.tiling import predict_tiled
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -136,7 +136,7 @@ def erf_width(profile: np.ndarray, mass: float = 0.9) -> int:
 
 
 def longrange(args: argparse.Namespace) -> dict:
-    from seqfcn.longrange import LongRangeDataset, fit_longrange, promoter_auroc
+    from seqfcn.training.longrange import LongRangeDataset, fit_longrange, promoter_auroc
     from seqfcn.nn.models import count_parameters
     from seqfcn.nn.receptive import (
         effective_receptive_field,

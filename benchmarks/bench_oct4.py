@@ -3,7 +3,7 @@
 Data: data/chip/Oct4_peaks_top1000_mm9.fa (1,000 real Oct4 peak sequences,
 150-839 bp, median 399). For each seed: a seeded 20% of the peaks is held out;
 training negatives are, per peak, one dinucleotide and one 4-mer shuffle
-(``PEAK_SHUFFLE_ORDERS``, ``seqfcn.motifs.shuffle.kmer_shuffle``; ``--orders``, ``--shuffles``).
+(``PEAK_SHUFFLE_ORDERS``, ``seqfcn.sequence.shuffle.kmer_shuffle``; ``--orders``, ``--shuffles``).
 Items are 400 bp (random crop/pad and strand for training, centred for the hold-out).
 
 Held-out negatives, two sets, each scored against the same held-out peaks:
@@ -37,7 +37,7 @@ Filters: importance = held-out AUROC drop when a filter is zeroed
 (``filter_importance``); each filter → softmax PWM, end columns below 20% of
 its top information content trimmed, ranked against all 879 JASPAR 2024
 vertebrate motifs by mean column Pearson correlation (min overlap 5, both
-strands; ``seqfcn.motifs.compare``). Null: the same rank for random N(0, 1)
+strands; ``seqfcn.sequence.compare``). Null: the same rank for random N(0, 1)
 filters of the same shape.
 
 Usage: python benchmarks/bench_oct4.py [--seeds 0 1 2 3 4] [--loss L] [--lr X] [--epochs N]
@@ -58,18 +58,18 @@ import numpy as np
 import torch
 
 from seqfcn.io.motifs import read_motifs
-from seqfcn.checkpoint import save_model
-from seqfcn.metrics import auroc, average_precision
-from seqfcn.motifs.compare import filter_to_pwm, rank_matches, rank_of, trim_pwm
+from seqfcn.nn.checkpoint import save_model
+from seqfcn.training.metrics import auroc, average_precision
+from seqfcn.sequence.compare import filter_to_pwm, rank_matches, rank_of, trim_pwm
 from seqfcn.nn.layers import MotifConv
-from seqfcn.motifs.peaks import (PEAK_SHUFFLE_ORDERS, PEAK_TRAINING, PeakDataset, filter_importance,
-                                 gc_fraction, genomic_background, holdout_split, motif_datasets, read_sequences,
-                                 sequence_scores, train_motif_model)
-from seqfcn.train import TrainConfig
+from seqfcn.motifs.peaks import (PEAK_SHUFFLE_ORDERS, PEAK_TRAINING, MotifTrainingOptions, PeakDataset,
+                                 filter_importance, gc_fraction, genomic_background, holdout_split, motif_datasets,
+                                 read_sequences, sequence_scores, train_motif_model)
+from seqfcn.training.trainer import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 PEAKS = REPO / "data" / "chip" / "Oct4_peaks_top1000_mm9.fa"
-JASPAR = REPO / "seqfcn" / "shipped" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+JASPAR = REPO / "seqfcn" / "resources" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
 TARGETS = ("MA0142.1", "MA1115.2")
 SMALT_CHRX = Path("/usr/share/doc/smalt/test/data/hs37chrXtrunc.fa.gz")
 LENGTH = 400
@@ -155,9 +155,10 @@ def run_seed(seed: int, train: dict, motifs: list, init: list, genome: Path | No
     extra = genomic_training(seed, genome, train_genomic) if train_genomic else []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        model, result = train_motif_model(PEAKS, out, length=LENGTH, holdout=0.2, n_shuffles=shuffles,
-                                          label_mode="center", center_width=100, model_options=MODEL, config=cfg,
-                                          init_motifs=init, train_negatives=extra, train_shuffle_orders=orders)
+        options = MotifTrainingOptions(length=LENGTH, holdout=0.2, n_shuffles=shuffles, label_mode="center",
+                                       center_width=100, model_options=MODEL, config=cfg, init_motifs=init,
+                                       train_negatives=extra, train_shuffle_orders=orders)
+        model, result = train_motif_model(PEAKS, out, options)
         if save is not None:
             save_model(model, save, metadata={"task": "motif", "config": {"train": {"loss": cfg.loss}},
                                               "init_motifs": [m.id for m in init], "seed": seed})

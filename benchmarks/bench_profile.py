@@ -12,7 +12,7 @@ motif arrangement) followed by the real peak sequence. Labels:
 * ``peaks_signal.bedGraph``: a Gaussian bump (sigma = ``--center`` / 2, peak height 1) at
   every peak centre -> real-valued per-base target, loss ``mse``, metric Pearson r.
 
-Both are trained with :func:`seqfcn.tasks.train_task` (what ``seqfcn train --task profile
+Both are trained with :func:`seqfcn.training.tasks.train_task` (what ``seqfcn train --task profile
 --genome oct4peaks.fa --labels ... --config cfg.json`` runs) using ``dilated_fcn_32k`` at
 small width; validation = the task's hold-out (the last 10 % of the chromosome, ~100
 peaks never seen in training). Results are printed and appended to
@@ -41,7 +41,7 @@ PEAKS = HERE.parent / "data" / "chip" / "Oct4_peaks_top1000_mm9.fa"
 def build_chromosome(center: int, seed: int = 0) -> tuple[str, list[tuple[int, int]]]:
     """The synthetic chromosome and the ``(start, end)`` of every real peak in it."""
     from seqfcn.motifs.peaks import read_sequences
-    from seqfcn.motifs.shuffle import dinucleotide_shuffle
+    from seqfcn.sequence.shuffle import dinucleotide_shuffle
 
     _, seqs = read_sequences(PEAKS)
     rng = np.random.default_rng(seed)
@@ -92,7 +92,7 @@ def main() -> None:
     ap.add_argument("--append", action="store_true", help="append the table to benchmarks/results_longrange.md")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from seqfcn.tasks import train_task
+    from seqfcn.training.tasks import train_task
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

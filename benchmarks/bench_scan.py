@@ -1,6 +1,6 @@
 """Benchmark: seqfcn PWM scan vs MOODS vs memesuite-lite FIMO on the same input, one run.
 
-Input: the first 100 motifs of seqfcn/shipped/motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme
+Input: the first 100 motifs of seqfcn/resources/motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme
 over >= 5 Mbp of real sequence: the lambda phage genome (data/lambda) followed by
 E. coli ultra-long ONT reads (/work/shared/data/nanotest/reads.fa.gz, wdecoster/nanotest,
 GPL-3) until the total reaches --mbp megabases. Both strands, p < 1e-4, uniform background.
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-MOTIFS = ROOT / "seqfcn" / "shipped" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+MOTIFS = ROOT / "seqfcn" / "resources" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
 LAMBDA = ROOT / "data" / "lambda" / "lambda_virus.fa"
 ONT = Path("/work/shared/data/nanotest/reads.fa.gz")
 THRESH = 1e-4
@@ -234,7 +234,7 @@ def main() -> None:
             "unrounded log-odds sides with seqfcn (checked in tests/test_scan.py::"
             "test_agreement_with_memelite_fimo; e.g. memesuite-lite reports the perfect CACGTG site of the "
             "6-wide MA0004.1, whose exact p-value is 4**-6 = 2.4e-4).\n\n"
-            "Kernels: CScorer is the compiled lookahead kernel (seqfcn/_pwmscan.c, the CPU default when "
+            "Kernels: CScorer is the compiled lookahead kernel (seqfcn/motifs/_pwmscan.c, the CPU default when "
             "built); TableScorer the numpy/torch 5-mer table kernel used without it. Both give the same hits "
             f"(tests/test_pwm_kernel.py); hit sets of {', '.join(ours)} in this run: "
             f"{'identical' if same else 'DIFFERENT'}.\n")

@@ -35,7 +35,7 @@ from pathlib import Path
 from timing import run  # benchmarks/timing.py
 
 ROOT = Path(__file__).resolve().parent.parent
-MOTIFS = ROOT / "seqfcn" / "shipped" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
+MOTIFS = ROOT / "seqfcn" / "resources" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant.meme"
 KLEBORATE = Path("/usr/share/doc/kleborate/examples/data")
 GENOMES = ("Klebs_HS11286", "Klebs_Kp1084", "MGH78578", "NTUH-K2044")
 

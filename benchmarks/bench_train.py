@@ -88,7 +88,7 @@ def throughput(name: str, device: str, mode: str, steps: int) -> dict:
 
 
 def demo(steps: int) -> dict:
-    from seqfcn.tasks import train_task
+    from seqfcn.training.tasks import train_task
 
     config = {
         "model": {"channels": 64, "n_layers": 5},
@@ -107,7 +107,7 @@ def demo(steps: int) -> dict:
 
 def _write_reads(path: Path, batch) -> Path:
     """Simulated reads as FASTQ, and their truth as a second FASTQ (``*.truth.fq``)."""
-    from seqfcn.corrupt import codes_to_str
+    from seqfcn.training.simulate import codes_to_str
 
     truth = path.with_suffix(".truth.fq")
     with open(path, "w") as fh, open(truth, "w") as th:
@@ -126,7 +126,7 @@ def demo_kmer(steps: int) -> dict:
     from seqfcn.correction.evaluate import evaluate_correction
     from seqfcn.correction.pipeline import correct_reads
     from seqfcn.correction.training import genome_codes, simulate_reads, train_kmer_corrector
-    from seqfcn.corrupt import IlluminaErrorModel
+    from seqfcn.training.simulate import IlluminaErrorModel
 
     em = IlluminaErrorModel.default(read_length=150)
     start = time.perf_counter()

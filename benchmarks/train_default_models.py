@@ -1,6 +1,6 @@
-"""Train the default read-correction model shipped in seqfcn/shipped/models/ (reference-trained mode).
+"""Train the default read-correction model shipped in seqfcn/resources/models/ (reference-trained mode).
 
-    python benchmarks/train_default_models.py                    # seqfcn/shipped/models/ex1_illumina
+    python benchmarks/train_default_models.py                    # seqfcn/resources/models/ex1_illumina
     python benchmarks/train_default_models.py --genome data/lambda/lambda_virus.fa \\
         --error-model illumina --window 100 --out /tmp/lambda_corrector --steps 3000
 
@@ -11,12 +11,12 @@ of the input bases hidden (:class:`seqfcn.correction.selftrain.MaskedInputs`); a
 :class:`~seqfcn.nn.models.ReadCorrector` learns to predict the true base. The model
 is saved with :func:`seqfcn.correction.model_files.save_corrector` (safetensors + JSON).
 
-The shipped ``seqfcn/shipped/models/ex1_illumina`` was made by the first command above
+The shipped ``seqfcn/resources/models/ex1_illumina`` was made by the first command above
 (defaults: data/samtools/ex1.fa, error model fitted from data/samtools/ex1.bam,
 window 36, 64 channels, 3 dilated layers, stem kernel 9, 5000 steps of 64 windows, 25% hidden bases,
 lr 1e-2, seed 0) and corrects data/samtools/ex1.fastq / ex1.bam out of the box::
 
-    seqfcn correct data/samtools/ex1.fastq --model seqfcn/shipped/models/ex1_illumina -o ex1.corrected.fastq
+    seqfcn correct data/samtools/ex1.fastq --model seqfcn/resources/models/ex1_illumina -o ex1.corrected.fastq
 """
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ import torch
 from seqfcn.correction.model_files import save_corrector
 from seqfcn.correction.selftrain import MaskedInputs
 from seqfcn.correction.training import train_corrector
-from seqfcn.corrupt import make_error_model
-from seqfcn.encode import QUALITY_CAP
-from seqfcn.data import CorruptedWindows, GenomeWindows
+from seqfcn.training.simulate import make_error_model
+from seqfcn.sequence.encode import QUALITY_CAP
+from seqfcn.training.datasets import CorruptedWindows, GenomeWindows
 from seqfcn.nn.models import count_parameters, create_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--genome", default=str(ROOT / "data/samtools/ex1.fa"))
     ap.add_argument("--error-model", default=f"fitted:{ROOT / 'data/samtools/ex1.bam'}",
                     help="illumina, ont, fitted:BAM (aligned to --genome) or a .json")
-    ap.add_argument("--out", default=str(ROOT / "seqfcn/shipped/models/ex1_illumina"))
+    ap.add_argument("--out", default=str(ROOT / "seqfcn/resources/models/ex1_illumina"))
     ap.add_argument("--window", type=int, default=36)
     ap.add_argument("--channels", type=int, default=64)
     ap.add_argument("--layers", type=int, default=3)

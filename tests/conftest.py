@@ -1,11 +1,14 @@
-"""Shared test fixtures and helpers: bundled data paths, an in-process CLI runner, simulated reads."""
+"""Shared test fixtures and helpers: bundled data paths, the ``device`` and ``one_thread`` fixtures,
+an in-process CLI runner, simulated reads."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
+from seqfcn.runtime.device import torch_threads  # noqa: F401  (module-scoped fixtures use it)
+import torch
 from seqfcn.resources import MODELS, MOTIFS
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -16,33 +19,53 @@ SMALL_MEME = DATA / "motifs" / "tangermeme_test.meme"
 EX1_MODEL = MODELS["ex1_illumina"].path
 EX1_BAM = DATA / "samtools" / "ex1.bam"
 JASPAR_MEME = MOTIFS["jaspar2024"].path
+KMER_MODEL = MODELS["kmer_illumina"].path
+ILLUMINA_R1 = DATA / "illumina" / "test_1.fastq.gz"
+ILLUMINA_R2 = DATA / "illumina" / "test_2.fastq.gz"
+
+DEVICES = ["cpu"] + [pytest.param("cuda", marks=pytest.mark.gpu)] * torch.cuda.is_available()
+"""What the ``device`` fixture runs over: ``cpu``, and ``cuda`` where PyTorch sees a GPU."""
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> str:
+    """Each device a test should run on (``cpu``; ``cuda`` too where available, marked ``gpu``)."""
+    return request.param
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch thread for the test, restored after: on 2 shared cores small convolutions run fastest
+    on one thread, and a seeded training gives the same weights whatever ran before it.
+    A whole module: ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture
 def cli(capsys) -> Callable[[Sequence[str]], tuple[int, str, str]]:
-    """Run ``seqfcn ARGV`` in this process; returns ``(exit code, stdout, stderr)``."""
+    """Run ``seqfcn ARGV`` in this process; returns ``(exit code, stdout, stderr)``. The torch thread
+    count that ``--threads`` sets is restored after each call."""
     from seqfcn.cli import main
 
     def run(argv: Sequence[str]) -> tuple[int, str, str]:
         capsys.readouterr()
         try:
-            code = main([str(a) for a in argv])
+            with torch_threads(torch.get_num_threads()):
+                code = main([str(a) for a in argv])
         except SystemExit as exc:  # argparse usage errors
             code = int(exc.code or 0)
         out, err = capsys.readouterr()
         return code, out, err
 
     return run
-KMER_MODEL = MODELS["kmer_illumina"].path
-ILLUMINA_R1 = DATA / "illumina" / "test_1.fastq.gz"
-ILLUMINA_R2 = DATA / "illumina" / "test_2.fastq.gz"
 
 
 def write_simulated_reads(path: Path, genome: list[np.ndarray], em, n: int, length: int, seed: int) -> Path:
     """``n`` reads of ``length`` simulated from ``genome`` with the error model ``em``, written as
     FASTQ (names ``r0, r1, ...``) to ``path``; returns the FASTQ of their error-free truth beside it."""
     from seqfcn.correction.training import simulate_reads
-    from seqfcn.encode import codes_to_str
+    from seqfcn.sequence.encode import codes_to_str
 
     batch = simulate_reads(genome, em, n, length, seed)
     truth = path.with_suffix(".truth.fq")
@@ -64,7 +87,7 @@ def planted_site(tmp_path_factory):
     """A random 800 bp chromosome ``chr1`` with the consensus of POU5F1::SOX2 (MA0142.1)
     planted at :data:`PLANTED_AT`, and a saved one-layer PWM model of that motif
     (``pwm_scanner``, both strands, centre anchor): ``(dir, motif, sequence, fasta, model dir)``."""
-    from seqfcn.checkpoint import save_model
+    from seqfcn.nn.checkpoint import save_model
     from seqfcn.io.motifs import read_motifs
     from seqfcn.nn.models import PWMScanner
 

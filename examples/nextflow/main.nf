@@ -10,13 +10,13 @@
 nextflow.enable.dsl = 2
 
 params.genome         = "${projectDir}/../../data/lambda/lambda_virus.fa"
-params.motifs         = "${projectDir}/../../seqfcn/shipped/motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme"
+params.motifs         = "${projectDir}/../../seqfcn/resources/motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme"
 params.motif_ids      = "MA0004.1 MA0069.1 MA0071.1"
 params.thresh         = 1e-4
 params.scan_shards    = 2
 params.reads_r1       = "${projectDir}/../../data/illumina/test_1.fastq.gz"
 params.reads_r2       = "${projectDir}/../../data/illumina/test_2.fastq.gz"
-params.model          = "${projectDir}/../../seqfcn/shipped/models/kmer_illumina"
+params.model          = "${projectDir}/../../seqfcn/resources/models/kmer_illumina"
 params.correct_shards = 4
 params.outdir         = "results"
 

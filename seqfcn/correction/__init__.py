@@ -8,7 +8,7 @@ Modules, lowest first (each imports only those above it):
 * :mod:`.evidence` — :class:`KmerEvidence` and the first counting pass;
 * :mod:`.inputs` — padded batches and model inputs;
 * :mod:`.model_files` — saving and loading correctors;
-* :mod:`.engine` — :class:`ReadCorrector`: batched, masked inference with OOM backoff;
+* :mod:`.engine` — :class:`CorrectionEngine`: batched, masked inference with OOM backoff;
 * :mod:`.tags` — SAM tags of changed records (OQ, xo, xc, MD, NM);
 * :mod:`.edits` — applying decisions to reads, quality recalibration, counts;
 * :mod:`.pipeline` — :func:`correct_reads`, the streaming job;
@@ -25,14 +25,17 @@ from typing import Any
 
 _EXPORTS = {
     "correct_reads": "pipeline", "CorrectionOptions": "pipeline",
-    "ReadCorrector": "engine", "Decision": "engine", "posterior_quality": "engine",
+    "CorrectionEngine": "engine", "EngineOptions": "engine", "Decision": "engine", "posterior_quality": "engine",
     "CorrectionStats": "edits", "apply_decision": "edits",
     "LabelScheme": "labels", "get_scheme": "labels",
     "KmerEvidence": "evidence", "count_reads": "evidence",
     "save_corrector": "model_files", "load_corrector": "model_files",
     "train_corrector": "training", "train_kmer_corrector": "training", "simulate_reads": "training",
-    "self_train": "selftrain", "self_train_kmer": "selftrain",
+    "TrainSchedule": "training", "KmerTrainingOptions": "training",
+    "self_train": "selftrain", "self_train_kmer": "selftrain", "SelfTrainOptions": "selftrain",
     "evaluate_correction": "evaluate", "correction_metrics": "evaluate",
+    "train_kmer_model": "training", "KmerModelRun": "training", "self_train_corrector": "selftrain",
+    "count_spectrum": "evidence", "program_record": "pipeline",
 }
 
 __all__ = sorted(_EXPORTS)

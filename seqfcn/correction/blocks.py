@@ -3,8 +3,8 @@
 The block path of :func:`seqfcn.correction.correct_reads` for the common case: one
 FASTQ file (plain or gzip) of 4-line records in, FASTQ out, a reads-spectrum model with
 solid checks. Each block of the file (``_BLOCK_BYTES``) is split into records in C
-(``seqfcn/_kmercount.c: fastq_spans``, which also checks every record), padded into code
-and quality arrays (``fill_rows``) and walked (:meth:`ReadCorrector.spectrum_walk`);
+(``seqfcn/correction/_kmercount.c: fastq_spans``, which also checks every record), padded into code
+and quality arrays (``fill_rows``) and walked (:meth:`CorrectionEngine.spectrum_walk`);
 the walk's substitutions are written into a copy of the block's bytes. Only the reads the
 walk leaves weak become :class:`~seqfcn.io.reads.Read` objects, for the network and the
 second walk (:func:`seqfcn.correction.chunks.correct_weak`), and their records are
@@ -18,17 +18,17 @@ start, which also names whatever is wrong with the file.
 from __future__ import annotations
 
 import gzip
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from seqfcn.alphabet import SEQUENCE_CHARACTERS
+from seqfcn.sequence.alphabet import SEQUENCE_CHARACTERS
 from seqfcn.correction.chunks import correct_weak
 from seqfcn.correction.edits import CorrectionStats, Edited, edit, finish, initial
-from seqfcn.correction.engine import ReadCorrector, walk_decision
-from seqfcn.encode import _CODE_TABLE, _LETTERS, N_CODE, to_codes
+from seqfcn.correction.engine import CorrectionEngine, walk_decision
+from seqfcn.sequence.encode import _CODE_TABLE, _LETTERS, N_CODE, to_codes
 from seqfcn.io.reads import Read
-from seqfcn.kmers import _kmercount
+from seqfcn.correction.kmers import _kmercount
 
 _BLOCK_BYTES = 1 << 23
 _VALID = bytes(1 if chr(b) in SEQUENCE_CHARACTERS else 0 for b in range(256))
@@ -39,7 +39,18 @@ class NotCanonical(Exception):
     """A record the block path does not write back byte for byte: use the strict path."""
 
 
-def correct_file(path: str, writer: Any, corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str,
+class _BlockRun(NamedTuple):
+    """What every block of a file is corrected with (:func:`correct_file`'s arguments)."""
+
+    writer: Any
+    corrector: CorrectionEngine
+    stats: CorrectionStats
+    recalibrate: str
+    rounds: int
+    phred: int
+
+
+def correct_file(path: str, writer: Any, corrector: CorrectionEngine, stats: CorrectionStats, recalibrate: str,
                  rounds: int, phred: int, progress: Callable[[int], Any]) -> None:
     """Correct every read of the FASTQ ``path`` into ``writer`` (a :class:`~seqfcn.io.reads.FastqWriter`
     in the same quality encoding ``phred``); ``progress(reads)`` after each block.
@@ -51,11 +62,12 @@ def correct_file(path: str, writer: Any, corrector: ReadCorrector, stats: Correc
     with open(path, "rb") as fh:
         gz = fh.read(2) == b"\x1f\x8b"
     rest = b""
+    run = _BlockRun(writer, corrector, stats, recalibrate, rounds, phred)
     with (gzip.open if gz else open)(path, "rb") as fh:
         while True:
             chunk = fh.read(_BLOCK_BYTES)
             data = rest + chunk if rest else chunk
-            used, n = _correct_block(data, writer, corrector, stats, recalibrate, rounds, phred)
+            used, n = _correct_block(data, run)
             progress(n)
             rest = data[used:]
             if not chunk:
@@ -64,10 +76,10 @@ def correct_file(path: str, writer: Any, corrector: ReadCorrector, stats: Correc
                 return
 
 
-def _correct_block(data: bytes, writer: Any, corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str,
-                   rounds: int, phred: int) -> tuple[int, int]:
-    """Correct the complete records at the start of ``data`` into ``writer``; returns the
+def _correct_block(data: bytes, run: _BlockRun) -> tuple[int, int]:
+    """Correct the complete records at the start of ``data`` into ``run.writer``; returns the
     bytes they take and their number."""
+    writer, stats, phred = run.writer, run.stats, run.phred
     spans = np.empty((len(data) // 6 + 1, 4), np.int64)  # a record takes at least 6 bytes
     used, n, width, bad = _kmercount.fastq_spans(data, 0, spans.shape[0], phred, _VALID, spans)
     if bad >= 0:
@@ -79,7 +91,7 @@ def _correct_block(data: bytes, writer: Any, corrector: ReadCorrector, stats: Co
     quals = np.empty((n, width), np.uint8)
     _kmercount.fill_rows(data, spans, n, width, _TABLE, phred, codes, quals)
     lengths = spans[:, 2]
-    walked, before, after = corrector.spectrum_walk(codes, lengths, quals)
+    walked, before, after = run.corrector.spectrum_walk(codes, lengths, quals)
     out = np.frombuffer(data, np.uint8, count=used).copy()
     changed = walked != codes
     rows, cols = np.nonzero(changed & ~after[:, None])
@@ -99,8 +111,7 @@ def _correct_block(data: bytes, writer: Any, corrector: ReadCorrector, stats: Co
     if weak.size == 0:
         writer.write_block(out.data, n)
         return used, n
-    records = _correct_weak(data, spans[weak], codes[weak], walked[weak], quals[weak], writer, corrector, stats,
-                            recalibrate, rounds, phred)
+    records = _correct_weak(data, spans[weak], codes[weak], walked[weak], quals[weak], run)
     pieces, at = [], 0
     for row, record in zip(weak.tolist(), records):
         pieces += [out[at:spans[row, 0]].tobytes(), record]
@@ -111,8 +122,7 @@ def _correct_block(data: bytes, writer: Any, corrector: ReadCorrector, stats: Co
 
 
 def _correct_weak(data: bytes, spans: np.ndarray, codes: np.ndarray, walked: np.ndarray, quals: np.ndarray,
-                  writer: Any, corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str, rounds: int,
-                  phred: int) -> list[bytes]:
+                  run: _BlockRun) -> list[bytes]:
     """The records, corrected, of the reads the walk left weak (as the strict path does it
     after its first walk: the network, then the walk again)."""
     chunk: list[Read] = []
@@ -128,7 +138,8 @@ def _correct_weak(data: bytes, spans: np.ndarray, codes: np.ndarray, walked: np.
             state = edit(state, walk_decision(codes[i, :length], walked[i, :length], quals[i, :length]), "none")
         states[i] = state
         seq_codes[i] = to_codes(state.seq)
-    correct_weak(chunk, corrector, seq_codes, states, {i: True for i in states}, list(states), recalibrate, rounds)
+    correct_weak(chunk, run.corrector, seq_codes, states, {i: True for i in states}, list(states), run.recalibrate,
+                 run.rounds)
     for i, read in enumerate(chunk):
-        finish(read, states[i], stats)
-    return [writer.record(read) for read in chunk]
+        finish(read, states[i], run.stats)
+    return [run.writer.record(read) for read in chunk]

@@ -13,12 +13,12 @@ from typing import Sequence
 import numpy as np
 
 from seqfcn.correction.edits import CorrectionStats, Edited, edit, finish, initial
-from seqfcn.correction.engine import ReadCorrector, ReadItem
-from seqfcn.encode import to_codes
+from seqfcn.correction.engine import CorrectionEngine, ReadItem
+from seqfcn.sequence.encode import to_codes
 from seqfcn.io.reads import Read
 
 
-def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices: Sequence[int]
+def _still_weak(corrector: CorrectionEngine, codes: dict[int, np.ndarray], indices: Sequence[int]
                 ) -> tuple[list[int], dict[int, np.ndarray]]:
     """The reads among ``indices`` that still have a base no solid k-mer supports, and their
     spectrum support (by index; empty without solid checks)."""
@@ -27,11 +27,11 @@ def _still_weak(corrector: ReadCorrector, codes: dict[int, np.ndarray], indices:
     return todo, {i: s for i, s, w in zip(indices, sup, weak) if w and s is not None}
 
 
-def correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: CorrectionStats, recalibrate: str,
+def correct_chunk(chunk: list[Read], corrector: CorrectionEngine, stats: CorrectionStats, recalibrate: str,
                    rounds: int = 1) -> None:
     """Correct a chunk of reads in place. Reads the spectrum calls solid get no edit state at
     all: they are written as they came. With solid checks the spectrum walk
-    (:meth:`ReadCorrector.spectrum_fix`, which also finds the solid reads) goes first, the
+    (:meth:`CorrectionEngine.spectrum_fix`, which also finds the solid reads) goes first, the
     network then runs only on the reads it leaves with unsupported bases, and the walk goes
     once more over those. ``rounds`` passes of the model, each on the previous output."""
     order = [i for i, read in enumerate(chunk) if read.sequence]
@@ -53,7 +53,7 @@ def correct_chunk(chunk: list[Read], corrector: ReadCorrector, stats: Correction
             stats.bases_examined += len(chunk[i].sequence)
 
 
-def correct_weak(chunk: list[Read], corrector: ReadCorrector, codes: dict[int, np.ndarray],
+def correct_weak(chunk: list[Read], corrector: CorrectionEngine, codes: dict[int, np.ndarray],
                  states: dict[int, Edited], may: dict[int, bool], todo: list[int], recalibrate: str,
                  rounds: int) -> None:
     """The network's ``rounds`` over the reads ``todo`` of ``chunk`` (those the spectrum walk
@@ -88,7 +88,7 @@ def _state(chunk: list[Read], states: dict[int, Edited], may: dict[int, bool], i
     return states[i]
 
 
-def _walk(corrector: ReadCorrector, chunk: list[Read], codes: dict[int, np.ndarray], states: dict[int, Edited],
+def _walk(corrector: CorrectionEngine, chunk: list[Read], codes: dict[int, np.ndarray], states: dict[int, Edited],
           may: dict[int, bool], indices: Sequence[int]) -> tuple[list[int], list[int]]:
     """The spectrum walk over the reads ``indices``; their states and codes are updated.
     Returns the reads among them that had an unsupported base before the walk, and after."""

@@ -16,7 +16,7 @@ import numpy as np
 from seqfcn.correction import defaults
 from seqfcn.correction.engine import Decision
 from seqfcn.correction.tags import mark_changed
-from seqfcn.encode import N_CODE, to_codes
+from seqfcn.sequence.encode import N_CODE, to_codes
 from seqfcn.io.reads import Read
 
 _LETTERS = np.frombuffer(b"ACGT", dtype=np.uint8)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -35,10 +35,11 @@ from seqfcn.correction.evidence import KmerEvidence
 from seqfcn.correction.inputs import length_mask, model_inputs, pad_batch, pad_rows
 from seqfcn.correction.labels import LabelScheme, scheme_of
 from seqfcn.correction.model_files import check_corrector
-from seqfcn.encode import reverse_complement_codes
+from seqfcn.sequence.encode import reverse_complement_codes
 from seqfcn.errors import SeqfcnError
+from seqfcn.training.options import with_overrides
 from seqfcn.correction.spectrum import support, walk
-from seqfcn.kmers import mirror_order
+from seqfcn.correction.kmers import mirror_order
 
 log = logging.getLogger("seqfcn.correction")
 
@@ -161,24 +162,41 @@ class ReadItem:
     qualities: np.ndarray | None
     may_delete: bool
     support: np.ndarray | None = None
-    """``(L,)`` spectrum support of ``codes`` when already known (:meth:`ReadCorrector.weak_reads`)."""
+    """``(L,)`` spectrum support of ``codes`` when already known (:meth:`CorrectionEngine.weak_reads`)."""
 
 
-class ReadCorrector:
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a :class:`CorrectionEngine` runs and decides (its docstring says what each field does)."""
+
+    device: str | torch.device = "auto"
+    min_confidence: float = defaults.MIN_CONFIDENCE
+    batch_size: int | str = "auto"
+    both_strands: bool = True
+    max_quality: int = defaults.MAX_QUALITY
+    solid: int | None = None
+    windows: bool = True
+
+
+class CorrectionEngine:
     """Batched, padding-exact inference of a read-correction model with OOM backoff.
 
     Args:
         model: a model ``(batch, 5 + evidence channels, L) -> (batch, K, L)``, its K
             classes those of its label scheme (:func:`seqfcn.correction.labels.scheme_of`).
-        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ... (see :func:`seqfcn.train.resolve_device`).
+        options: :class:`EngineOptions`; ``overrides`` replace single fields
+            (``CorrectionEngine(model, device="cpu", min_confidence=0.5)``).
+        evidence: the model's k-mer evidence (:class:`seqfcn.correction.evidence.KmerEvidence`,
+            with its table), for models that take evidence channels.
+
+    Options:
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ... (see :func:`seqfcn.training.trainer.resolve_device`).
         min_confidence: a base changes only when its posterior exceeds this.
         batch_size: ``"auto"`` (a budget of bases per batch: 2**15 on CPU, 2**22 on
             GPU) or the most reads per batch.
         both_strands: average the posteriors of the read and its reverse complement
             (not for schemes with insertion classes, which have no mirror image).
         max_quality: cap of recalibrated qualities.
-        evidence: the model's k-mer evidence (:class:`seqfcn.correction.evidence.KmerEvidence`,
-            with its table), for models that take evidence channels.
         solid: with a reads-spectrum ``evidence``, the count from which a k-mer is solid
             (:func:`seqfcn.correction.spectrum.solid_threshold`). Then the model runs
             only on reads with a base that no solid k-mer set supports (the smallest
@@ -197,20 +215,12 @@ class ReadCorrector:
             not computed, so ``recalibrate="all"`` needs ``windows=False``.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        *,
-        device: str | torch.device = "auto",
-        min_confidence: float = defaults.MIN_CONFIDENCE,
-        batch_size: int | str = "auto",
-        both_strands: bool = True,
-        max_quality: int = defaults.MAX_QUALITY,
-        evidence: KmerEvidence | None = None,
-        solid: int | None = None,
-        windows: bool = True,
-    ) -> None:
-        from seqfcn.train import resolve_device
+    def __init__(self, model: nn.Module, options: EngineOptions | None = None, *,
+                 evidence: KmerEvidence | None = None, **overrides: Any) -> None:
+        from seqfcn.runtime.device import resolve_device
+
+        o = with_overrides(options, EngineOptions, overrides, "CorrectionEngine")
+        device, min_confidence, batch_size, solid = o.device, o.min_confidence, o.batch_size, o.solid
 
         if not 0.0 <= float(min_confidence):
             raise SeqfcnError(f"--min-confidence must be >= 0, not {min_confidence}")
@@ -221,8 +231,8 @@ class ReadCorrector:
         check_corrector(model, self.scheme, evidence, getattr(model, "config", {}).get("name", "model"))
         self.maskable = _maskable(self.model)
         self.min_confidence = float(min_confidence)
-        self.both_strands = both_strands and self.scheme.mirror is not None
-        self.max_quality = int(max_quality)
+        self.both_strands = o.both_strands and self.scheme.mirror is not None
+        self.max_quality = int(o.max_quality)
         if batch_size == "auto":
             self.max_reads: int | None = None
             self.max_tokens = _GPU_TOKENS if self.device.type == "cuda" else _CPU_TOKENS
@@ -243,7 +253,7 @@ class ReadCorrector:
         self.spectrum_edits = 0
         # with solid checks an edit is only ever accepted at a base no solid k-mer supports, so
         # the network need only see those bases and their receptive field (exact: padding is masked)
-        self.windows = bool(windows) and self.solid is not None and self.scheme.gap is None and self.maskable \
+        self.windows = bool(o.windows) and self.solid is not None and self.scheme.gap is None and self.maskable \
             and hasattr(self.model, "receptive_margins")
         self.bases_run = 0
 

@@ -37,8 +37,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from seqfcn.encode import as_byte_array, reverse_complement
-from seqfcn.atomic import write_json
+from seqfcn.sequence.encode import as_byte_array, reverse_complement
+from seqfcn.io.atomic import write_json
 from seqfcn.errors import InputFormatError, SeqfcnError
 
 log = logging.getLogger("seqfcn")
@@ -379,7 +379,8 @@ def _write_indexed(
     not there is an error). Aligners such as bwa mem cut ``/1``/``/2`` from names;
     numbers keep every read distinct. Returns ``(names, count)``.
     """
-    from seqfcn.io.reads import FastqWriter, Read, read_reads
+    from seqfcn.io.read_writers import FastqWriter
+    from seqfcn.io.reads import Read, read_reads
 
     names: list[str] = []
     seen: set[int] = set()

@@ -2,7 +2,7 @@
 
 A k-mer-evidence corrector is a :class:`seqfcn.nn.models.ReadCorrector` whose input
 is the read (one-hot + quality, 5 channels) followed by the per-base evidence
-channels of :func:`seqfcn.kmers.evidence` (12 for substitutions, 27 with indels).
+channels of :func:`seqfcn.correction.kmers.evidence` (12 for substitutions, 27 with indels).
 Its weights learn how evidence, quality and neighbourhood decide a base, not a
 genome, so one model serves any sample:
 
@@ -23,9 +23,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from seqfcn.encode import to_codes
+from seqfcn.correction import defaults
+from seqfcn.sequence.encode import to_codes
 from seqfcn.errors import SeqfcnError
-from seqfcn.kmers import KmerTable, evidence, n_channels
+from seqfcn.correction.kmers import KmerTable, evidence, n_channels
 
 log = logging.getLogger("seqfcn.correction")
 
@@ -146,3 +147,26 @@ def load_spectrum(path: str | os.PathLike) -> KmerTable:
         return KmerTable.load(path)
     except SeqfcnError as exc:
         raise SeqfcnError(exc.message, path=path) from None
+
+
+def count_spectrum(reads: Sequence[str | os.PathLike], output: str | os.PathLike, *, k: int | None = None,
+                   model: str | os.PathLike | None = None, reference: str | os.PathLike | None = None) -> KmerTable:
+    """Count the canonical k-mers of read files into the spectrum file ``output`` (``seqfcn count``;
+    for ``seqfcn correct --spectrum``) and return the table. ``k``: odd, 3..31 (default
+    ``defaults.K_READS``); ``model``: take ``k`` from this reads-spectrum model instead;
+    ``reference``: for CRAM input."""
+    k = k or defaults.K_READS
+    if k % 2 == 0 or not 3 <= k <= 31:
+        raise SeqfcnError(f"-k must be odd and in 3..31 (as a model's k), not {k}")
+    if model:
+        from seqfcn.correction.model_files import load_corrector
+
+        ev = load_corrector(model).evidence
+        if ev is None or ev.source != "reads":
+            raise SeqfcnError("not a reads-spectrum model (it needs no spectrum)", path=model)
+        k = ev.k
+    if "-" in [str(r) for r in reads] or str(output) == "-":
+        raise SeqfcnError("seqfcn count reads files and writes a file: give paths, not -")
+    table = count_reads(list(reads), k, reference=reference)
+    table.save(output)
+    return table

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from seqfcn.correction.evidence import KmerEvidence
-from seqfcn.encode import N_CODE, codes_one_hot, scale_quality
+from seqfcn.sequence.encode import N_CODE, codes_one_hot, scale_quality
 
 BASE_CHANNELS = ("A", "C", "G", "T", "quality")
 """The input channels every corrector takes first."""

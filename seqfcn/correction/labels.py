@@ -3,7 +3,7 @@
 Three schemes:
 
 * ``bases`` (4 classes): the true base A, C, G, T of each observed base;
-* ``bases+gap`` (5): plus ``gap`` (class 4, :data:`seqfcn.corrupt.GAP`): the observed
+* ``bases+gap`` (5): plus ``gap`` (class 4, :data:`seqfcn.training.simulate.GAP`): the observed
   base is an insertion, delete it;
 * ``bases+gap+insert`` (9): plus ``ins_A`` .. ``ins_T`` (classes 5-8): the base is
   right and the named base is missing right after it, insert it.

@@ -1,4 +1,4 @@
-"""Read-corrector model files: safetensors + JSON (:mod:`seqfcn.checkpoint`) with the
+"""Read-corrector model files: safetensors + JSON (:mod:`seqfcn.nn.checkpoint`) with the
 corrector's label scheme, input channels and k-mer evidence recorded in the metadata,
 and for a reference-evidence model its k-mer table (``kmers.npz``) beside them."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from seqfcn.correction.evidence import KmerEvidence
 from seqfcn.correction.inputs import BASE_CHANNELS
 from seqfcn.correction.labels import LabelScheme, scheme_for_edits, scheme_of
 from seqfcn.errors import ModelFileError
-from seqfcn.kmers import TABLE_NAME, KmerTable, channel_names
+from seqfcn.correction.kmers import TABLE_NAME, KmerTable, channel_names
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Corrector:
 def save_corrector(model: nn.Module, directory: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
     """Save a corrector: the model, ``task``, ``label_scheme`` and (k-mer models, which carry
     ``model.kmer_evidence``) ``kmer_evidence`` in the metadata, and a reference model's table."""
-    from seqfcn.checkpoint import save_model
+    from seqfcn.nn.checkpoint import save_model
 
     ev: KmerEvidence | None = getattr(model, "kmer_evidence", None)
     meta = {"task": "correct", **(metadata or {}), "label_scheme": scheme_of(model).to_dict()}
@@ -87,7 +87,7 @@ def load_corrector(model: str | os.PathLike | nn.Module) -> Corrector:
         label = "model"
         evidence = getattr(model, "kmer_evidence", None)
     else:
-        from seqfcn.checkpoint import load_model
+        from seqfcn.nn.checkpoint import load_model
 
         from seqfcn.resources import model_path
 

@@ -38,11 +38,13 @@ from torch import nn
 from seqfcn.correction import defaults
 from seqfcn.correction.chunks import correct_chunk
 from seqfcn.correction.edits import CorrectionStats
-from seqfcn.correction.engine import ReadCorrector
+from seqfcn.correction.engine import CorrectionEngine
 from seqfcn.correction.evidence import as_paths, check_spectrum, count_reads, load_spectrum
 from seqfcn.correction.model_files import load_corrector
 from seqfcn.errors import SeqfcnError
-from seqfcn.io.reads import Read, format_from_name, open_read_writer, read_reads
+from seqfcn.training.options import with_overrides
+from seqfcn.io.reads import Read, read_reads
+from seqfcn.io.read_writers import format_from_name, open_read_writer
 
 log = logging.getLogger("seqfcn.correction")
 
@@ -64,16 +66,16 @@ class CorrectionOptions:
         rounds: passes of the model over each read (default
             :func:`seqfcn.correction.defaults.default_rounds`).
         solid: reads-spectrum models: the solid k-mer count of
-            :class:`~seqfcn.correction.engine.ReadCorrector` (``"auto"``: the spectrum's
+            :class:`~seqfcn.correction.engine.CorrectionEngine` (``"auto"``: the spectrum's
             valley, :func:`seqfcn.correction.spectrum.solid_threshold`; None: no checks).
         output_format: ``fastq``, ``fasta``, ``bam`` or ``sam`` (overrides the extension).
         reference: FASTA for CRAM input (and to update ``NM`` of records without ``MD``).
         phred: FASTQ quality offset of the input, 33 or 64 (default: detected); FASTQ
             output is written in the same encoding.
         shard: 0-based ``(index, count)``: correct and write only reads ``k`` with
-            ``k % count == index`` (:func:`seqfcn.shard.shard_reads`; the k-mer spectrum is
+            ``k % count == index`` (:func:`seqfcn.runtime.shard.shard_reads`; the k-mer spectrum is
             still counted over all reads, so the merged shards equal the unsharded output).
-            Each shard file gets a manifest beside it (:func:`seqfcn.shard.write_read_manifest`:
+            Each shard file gets a manifest beside it (:func:`seqfcn.runtime.shard.write_read_manifest`:
             input fingerprints, ``i/n``, run fingerprint, read counts) that ``seqfcn merge`` checks.
         stats_path: write the summary as JSON here (else it is only logged).
         progress: a progress bar (reads) on stderr.
@@ -151,15 +153,15 @@ def correct_reads(
         else int(opts.rounds)
     if rounds < 1:
         raise SeqfcnError(f"rounds must be >= 1, not {rounds}")
-    corrector = ReadCorrector(loaded.model, device=opts.device, min_confidence=opts.min_confidence,
-                              batch_size=opts.batch_size, both_strands=opts.both_strands,
-                              max_quality=opts.max_quality, evidence=evidence, solid=_solid(opts.solid, evidence),
-                              windows=opts.recalibrate != "all")
+    corrector = CorrectionEngine(loaded.model, device=opts.device, min_confidence=opts.min_confidence,
+                                 batch_size=opts.batch_size, both_strands=opts.both_strands,
+                                 max_quality=opts.max_quality, evidence=evidence,
+                                 solid=_solid(opts.solid, evidence), windows=opts.recalibrate != "all")
     t0 = time.monotonic()
     run = _run_fingerprint(loaded, opts, rounds) if opts.shard is not None else ""
     stats = _stream(inputs, outputs, corrector, opts, rounds, run)
     if opts.shard is None:
-        from seqfcn.shard import remove_manifest
+        from seqfcn.runtime.shard import remove_manifest
 
         for out in outputs:  # an unsharded file replaced a shard: its old manifest no longer applies
             remove_manifest(out)
@@ -179,7 +181,7 @@ def correct_reads(
              stats.reads, stats.bases_examined, stats.bases_changed, stats.bases_substituted,
              stats.bases_deleted, stats.bases_inserted, result["seconds"])
     if opts.stats_path is not None:
-        from seqfcn.atomic import write_json
+        from seqfcn.io.atomic import write_json
 
         write_json(result, opts.stats_path)
     return result
@@ -187,11 +189,7 @@ def correct_reads(
 
 def _options(options: CorrectionOptions | None, overrides: dict[str, Any]) -> CorrectionOptions:
     """``options`` (default: the defaults) with ``overrides`` applied and checked."""
-    names = {f.name for f in dataclasses.fields(CorrectionOptions)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise TypeError(f"correct_reads() got unexpected options: {', '.join(unknown)}")
-    opts = dataclasses.replace(options or CorrectionOptions(), **overrides)
+    opts = dataclasses.replace(with_overrides(options, CorrectionOptions, overrides, "correct_reads"))
     if opts.recalibrate not in defaults.RECALIBRATE_MODES:
         raise SeqfcnError(f"recalibrate must be one of {defaults.RECALIBRATE_MODES}, not {opts.recalibrate!r}")
     return opts
@@ -199,10 +197,10 @@ def _options(options: CorrectionOptions | None, overrides: dict[str, Any]) -> Co
 
 def _run_fingerprint(loaded: Any, opts: CorrectionOptions, rounds: int) -> str:
     """What decides a sharded correction's output besides the reads: the model's weights and
-    the options (:func:`seqfcn.shard.run_fingerprint`; not the device, batch size or paths)."""
+    the options (:func:`seqfcn.runtime.shard.run_fingerprint`; not the device, batch size or paths)."""
     import hashlib
 
-    from seqfcn.shard import run_fingerprint
+    from seqfcn.runtime.shard import run_fingerprint
 
     digest = hashlib.sha256()
     for name, tensor in loaded.model.state_dict().items():
@@ -253,7 +251,7 @@ def _check_files(inputs: list[str], outputs: list[str], opts: CorrectionOptions)
         raise SeqfcnError("the two outputs are the same file", path=outputs[0])
 
 
-def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opts: CorrectionOptions,
+def _stream(inputs: list[str], outputs: list[str], corrector: CorrectionEngine, opts: CorrectionOptions,
             rounds: int, run: str = "") -> CorrectionStats:
     """Read, correct and write every read, mates in step (atomically: no output is left on an error).
     A shard (``opts.shard``) also gets its manifests, proving which input, shard and ``run`` it is."""
@@ -272,7 +270,7 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
     groups: Iterable[tuple[Read, ...]] = paired(sources, inputs)
     tally = _Tally(inputs) if opts.shard is not None else None
     if tally is not None:
-        from seqfcn.shard import shard_reads
+        from seqfcn.runtime.shard import shard_reads
 
         groups = shard_reads(tally.count(groups), *opts.shard)
     total = getattr(corrector.evidence.table, "reads", None) if corrector.evidence is not None else None
@@ -282,7 +280,7 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
     writers: list[Any] = []
     written = 0  # read groups (reads, pairs)
     try:
-        for chunk in _chunks(groups):
+        for chunk in chunks(groups):
             if not writers:
                 for out, label, first, stream in zip(outputs, inputs, chunk[0], streams):
                     writers.append(_open_writer(out, opts, label, first, stream.phred))
@@ -312,7 +310,7 @@ def _stream(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opt
 
 class _Tally:
     """Counts the read groups of a sharded run's whole input (and hashes them when it is
-    stdin), then writes each shard output's manifest (:func:`seqfcn.shard.write_read_manifest`)."""
+    stdin), then writes each shard output's manifest (:func:`seqfcn.runtime.shard.write_read_manifest`)."""
 
     def __init__(self, inputs: list[str]) -> None:
         from seqfcn.io.fingerprint import RecordHasher, file_fingerprint
@@ -333,7 +331,7 @@ class _Tally:
 
     def write_manifests(self, outputs: list[str], shard: tuple[int, int], run: str, reads: int) -> None:
         """One manifest per output; on failure the shard outputs are removed too."""
-        from seqfcn.shard import ReadShardManifest, write_read_manifest
+        from seqfcn.runtime.shard import ReadShardManifest, write_read_manifest
 
         inputs = tuple(f if f is not None else f"stdin:{self.hasher.hexdigest()}"  # type: ignore[union-attr]
                        for f in self.fingerprints)
@@ -341,7 +339,7 @@ class _Tally:
             for mate, out in enumerate(outputs):
                 write_read_manifest(out, ReadShardManifest(shard[0], shard[1], run, inputs, mate, self.total, reads))
         except BaseException:
-            from seqfcn.shard import remove_manifest
+            from seqfcn.runtime.shard import remove_manifest
 
             for out in outputs:
                 if out != "-":
@@ -352,10 +350,10 @@ class _Tally:
 
 
 _COUNTERS = ("oom_retries", "batches", "vetoed", "spectrum_edits", "bases_run")
-"""The :class:`ReadCorrector` counts a run reports (restored when the block path gives up)."""
+"""The :class:`CorrectionEngine` counts a run reports (restored when the block path gives up)."""
 
 
-def _blocks_apply(inputs: list[str], outputs: list[str], corrector: ReadCorrector, opts: CorrectionOptions,
+def _blocks_apply(inputs: list[str], outputs: list[str], corrector: CorrectionEngine, opts: CorrectionOptions,
                   streams: list[Any]) -> bool:
     """Whether :mod:`.blocks` may correct this run: one FASTQ file (not stdin) to FASTQ,
     solid checks, no shard or interleaved pairs."""
@@ -374,7 +372,7 @@ def _progress(opts: CorrectionOptions, total: int | None) -> Any:
                 unit_scale=True, total=total)
 
 
-def _stream_blocks(path: str, output: str, corrector: ReadCorrector, opts: CorrectionOptions, rounds: int,
+def _stream_blocks(path: str, output: str, corrector: CorrectionEngine, opts: CorrectionOptions, rounds: int,
                    phred: int | None) -> CorrectionStats | None:
     """:func:`seqfcn.correction.blocks.correct_file` into ``output``; None (nothing written, the
     corrector's counts as they were) when the file holds a record it leaves to the strict path."""
@@ -402,7 +400,7 @@ def _stream_blocks(path: str, output: str, corrector: ReadCorrector, opts: Corre
     return stats
 
 
-def _chunks(groups: Iterable[tuple[Read, ...]]) -> Iterator[list[tuple[Read, ...]]]:
+def chunks(groups: Iterable[tuple[Read, ...]]) -> Iterator[list[tuple[Read, ...]]]:
     """Lists of read groups (a read and its mates) bounded in reads and bases."""
     chunk: list[tuple[Read, ...]] = []
     reads = bases = 0
@@ -443,3 +441,14 @@ def _output_format(output: str, opts: CorrectionOptions, kind: str) -> str:
         return opts.output_format.lower()
     named = None if output == "-" else format_from_name(output)
     return named if named not in (None, "cram") else kind
+
+
+def program_record(argv: Sequence[str]) -> dict[str, str]:
+    """The ``@PG`` header record of a correction run started as ``seqfcn ARGV...`` (``argv``
+    without the program name; a ``--shard`` option left out, so shards merge to the
+    unsharded header): ``ID``, ``PN``, ``VN`` and the command line ``CL``."""
+    from seqfcn import __version__
+    from seqfcn.runtime.shard import strip_shard_argument
+
+    command = strip_shard_argument(" ".join(["seqfcn", *argv]))
+    return {"ID": "seqfcn", "PN": "seqfcn", "VN": __version__, "CL": command}

@@ -16,12 +16,14 @@ Two modes:
   in 5,000 steps (ex1: 11-38% fewer mismatches), a 48.5 kb one (lambda) not at all
   in 800 steps. Bacteria and up need GPU training.
 
-Both train with :class:`seqfcn.train.Trainer`; given ``run`` (:class:`seqfcn.train.RunOptions`,
+Both train with :class:`seqfcn.training.trainer.Trainer`; given ``run`` (:class:`seqfcn.training.trainer.RunOptions`,
 the CLI's ``--self-train-dir``) they checkpoint to ``run.out_dir/last/`` and resume exactly.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -31,20 +33,21 @@ from torch.utils.data import Dataset
 
 from seqfcn.correction import defaults
 from seqfcn.correction.labels import BASES, BASES_GAP
-from seqfcn.correction.training import train_corrector, train_kmer_corrector
-from seqfcn.corrupt import MAX_Q, IlluminaErrorModel, OntErrorModel, make_error_model
-from seqfcn.encode import QUALITY_CAP, reverse_complement_codes, to_codes
+from seqfcn.correction.training import TrainSchedule, train_corrector, train_kmer_corrector
+from seqfcn.training.options import with_overrides
+from seqfcn.training.simulate import MAX_Q, IlluminaErrorModel, OntErrorModel, make_error_model
+from seqfcn.sequence.encode import QUALITY_CAP, reverse_complement_codes, to_codes
 from seqfcn.errors import SeqfcnError
 from seqfcn.io.reads import Read, read_reads
-from seqfcn.kmers import table_for_reads
+from seqfcn.correction.kmers import table_for_reads
 
 if TYPE_CHECKING:
-    from seqfcn.train import RunOptions
+    from seqfcn.training.runs import RunOptions
 
 
 class ReadWindowSource:
     """Fixed-length windows of observed reads, as a window source for
-    :class:`seqfcn.data.CorruptedWindows` (item: ``{"codes": (L,) int64}``).
+    :class:`seqfcn.training.datasets.CorruptedWindows` (item: ``{"codes": (L,) int64}``).
 
     Item ``i`` picks a read (weighted by its number of windows) and a start from
     ``default_rng([seed, i])``, and reverse-complements half of the windows, so a
@@ -139,49 +142,25 @@ def training_reads(reads_path: str | os.PathLike, max_reads: int, *,
     return reads
 
 
-def self_train(
-    reads_path: str | os.PathLike,
-    *,
-    model_config: dict[str, Any] | None = None,
-    error_model: str | Any = "auto",
-    window: int | None = None,
-    steps: int = defaults.SELF_TRAIN_STEPS,
-    batch_size: int = 64,
-    lr: float = 1e-2,
-    mask_rate: float = 0.15,
-    max_reads: int = defaults.SELF_TRAIN_MAX_READS,
-    device: str = "auto",
-    seed: int = 0,
-    reference: str | os.PathLike | None = None,
-    run: RunOptions | None = None,
-    progress: bool = True,
-) -> nn.Module:
+def self_train(reads_path: str | os.PathLike, options: SelfTrainOptions | None = None, **overrides: Any) -> nn.Module:
     """Train a read corrector on the reads themselves (reference-free; see the module docstring).
 
     Args:
-        reads_path: the reads to learn from (the first ``max_reads``; any format of
+        reads_path: the reads to learn from (the first ``options.max_reads``; any format of
             :func:`~seqfcn.io.reads.read_reads`).
-        model_config: ``create_model("read_corrector", **model_config)`` overrides
-            (default ``defaults.PLAIN_MODEL``; 5 outputs, the ``bases+gap`` scheme, for ONT).
-        error_model: ``"auto"`` (the ONT model when the median read length is > 300 or
-            more than a quarter of the reads differ from it by > 10%, else an Illumina
-            model with the reads' own per-cycle quality profile), a spec for
-            :func:`~seqfcn.corrupt.make_error_model`, or an error model object.
-        window: training window length (default: min(64, median read length)).
-        steps, batch_size, lr, seed: training schedule (AdamW, warm-up + cosine).
-        mask_rate: fraction of input bases hidden during training (:class:`MaskedInputs`).
-        device: training device.
-        reference: FASTA for CRAM input only (never used as truth).
-        run: checkpoints (``run.out_dir/last/``) and resume (:func:`~seqfcn.correction.training.train_corrector`;
-            default: a temporary folder, nothing kept).
+        options: :class:`SelfTrainOptions` (this mode reads ``model_config``, ``error_model``,
+            ``window``, ``mask_rate``, ``max_reads``, ``reference`` and the schedule);
+            ``overrides`` replace single fields (``self_train(r, steps=20, device="cpu")``).
 
     Returns:
         The trained model (eval mode, on CPU), with ``model.self_train_info`` (a dict).
     """
-    from seqfcn.data import CorruptedWindows
+    from seqfcn.training.datasets import CorruptedWindows
     from seqfcn.nn.models import create_model
 
-    reads = training_reads(reads_path, max_reads, reference=reference)
+    o = with_overrides(options, SelfTrainOptions, overrides, "self_train")
+    error_model, steps, batch_size, seed = o.error_model, o.steps, o.batch_size, o.seed
+    reads = training_reads(reads_path, o.max_reads, reference=o.reference)
     lengths = np.array([len(r.sequence) for r in reads])
     median = int(np.median(lengths))
     varied = float(np.mean(np.abs(lengths - median) > 0.1 * median))  # Illumina reads share one length
@@ -193,39 +172,27 @@ def self_train(
             em = make_error_model(error_model)
     else:
         em = error_model
-    length = int(window or min(64, median))
+    length = int(o.window or min(64, median))
     codes = [to_codes(r.sequence) for r in reads]
     scheme = BASES_GAP if isinstance(em, OntErrorModel) else BASES
     config = {**defaults.PLAIN_MODEL, "n_outputs": scheme.n_classes}
-    config.update(model_config or {})
+    config.update(o.model_config or {})
     torch.manual_seed(seed)
     model = create_model("read_corrector", **config)
     source = ReadWindowSource(codes, length, steps * batch_size, seed=seed)
-    dataset = MaskedInputs(CorruptedWindows(source, em, qmax=QUALITY_CAP, seed=seed + 1), mask_rate, seed=seed + 2)
-    model, result = train_corrector(dataset, model, steps=steps, batch_size=batch_size, lr=lr, device=device,
-                                    seed=seed, run=run, progress=progress)
+    dataset = MaskedInputs(CorruptedWindows(source, em, qmax=QUALITY_CAP, seed=seed + 1), o.mask_rate, seed=seed + 2)
+    model, result = train_corrector(dataset, model, o)
     model.self_train_info = {
         "reads": len(reads), "bases": int(lengths.sum()), "window": length,
         "error_model": getattr(em, "kind", type(em).__name__), "steps": steps, "batch_size": batch_size,
-        "train_loss": result.get("train_loss"), "seed": seed, "mask_rate": mask_rate,
+        "train_loss": result.get("train_loss"), "seed": seed, "mask_rate": o.mask_rate,
         "stop_reason": result.get("stop_reason"),
     }
     return model
 
 
-def self_train_kmer(
-    reads_path: str | os.PathLike,
-    *,
-    k: int = defaults.K_READS,
-    steps: int = defaults.SELF_TRAIN_STEPS,
-    genome_size: int = defaults.SELF_TRAIN_GENOME,
-    max_reads: int = defaults.SELF_TRAIN_MAX_READS,
-    device: str = "auto",
-    seed: int = 0,
-    reference: str | os.PathLike | None = None,
-    progress: bool = True,
-    run: RunOptions | None = None,
-) -> torch.nn.Module:
+def self_train_kmer(reads_path: str | os.PathLike, options: SelfTrainOptions | None = None,
+                    **overrides: Any) -> torch.nn.Module:
     """A k-mer-evidence corrector fitted to a read set, with no reference (``--self-train``).
 
     The reads give everything the simulation needs: the per-cycle quality profile
@@ -234,9 +201,13 @@ def self_train_kmer(
     Reads are simulated at half, once and twice that coverage over a random
     genome of ``genome_size`` bases, and the corrector learns on them; it then
     corrects the real reads with their own spectrum. Substitutions only (short reads).
-    ``run``: checkpoints and resume, as for :func:`self_train`.
+    ``options`` (:class:`SelfTrainOptions`; this mode reads ``k``, ``genome_size``,
+    ``max_reads``, ``reference`` and the schedule) and ``overrides`` as for :func:`self_train`.
     """
-    reads = training_reads(reads_path, max_reads, reference=reference)
+
+    o = with_overrides(options, SelfTrainOptions, overrides, "self_train_kmer")
+    k, genome_size = o.k, o.genome_size
+    reads = training_reads(reads_path, o.max_reads, reference=o.reference)
     length = int(np.median([len(r.sequence) for r in reads]))
     if length > 400:
         raise SeqfcnError(f"--self-train with k-mer evidence is for short reads (median {length} bp); "
@@ -246,13 +217,93 @@ def self_train_kmer(
     table = table_for_reads((to_codes(r.sequence) for r in reads), k)
     coverage = max(2.0, table.scale * length / (length - k + 1))
     em = quality_profile_model(reads, read_length=length)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(o.seed)
     genome = [rng.integers(0, 4, int(genome_size)).astype(np.int8)]
+    schedule = {f.name: getattr(o, f.name) for f in dataclasses.fields(TrainSchedule)}
     model = train_kmer_corrector(genome, error_model=em, k=k, coverages=(coverage / 2, coverage, 2 * coverage),
-                                 read_length=length, window=length, steps=steps, device=device, seed=seed,
-                                 lr=defaults.TRAIN_LR, progress=progress, walked=False, run=run,
+                                 read_length=length, window=length, walked=False, **schedule,
                                  gc_bias=None)  # a random genome: no GC variation to shape coverage
     model.train_info.update(mode="self-train", reads=len(reads), estimated_coverage=round(coverage, 1),
                             genome_size=int(genome_size))
     model.self_train_info = model.train_info
+    return model
+
+
+@dataclass(frozen=True)
+class SelfTrainOptions(TrainSchedule):
+    """How a corrector is trained on the reads themselves: :func:`self_train_corrector`
+    (``seqfcn correct --self-train``), :func:`self_train_kmer` and :func:`self_train`, with the
+    schedule fields of :class:`~seqfcn.correction.training.TrainSchedule` (``steps``
+    ``defaults.SELF_TRAIN_STEPS``, ``lr`` ``defaults.TRAIN_LR``).
+
+    Attributes:
+        mode: ``kmer`` (:func:`self_train_kmer`) or ``memorise`` (:func:`self_train`).
+        error_model: ``memorise``: ``"auto"`` (the ONT model when the median read length is
+            > 300 or more than a quarter of the reads differ from it by > 10%, else an Illumina
+            model with the reads' own per-cycle quality profile), a spec for
+            :func:`~seqfcn.training.simulate.make_error_model`, or an error model object.
+        reference: FASTA for CRAM input only (never used as truth).
+        directory: keep the training's checkpoints in ``directory/last/`` (``resume`` continues
+            them; refused when started on other reads or settings).
+        resume: continue the checkpoint in ``directory``.
+        save_model: save the trained model to this directory.
+        max_reads: learn from the first this many reads with a sequence.
+        model_config: ``memorise``: ``create_model("read_corrector", **model_config)`` overrides
+            (default ``defaults.PLAIN_MODEL``; 5 outputs, the ``bases+gap`` scheme, for ONT).
+        window: ``memorise``: training window length (default: min(64, median read length)).
+        mask_rate: ``memorise``: fraction of input bases hidden during training (:class:`MaskedInputs`).
+        k: ``kmer``: k of the evidence.
+        genome_size: ``kmer``: bases of the random genome the reads are simulated from.
+    """
+
+    mode: str = "kmer"
+    steps: int = defaults.SELF_TRAIN_STEPS
+    lr: float = defaults.TRAIN_LR
+    error_model: str | Any = "auto"
+    reference: str | os.PathLike | None = None
+    directory: str | os.PathLike | None = None
+    resume: bool = False
+    save_model: str | os.PathLike | None = None
+    max_reads: int = defaults.SELF_TRAIN_MAX_READS
+    model_config: dict[str, Any] | None = None
+    window: int | None = None
+    mask_rate: float = 0.15
+    k: int = defaults.K_READS
+    genome_size: int = defaults.SELF_TRAIN_GENOME
+
+
+def _self_train_run(reads_path: str | os.PathLike, o: SelfTrainOptions) -> RunOptions | None:
+    """``o.directory`` / ``o.resume`` as :class:`seqfcn.training.runs.RunOptions` (None without a
+    directory), checked against the run already there before any work."""
+    if o.directory is None:
+        if o.resume:
+            raise SeqfcnError("--resume needs --self-train-dir (where the self-training checkpoints are)")
+        return None
+    if os.path.exists(o.directory) and not os.path.isdir(o.directory):
+        raise SeqfcnError("--self-train-dir: exists and is not a directory", path=o.directory)
+    from seqfcn.training.runs import RunOptions, input_identity, start_run
+    from seqfcn.training.tasks import error_model_identity
+
+    identity = {"task": "self-train", "mode": o.mode, "reads": input_identity(reads_path),
+                "reference": input_identity(o.reference), "steps": o.steps, "seed": o.seed,
+                "error_model": None if o.mode == "kmer" else error_model_identity(o.error_model)}
+    return RunOptions(o.directory, resume=o.resume,
+                      record=start_run(o.directory, identity, resume=o.resume, force=None))
+
+
+def self_train_corrector(reads_path: str | os.PathLike, options: SelfTrainOptions = SelfTrainOptions()) -> nn.Module:
+    """Train a corrector on the reads of ``reads_path`` themselves (``seqfcn correct --self-train``):
+    the run is checked against ``options.directory`` first, the model saved to
+    ``options.save_model`` (with the run's record) unless a signal stopped the training (then
+    ``model.self_train_info["stop_reason"]`` is ``signal:...`` and the checkpoint, with a
+    directory, is kept). Returns the model with ``self_train_info``."""
+    o = options
+    run = _self_train_run(reads_path, o)
+    model = (self_train_kmer if o.mode == "kmer" else self_train)(reads_path, o, run=run)
+    stopped = str(model.self_train_info.get("stop_reason") or "").startswith("signal:")
+    if o.save_model and not stopped:
+        from seqfcn.correction.model_files import save_corrector
+
+        record = {} if run is None or run.record is None else {"run": run.record.to_dict()}
+        save_corrector(model, o.save_model, metadata={"self_train": model.self_train_info, **record})
     return model

@@ -1,11 +1,11 @@
 """The reads' k-mer spectrum, counted compactly, and which bases it supports.
 
 :func:`count_spectrum` streams reads once through a Bloom filter and an
-open-addressing table (``seqfcn/_kmercount.c``): a k-mer's first sighting only sets
+open-addressing table (``seqfcn/correction/_kmercount.c``): a k-mer's first sighting only sets
 filter bits, so the k-mers seen once, nearly all of them sequencing errors, never take
 table space; counts are kept as uint32 and the table grows by doubling. Memory is the
 filter (about one bit per input base, capped) plus 12 bytes per table slot, whatever
-the number of reads. The result is a :class:`seqfcn.kmers.KmerTable`; a k-mer seen
+the number of reads. The result is a :class:`seqfcn.correction.kmers.KmerTable`; a k-mer seen
 once (in the table only by a filter false positive) and an absent one both count as 0
 or 2 rather than 1, which no decision below distinguishes.
 
@@ -16,13 +16,15 @@ k-mers covering it, so a base is *supported* when that reaches the threshold.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
-from seqfcn.kmers import KmerTable, _check_k, _kmercount, kernel_threads
+from seqfcn.training.options import with_overrides
+from seqfcn.correction.kmers import KmerTable, _check_k, _kmercount, kernel_threads
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ class SpectrumCounter:
         expected_bases: about how many bases will be added (sizes the Bloom filters:
             one bit per base in all, 2**23..2**32 bits).
         bloom: drop k-mers seen once (default True); False counts every k-mer exactly.
-        threads: threads counting partitions at once (default :func:`seqfcn.kmers.kernel_threads`).
+        threads: threads counting partitions at once (default :func:`seqfcn.correction.kmers.kernel_threads`).
     """
 
     def __init__(self, k: int, *, expected_bases: int = 1 << 26, bloom: bool = True,
@@ -316,11 +318,23 @@ def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int,
     return walk(codes, lengths, table, solid, **options)[0]
 
 
+@dataclass(frozen=True)
+class WalkSettings:
+    """The settings of :func:`walk` (its docstring says what each does)."""
+
+    max_edits: int = 64
+    min_run: int = 5
+    passes: int = 2
+    depth: int = defaults.WALK_DEPTH
+    weight: int = defaults.WALK_WEIGHT
+    margin: int = defaults.WALK_MARGIN
+    max_quality: int = defaults.WALK_MAX_QUALITY
+    keep_weak: bool = False
+
+
 def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *,
-         qualities: np.ndarray | None = None, max_edits: int = 64, min_run: int = 5, passes: int = 2,
-         depth: int = defaults.WALK_DEPTH, weight: int = defaults.WALK_WEIGHT,
-         margin: int = defaults.WALK_MARGIN, max_quality: int = defaults.WALK_MAX_QUALITY,
-         keep_weak: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+         qualities: np.ndarray | None = None, settings: WalkSettings | None = None,
+         **overrides: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spectrum-guided substitutions walking out of each read's solid k-mers.
 
     From the first solid k-mer rightwards (then leftwards), the base entering the first
@@ -333,7 +347,7 @@ def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *
     least ``margin`` above every other, and, when the suspect's own quality is ``max_quality``
     or more, only when k solid k-mers confirm it (near a read's end fewer cover it, and a
     repeat copy differing there explains the read as well); only that base changes and the
-    walk goes on (``seqfcn/_kmercount.c: extend``). Each of ``passes`` walks starts from the previous
+    walk goes on (``seqfcn/correction/_kmercount.c: extend``). Each of ``passes`` walks starts from the previous
     one's result (a read is walked again only when the last walk changed it and left a weak
     k-mer). With ``depth=0, weight=1, margin=1`` a base is taken only when its own
     run is the unique longest. Unless ``keep_weak``, a substitution whose base is still not
@@ -342,6 +356,9 @@ def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *
     Args:
         codes: ``(n, w)`` padded codes (0-3, N 4); lengths: ``(n,)``;
         qualities: ``(n, w)`` Phred qualities (uint8) or None.
+        settings: :class:`WalkSettings` (``max_edits``, ``min_run``, ``passes``, ``depth``,
+            ``weight``, ``margin``, ``max_quality``, ``keep_weak``); ``overrides`` replace
+            single fields (``walk(c, l, t, 2, depth=0)``).
 
     Returns:
         ``(n, w)`` uint8 codes with the substitutions made (a new array) and two ``(n,)``
@@ -349,6 +366,7 @@ def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *
         walk and after it. One pass over the k-mers of every read: reads whose k-mers are
         all solid are only looked up, so this also replaces a :func:`support` pass for them.
     """
+    o = with_overrides(settings, WalkSettings, overrides, "walk")
     start = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4), np.uint8)
     out = start.copy()
     n, w = out.shape
@@ -360,11 +378,11 @@ def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *
         return out, flags.astype(bool), flags.astype(bool)
     slots, shift, keys, counts = _index(table)
     _kmercount.extend(out, np.ascontiguousarray(lengths, np.int64), n, w, table.k, slots, shift, keys, counts,
-                      int(solid), int(max_edits), int(min_run), quals, int(depth), int(weight), int(margin),
-                      int(max_quality), int(passes), kernel_threads(), flags)
+                      int(solid), int(o.max_edits), int(o.min_run), quals, int(o.depth), int(o.weight),
+                      int(o.margin), int(o.max_quality), int(o.passes), kernel_threads(), flags)
     before, after = (flags & 1).astype(bool), (flags & 2).astype(bool)
     changed = out != start
-    if not keep_weak and changed.any():
+    if not o.keep_weak and changed.any():
         rows = np.nonzero(changed.any(1))[0]
         weak = changed[rows] & (support(out[rows], table) < solid)
         out[rows] = np.where(weak, start[rows], out[rows])

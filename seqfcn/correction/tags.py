@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqfcn.io.reads import Read, quality_string
+from seqfcn.io.reads import Read
+from seqfcn.io.read_writers import quality_string
 
 ORIGINAL_SEQUENCE_TAG = "xo"
 """BAM tag (type Z) holding the original sequence of a changed record."""

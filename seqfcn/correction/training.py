@@ -1,7 +1,7 @@
 """Training read correctors on reads simulated from genomes.
 
 A k-mer corrector (:func:`train_kmer_corrector`) learns from reads simulated from
-one or more genomes with one or more error models (:mod:`seqfcn.corrupt`), one
+one or more genomes with one or more error models (:mod:`seqfcn.training.simulate`), one
 simulated sample per (error model, coverage) pair, each with its own spectrum, so
 the model sees the coverages, read ends and multi-copy k-mers a real sample has.
 Targets follow the label scheme of the edit set (:mod:`.labels`): the true base,
@@ -25,13 +25,14 @@ from seqfcn.correction import defaults
 from seqfcn.correction.evidence import KmerEvidence
 from seqfcn.correction.inputs import model_inputs
 from seqfcn.correction.labels import scheme_for_edits
-from seqfcn.corrupt import GAP, IGNORE_INDEX, CorruptedBatch
-from seqfcn.encode import reverse_complement_codes
+from seqfcn.training.options import with_overrides
+from seqfcn.training.simulate import GAP, IGNORE_INDEX, CorruptedBatch
+from seqfcn.sequence.encode import reverse_complement_codes
 from seqfcn.errors import SeqfcnError
-from seqfcn.kmers import mirror_order, table_for_genome
+from seqfcn.correction.kmers import mirror_order, table_for_genome
 
 if TYPE_CHECKING:
-    from seqfcn.train import RunOptions
+    from seqfcn.training.runs import RunOptions
 
 log = logging.getLogger("seqfcn.correction")
 
@@ -39,32 +40,47 @@ _CHUNK = 4096  # simulated reads whose inputs are computed at once
 _SIM_CHUNK = 100_000  # reads simulated at once
 
 
-def train_corrector(
-    dataset: Dataset,
-    model: nn.Module,
-    *,
-    steps: int,
-    batch_size: int = defaults.TRAIN_BATCH_SIZE,
-    lr: float = 3e-3,
-    device: str = "auto",
-    seed: int = 0,
-    run: RunOptions | None = None,
-    progress: bool = True,
-) -> tuple[nn.Module, dict[str, Any]]:
+@dataclass(frozen=True)
+class TrainSchedule:
+    """How :func:`train_corrector` trains (AdamW, warm-up then cosine); the base of
+    :class:`KmerTrainingOptions` and :class:`~seqfcn.correction.selftrain.SelfTrainOptions`.
+
+    Attributes:
+        steps: optimiser steps.
+        batch_size: windows per step.
+        lr: peak learning rate (k-mer and self-trained correctors: ``defaults.TRAIN_LR``).
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``.
+        seed: data order and initial weights.
+        progress: a progress bar on stderr.
+        run: checkpoints and resume (:class:`seqfcn.training.runs.RunOptions`): checkpoints go
+            to ``run.out_dir/last/`` (every ``checkpoint_every`` steps and ``checkpoint_seconds``,
+            and on SIGINT/SIGTERM, when the result's ``stop_reason`` is ``signal:...``) and
+            ``run.resume`` continues them exactly; None: a temporary folder, nothing kept.
+    """
+
+    steps: int = defaults.TRAIN_STEPS
+    batch_size: int = defaults.TRAIN_BATCH_SIZE
+    lr: float = 3e-3
+    device: str = "auto"
+    seed: int = 0
+    progress: bool = True
+    run: RunOptions | None = None
+
+
+def train_corrector(dataset: Dataset, model: nn.Module, schedule: TrainSchedule | None = None,
+                    **overrides: Any) -> tuple[nn.Module, dict[str, Any]]:
     """Train ``model`` on a correction dataset (items ``{"x": (C, L), "y": (L,)}``) with
-    :class:`seqfcn.train.Trainer` (AdamW, warm-up then cosine, cross-entropy with
-    ignore -100). Returns ``(model on CPU in eval mode, the trainer's final metrics)``.
+    :class:`seqfcn.training.trainer.Trainer` (AdamW, warm-up then cosine, cross-entropy with
+    ignore -100) as ``schedule`` (:class:`TrainSchedule`; ``overrides`` replace single fields)
+    says. Returns ``(model on CPU in eval mode, the trainer's final metrics)``."""
+    from seqfcn.training.trainer import Trainer, TrainConfig
 
-    ``run`` (:class:`seqfcn.train.RunOptions`): checkpoints go to ``run.out_dir/last/``
-    (every ``checkpoint_every`` steps and ``checkpoint_seconds``, and on SIGINT/SIGTERM,
-    when the result's ``stop_reason`` is ``signal:...``) and ``run.resume`` continues them
-    exactly; without it the trainer's files go to a temporary folder."""
-    from seqfcn.train import Trainer, TrainConfig
-
+    o = with_overrides(schedule, TrainSchedule, overrides, "train_corrector")
+    steps, run = o.steps, o.run
     saving = {} if run is None else {"checkpoint_every": run.checkpoint_every,
                                      "checkpoint_seconds": run.checkpoint_seconds}
-    cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, warmup_steps=min(100, steps // 10),
-                      weight_decay=0.0, seed=seed, device=device, progress=progress, tensorboard=False,
+    cfg = TrainConfig(steps=steps, batch_size=o.batch_size, lr=o.lr, warmup_steps=min(100, steps // 10),
+                      weight_decay=0.0, seed=o.seed, device=o.device, progress=o.progress, tensorboard=False,
                       eval_every=steps, plot=False, **saving)
     with tempfile.TemporaryDirectory(prefix="seqfcn-correct-train-") as tmp:
         trainer = Trainer(model, dataset, None, cfg, out_dir=tmp if run is None else run.out_dir,
@@ -194,7 +210,7 @@ class EvidenceWindows(Dataset):
     Inputs and targets are computed once, per whole read (so evidence near a
     window's edge sees the rest of the read); item ``i`` is a window of ``W``
     bases of a read (random start from ``default_rng([seed, i])``). With ``mirror``
-    (the evidence channel order of :func:`seqfcn.kmers.mirror_order`) half the items
+    (the evidence channel order of :func:`seqfcn.correction.kmers.mirror_order`) half the items
     are reverse-complemented, qualities and evidence included, so the model also sees
     reads whose low-quality end comes first (as it does when ``seqfcn correct``
     averages a read with its reverse complement).
@@ -256,16 +272,16 @@ def _walked_rows(codes: np.ndarray, quals: np.ndarray, lengths: np.ndarray, tabl
 
 
 def build_training_set(genomes: Sequence[Sequence[np.ndarray]], error_model: Any | Sequence[Any],
-                       ev: KmerEvidence, *, coverages: Sequence[float] = defaults.TRAIN_COVERAGES,
-                       read_length: int | None = defaults.READ_LENGTH, seed: int = 0,
-                       max_reads: int | None = None, walked: bool = False,
-                       gc_bias: GcBias | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       ev: KmerEvidence, options: KmerTrainingOptions | None = None,
+                       **overrides: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simulated reads at each coverage with their evidence: ``(x, y, lengths)``, ``x``
     ``(reads, 5 + channels, L)`` float16, ``y`` ``(reads, L)`` int64.
 
     ``genomes``: one or more genomes, each a list of chromosome code arrays. Each (error
     model, coverage) pair is one simulated sample of a whole genome, sample ``j`` of genome
-    ``j mod len(genomes)``.
+    ``j mod len(genomes)``. ``options`` (:class:`KmerTrainingOptions`, ``overrides`` replacing
+    single fields) give ``coverages``, ``read_length``, ``seed``, ``max_reads``, ``walked`` and
+    ``gc_bias`` (the others are not used here).
     With ``source="reads"`` a sample's evidence is its own spectrum, counted as
     ``seqfcn correct`` counts it (:func:`seqfcn.correction.spectrum.count_spectrum`), with
     ``"reference"`` the table ``ev.table``. ``read_length`` None: each error model's own
@@ -276,15 +292,17 @@ def build_training_set(genomes: Sequence[Sequence[np.ndarray]], error_model: Any
     """
     from seqfcn.correction.spectrum import count_spectrum
 
+    o = with_overrides(options, KmerTrainingOptions, overrides, "build_training_set")
+    coverages, read_length, seed, max_reads = o.coverages, o.read_length, o.seed, o.max_reads
     models = list(error_model) if isinstance(error_model, (list, tuple)) else [error_model]
-    walked = walked and ev.source == "reads" and ev.edits == "sub"
+    walked = o.walked and ev.source == "reads" and ev.edits == "sub"
     xs, ys, ls = [], [], []
     samples = [(em, cov) for em in models for cov in coverages]
     for j, (em, cov) in enumerate(samples):
         chroms = genomes[j % len(genomes)]
         length = read_length or cycles_of(em)
         n = max(1, int(round(cov * sum(int(c.shape[0]) for c in chroms) / length)))
-        codes, quals, y, lengths = _sample_rows(chroms, em, n, length, ev.edits, seed * 1000 + j, gc_bias)
+        codes, quals, y, lengths = _sample_rows(chroms, em, n, length, ev.edits, seed * 1000 + j, o.gc_bias)
         sample_ev = ev
         if ev.source == "reads":
             rows = (codes[i, : lengths[i]] for i in range(codes.shape[0]))
@@ -317,43 +335,48 @@ def cycles_of(error_model: Any, default: int = defaults.READ_LENGTH) -> int:
     return int(probs.shape[0]) if probs is not None else default
 
 
-def train_kmer_corrector(
-    genome: str | os.PathLike | Sequence[str | os.PathLike] | Sequence[np.ndarray],
-    *,
-    error_model: Any,
-    k: int = defaults.K_READS,
-    edits: str = "sub",
-    source: str = "reads",
-    coverages: Sequence[float] = defaults.TRAIN_COVERAGES,
-    read_length: int | None = defaults.READ_LENGTH,
-    window: int = defaults.TRAIN_WINDOW,
-    max_reads: int | None = None,
-    walked: bool = defaults.TRAIN_WALKED,
-    gc_bias: GcBias | None = GcBias(*defaults.TRAIN_GC_BIAS),
-    model_config: dict[str, Any] | None = None,
-    steps: int = defaults.TRAIN_STEPS,
-    batch_size: int = defaults.TRAIN_BATCH_SIZE,
-    lr: float = defaults.TRAIN_LR,
-    device: str = "auto",
-    seed: int = 0,
-    progress: bool = True,
-    run: RunOptions | None = None,
-) -> torch.nn.Module:
+@dataclass(frozen=True)
+class KmerTrainingOptions(TrainSchedule):
+    """How :func:`train_kmer_corrector` trains a k-mer-evidence corrector (and the
+    schedule fields of :class:`TrainSchedule`, with ``lr`` ``defaults.TRAIN_LR``).
+
+    Attributes:
+        k, edits, source: the evidence (:class:`KmerEvidence`).
+        coverages: one simulated sample per coverage (and error model).
+        read_length: simulated read length (None: each error model's cycles).
+        window: training window (bases).
+        max_reads: at most this many reads per sample get inputs (the spectrum still counts
+            every read).
+        walked: train on what the network sees after the spectrum walk (reads spectrum,
+            substitutions; :func:`_walked_rows`).
+        gc_bias: every sample's coverage follows the reads' GC (:class:`GcBias`); None: uniform.
+        model_config: ``read_corrector`` overrides of ``defaults.KMER_MODEL``.
+    """
+
+    lr: float = defaults.TRAIN_LR
+    k: int = defaults.K_READS
+    edits: str = "sub"
+    source: str = "reads"
+    coverages: Sequence[float] = defaults.TRAIN_COVERAGES
+    read_length: int | None = defaults.READ_LENGTH
+    window: int = defaults.TRAIN_WINDOW
+    max_reads: int | None = None
+    walked: bool = defaults.TRAIN_WALKED
+    gc_bias: GcBias | None = GcBias(*defaults.TRAIN_GC_BIAS)
+    model_config: dict[str, Any] | None = None
+
+
+def train_kmer_corrector(genome: str | os.PathLike | Sequence[str | os.PathLike] | Sequence[np.ndarray],
+                         options: KmerTrainingOptions | None = None, *, error_model: Any,
+                         **overrides: Any) -> torch.nn.Module:
     """Train a k-mer-evidence corrector on reads simulated from ``genome``.
 
     Args:
         genome: a FASTA path, several (each genome its own samples), or chromosome code arrays.
-        error_model: a :mod:`seqfcn.corrupt` model (Illumina for ``edits="sub"``,
+        options: :class:`KmerTrainingOptions`; ``overrides`` replace single fields
+            (``train_kmer_corrector(g, error_model=em, k=21, steps=300)``).
+        error_model: a :mod:`seqfcn.training.simulate` model (Illumina for ``edits="sub"``,
             ONT for ``"indel"``), or several (one simulated sample per model and coverage).
-        k, edits, source: the evidence (:class:`KmerEvidence`).
-        coverages: one simulated sample per coverage (``source="reads"``).
-        read_length: simulated read length (None: each error model's cycles); window:
-            training window (bases).
-        max_reads, walked, gc_bias: see :func:`build_training_set` (``gc_bias`` None:
-            uniform coverage).
-        model_config: ``read_corrector`` overrides of ``defaults.KMER_MODEL``.
-        steps, batch_size, lr, device, seed: the schedule (:func:`train_corrector`).
-        run: checkpoints and resume (:func:`train_corrector`; default none kept).
 
     Returns:
         The model (CPU, eval) with ``model.kmer_evidence`` (a :class:`KmerEvidence`;
@@ -362,6 +385,8 @@ def train_kmer_corrector(
     """
     from seqfcn.nn.models import create_model
 
+    o = with_overrides(options, KmerTrainingOptions, overrides, "train_kmer_corrector")
+    k, edits, source, seed = o.k, o.edits, o.source, o.seed
     paths = [genome] if isinstance(genome, (str, os.PathLike)) else \
         list(genome) if genome and isinstance(genome[0], (str, os.PathLike)) else None
     if source == "reference" and paths is not None and len(paths) > 1:
@@ -370,27 +395,129 @@ def train_kmer_corrector(
     ev = KmerEvidence(k, edits, source)
     if source == "reference":
         ev.table = table_for_genome(genomes[0], k)
-    x, y, lengths = build_training_set(genomes, error_model, ev, coverages=coverages, read_length=read_length,
-                                       seed=seed, max_reads=max_reads, walked=walked, gc_bias=gc_bias)
+    x, y, lengths = build_training_set(genomes, error_model, ev, o)
     config = dict(defaults.KMER_MODEL)
-    config.update(model_config or {})
+    config.update(o.model_config or {})
     config.update(in_channels=5 + ev.channels, n_outputs=scheme_for_edits(edits).n_classes)
     torch.manual_seed(seed)
     model = create_model("read_corrector", **config)
-    data = EvidenceWindows(x, y, lengths, min(window, int(lengths.max())), steps * batch_size, seed=seed + 7,
-                           mirror=mirror_order(edits))
-    model, result = train_corrector(data, model, steps=steps, batch_size=batch_size, lr=lr, device=device,
-                                    seed=seed, progress=progress, run=run)
+    data = EvidenceWindows(x, y, lengths, min(o.window, int(lengths.max())), o.steps * o.batch_size,
+                           seed=seed + 7, mirror=mirror_order(edits))
+    model, result = train_corrector(data, model, o)
     model.kmer_evidence = ev
-    model.train_info = {"training_reads": int(lengths.shape[0]), "coverages": list(coverages),
-                        "genomes": len(genomes), "walked": walked,
-                        "gc_bias": None if gc_bias is None else {"peak": gc_bias.peak, "width": gc_bias.width}, "max_reads": max_reads,
-                        "read_length": read_length, "window": window, "steps": steps, "batch_size": batch_size,
-                        "lr": lr, "train_loss": result.get("train_loss"), "seed": seed,
+    gc_bias = o.gc_bias
+    model.train_info = {"training_reads": int(lengths.shape[0]), "coverages": list(o.coverages),
+                        "genomes": len(genomes), "walked": o.walked,
+                        "gc_bias": None if gc_bias is None else {"peak": gc_bias.peak, "width": gc_bias.width},
+                        "max_reads": o.max_reads, "read_length": o.read_length, "window": o.window,
+                        "steps": o.steps, "batch_size": o.batch_size, "lr": o.lr,
+                        "train_loss": result.get("train_loss"), "seed": seed,
                         "stop_reason": result.get("stop_reason"),
-                        "error_model": [describe_error_model(em, read_length or cycles_of(em)) for em in
+                        "error_model": [describe_error_model(em, o.read_length or cycles_of(em)) for em in
                                         (error_model if isinstance(error_model, (list, tuple)) else [error_model])]}
     return model
+
+
+@dataclass(frozen=True)
+class KmerModelRun:
+    """What :func:`train_kmer_model` trains, as ``seqfcn train --task correct`` takes it.
+
+    ``coverages`` and ``gc_bias`` are text (``"10,20,40,80"``, ``"PEAK,WIDTH"`` or ``none``) and are
+    recorded as given in the run's identity (``--resume`` compares them); ``kmer`` None:
+    ``defaults.K_READS`` for reads evidence, ``defaults.K_REFERENCE`` for reference;
+    ``edits`` ``auto``: ``indel`` for an ONT error model, else ``sub``; ``reads``: a BAM
+    aligned to the first genome whose errors the model is fitted to (instead of the config's
+    ``data.error_model``); ``command``: recorded in the model's metadata."""
+
+    evidence: str = "reads"
+    reads: str | None = None
+    kmer: int | None = None
+    edits: str = "auto"
+    coverages: str = ",".join(f"{c:g}" for c in defaults.TRAIN_COVERAGES)
+    read_length: int | None = None
+    max_train_reads: int | None = None
+    gc_bias: str = ",".join(f"{v:g}" for v in defaults.TRAIN_GC_BIAS)
+    walked: bool = defaults.TRAIN_WALKED
+    device: str = "auto"
+    seed: int = 0
+    resume: bool = False
+    force: bool = False
+    progress: bool = True
+    command: str | None = None
+
+
+def _coverages(text: str) -> list[float]:
+    try:
+        coverages = [float(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise SeqfcnError(f"--coverages needs comma-separated numbers, not {text!r}") from None
+    if not coverages or min(coverages) <= 0:
+        raise SeqfcnError(f"--coverages needs positive numbers, not {text!r}")
+    return coverages
+
+
+def train_kmer_model(genomes: Sequence[str | os.PathLike], out: str | os.PathLike,
+                     options: KmerModelRun = KmerModelRun(),
+                     config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train a k-mer-evidence corrector on ``genomes`` into ``out`` (``seqfcn train --task correct``):
+    the run is recorded and checkpointed in ``out`` (``options.resume`` continues it), the model
+    goes to ``out/model/``.
+
+    ``config``: ``{"model": {...}, "train": {...}, "data": {...}}`` (``data.error_model``: one or
+    several error-model specs separated by ``;``, default ``illumina``; ``train``: ``steps``,
+    ``batch_size``, ``lr``, ``window``, ``checkpoint_every``, ``checkpoint_seconds``).
+    Returns ``{"model", "train_loss", "k", "edits", "evidence", "stop_reason"}``; when a signal
+    stopped the training (``stop_reason`` ``signal:...``) the checkpoint is in ``out/last/``
+    and only ``stop_reason`` is given."""
+    from seqfcn.correction.model_files import save_corrector
+    from seqfcn.nn.checkpoint import TRAINED_MODEL_DIR
+    from seqfcn.nn.models import planned_tensors
+    from seqfcn.training.runs import RunOptions, input_identity, start_run
+    from seqfcn.training.simulate import OntErrorModel, make_error_model
+    from seqfcn.training.tasks import error_model_identity
+    from seqfcn.training.trainer import TrainConfig
+
+    o, config = options, config or {}
+    spec = f"fitted:{o.reads}" if o.reads else config.get("data", {}).get("error_model", "illumina")
+    train = config.get("train", {})
+    model_config = {kk: v for kk, v in config.get("model", {}).items() if kk != "name"}
+    planned_tensors({**defaults.KMER_MODEL, **model_config, "name": "read_corrector"})  # sizes, before any work
+    schedule = {"steps": int(train.get("steps", defaults.TRAIN_STEPS)),
+                "batch_size": int(train.get("batch_size", defaults.TRAIN_BATCH_SIZE)),
+                "lr": float(train.get("lr", defaults.TRAIN_LR))}
+    saving = {key: train.get(key, getattr(TrainConfig, key)) for key in ("checkpoint_every", "checkpoint_seconds")}
+    identity = {"task": "correct", "evidence": o.evidence, "genome": [input_identity(g) for g in genomes],
+                "error_model": [error_model_identity(one.strip()) for one in spec.split(";") if one.strip()],
+                "options": {"kmer": o.kmer, "edits": o.edits, "coverages": o.coverages,
+                            "read_length": o.read_length, "max_train_reads": o.max_train_reads,
+                            "gc_bias": o.gc_bias, "walked": o.walked, "window": train.get("window")},
+                "model": model_config, "train": {**schedule, "seed": o.seed}}
+    run = RunOptions(out, resume=o.resume, record=start_run(out, identity, resume=o.resume, force=o.force), **saving)
+    # several error models, separated by ";", each give their own simulated samples; BAMs of
+    # fitted models are aligned to the first genome
+    models = [make_error_model(one.strip(), reference=genomes[0]) for one in spec.split(";") if one.strip()]
+    em = models[0]
+    edits = ("indel" if isinstance(em, OntErrorModel) else "sub") if o.edits == "auto" else o.edits
+    k = o.kmer or (defaults.K_READS if o.evidence == "reads" else defaults.K_REFERENCE)
+    coverages = _coverages(o.coverages)
+    gc_bias = GcBias.parse(o.gc_bias)
+    length = o.read_length or (defaults.ONT_READ_LENGTH if isinstance(em, OntErrorModel) else None)
+    window = length or min(cycles_of(m) for m in models)
+    model = train_kmer_corrector(
+        genomes, error_model=models, k=k, edits=edits, source=o.evidence, coverages=coverages,
+        read_length=length, window=int(train.get("window", window if edits == "sub" else defaults.INDEL_TRAIN_WINDOW)),
+        max_reads=o.max_train_reads, walked=o.walked, gc_bias=gc_bias, model_config=model_config,
+        **schedule, device=o.device, seed=o.seed, progress=o.progress, run=run,
+    )
+    stop_reason = model.train_info["stop_reason"]
+    if str(stop_reason or "").startswith("signal:"):  # the checkpoint is in OUT/last/, no model
+        return {"stop_reason": stop_reason}
+    saved = save_corrector(model, os.path.join(out, TRAINED_MODEL_DIR),
+                           metadata={"genome": ", ".join(os.path.basename(g) for g in genomes),
+                                     "mode": f"kmer-{o.evidence}", "train": model.train_info,
+                                     "error_model_spec": spec, "run": run.record.to_dict(), "command": o.command})
+    return {"model": str(saved), "train_loss": model.train_info["train_loss"], "k": k, "edits": edits,
+            "evidence": o.evidence, "stop_reason": stop_reason}
 
 
 def describe_error_model(em: Any, read_length: int) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pysam
 
-from seqfcn.alphabet import DEFAULT_POLICY, EncodingPolicy, first_invalid
-from seqfcn.encode import one_hot as _one_hot
-from seqfcn.encode import to_codes
+from seqfcn.sequence.alphabet import DEFAULT_POLICY, EncodingPolicy, first_invalid
+from seqfcn.sequence.encode import one_hot as _one_hot
+from seqfcn.sequence.encode import to_codes
 from seqfcn.errors import InputFormatError, RegionError, SeqfcnError, SequenceError
 from seqfcn.io.faidx import EMPTY_RECORD, first_duplicate_name, first_empty_record, index_problem
 
@@ -260,7 +260,7 @@ class Genome:
 
     def codes(self, chrom: str, start: int = 0, end: int | None = None) -> np.ndarray:
         """``(L,)`` int8 base codes of ``chrom[start:end]`` (0-3 = A, C, G, T; 4 for N and the
-        other accepted characters, :data:`seqfcn.alphabet.SEQUENCE_CHARACTERS`).
+        other accepted characters, :data:`seqfcn.sequence.alphabet.SEQUENCE_CHARACTERS`).
 
         Raises:
             SequenceError: a character outside the accepted set, at its chromosome position.

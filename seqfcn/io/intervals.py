@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Seq
 
 import numpy as np
 
-from seqfcn.atomic import atomic_path, atomic_text
+from seqfcn.io.atomic import atomic_path, atomic_text
 from seqfcn.errors import InputFormatError, RegionError, SeqfcnError
 
 if TYPE_CHECKING:  # pandas is imported by the functions that build tables: writers start fast
@@ -225,6 +225,35 @@ def read_bed(path: PathArg, *, path_label: str | None = None, format: str | None
     check.raise_first()
     out.attrs["lines"] = list(numbers)  # each row's line in the file, for messages that name it
     return out
+
+
+def read_regions(path: PathArg | None, genome: PathArg) -> list[tuple[str, int, int]] | None:
+    """0-based ``(chrom, start, end)`` of a regions BED file (None for ``path`` None), in file
+    order, checked against ``genome`` (a FASTA path) by the one rule of every command that
+    takes ``--regions``: a file with no interval, an empty interval, a chromosome the genome
+    lacks or an interval running past the chromosome's end raises
+    :class:`~seqfcn.errors.RegionError` (one line naming the BED file, its line and, past the
+    end, the chromosome's length); nothing is clipped or dropped."""
+    if path is None:
+        return None
+    from seqfcn.io.fasta import Genome
+
+    bed = read_bed(path)
+    if not len(bed):
+        raise RegionError("no intervals; --regions needs at least one", path=path)
+    regions = [(str(c), int(s), int(e)) for c, s, e in zip(bed["chrom"], bed["start"], bed["end"])]
+    with Genome(genome) as g:
+        sizes = g.chrom_sizes
+    for (chrom, start, end), line in zip(regions, bed.attrs["lines"]):
+        where = f"line {line}: interval {chrom}:{start}-{end}"
+        if chrom not in sizes:
+            raise RegionError(f"{where}: chromosome {chrom!r} is not in {genome}", path=path)
+        if end <= start:
+            raise RegionError(f"{where} is empty (end must be after start)", path=path)
+        if end > sizes[chrom]:
+            raise RegionError(f"{where} runs past the chromosome's end ({chrom} has {sizes[chrom]:,} bp in "
+                              f"{genome})", path=path)
+    return regions
 
 
 def _column_values(df: pd.DataFrame, column: str | None) -> np.ndarray:

@@ -62,7 +62,7 @@ class Motif:
         return int(self.pfm.shape[1])
 
 
-def _sniff(text: str) -> str | None:
+def sniff_format(text: str) -> str | None:
     for line in text.splitlines():
         s = line.strip()
         if not s:
@@ -89,7 +89,7 @@ def detect_format(path: str | os.PathLike, text: str | None = None) -> str:
             return _EXTENSIONS[suffix]
     if text is None:
         text = _read_text(path)
-    fmt = _sniff(text)
+    fmt = sniff_format(text)
     if fmt is None:
         raise InputFormatError("cannot tell the motif format (expected MEME, JASPAR or TRANSFAC)", path=path)
     return fmt
@@ -323,7 +323,7 @@ def write_meme(motifs: list[Motif], path: str | os.PathLike, *, background: np.n
     DNA alphabet, both strands, ``background`` letter frequencies (default uniform), each
     motif's probabilities to 6 decimals with its ``nsites`` (20 when unknown). Atomic; ``-``
     is stdout."""
-    from seqfcn.atomic import atomic_text
+    from seqfcn.io.atomic import atomic_text
 
     bg = np.full(4, 0.25) if background is None else np.asarray(background, dtype=np.float64)
     with atomic_text(path) as fh:

@@ -247,7 +247,7 @@ def write_annotated(vcf: VcfInput, output: str | os.PathLike, added: Sequence[st
     name) with header lines ``added`` (``##INFO=<ID=...>``) and, per record, the INFO entries
     ``info(record)`` (``KEY=VALUE;...``; None adds nothing) appended. Existing INFO entries with
     an ``added`` ID are replaced. Atomic: on any error neither output nor temporary is left."""
-    from seqfcn.atomic import atomic_path, temporary_beside
+    from seqfcn.io.atomic import atomic_path, temporary_beside
 
     ids = [m.group(2) for m in map(_DECLARED.match, added) if m]
     kind = str(output).lower()

@@ -2,7 +2,7 @@
 
 A :class:`PeakDataset` holds positive sequences (ChIP-seq peaks, or any
 sequences that carry the motif) and negatives: by default k-mer shuffles of the
-positives (:mod:`seqfcn.motifs.shuffle`; the same composition without the motifs:
+positives (:mod:`seqfcn.sequence.shuffle`; the same composition without the motifs:
 dinucleotide shuffles, and with ``shuffle_orders=(2, 4)`` also 4-mer shuffles, which
 keep more of real sequence's texture so that a model can not tell peaks from
 negatives by texture alone), or given background sequences (e.g.
@@ -38,6 +38,7 @@ shuffle of it is seen in training.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
@@ -45,23 +46,24 @@ import pysam
 import torch
 from torch.utils.data import Dataset
 
-from seqfcn.alphabet import DEFAULT_POLICY, EncodingPolicy
-from seqfcn.encode import one_hot, reverse_complement_onehot
 from seqfcn.errors import InputFormatError, SeqfcnError
-from seqfcn.motifs.shuffle import kmer_shuffle
+from seqfcn.runtime.options import pick, resolve_options
+from seqfcn.sequence.alphabet import DEFAULT_POLICY, EncodingPolicy
+from seqfcn.sequence.encode import one_hot, reverse_complement_onehot
+from seqfcn.sequence.shuffle import kmer_shuffle
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from seqfcn.train import TrainConfig
+    from seqfcn.training.trainer import TrainConfig
 
 LABEL_MODES = ("peak", "center", "sites")
 
 
 PEAK_TRAINING: dict[str, object] = {"loss": "bce_dice_max", "lr": 3e-3, "epochs": 25, "batch_size": 32,
                                     "warmup_steps": 10, "restore_best": False}
-"""The training recipe of :func:`train_motif_model` (a :class:`seqfcn.train.TrainConfig`'s fields):
-per-base BCE + Dice plus the sequence-level max term (``seqfcn.losses.bce_dice_max``), which
+"""The training recipe of :func:`train_motif_model` (a :class:`seqfcn.training.trainer.TrainConfig`'s fields):
+per-base BCE + Dice plus the sequence-level max term (``seqfcn.training.losses.bce_dice_max``), which
 from random filters beats the best JASPAR PWM on held-out Oct4 peaks for every seed measured
 (``benchmarks/bench_oct4.py``); the final weights are kept (no epoch picked on the hold-out)."""
 
@@ -182,30 +184,64 @@ def gc_fraction(seq: str) -> float:
     return (s.count("G") + s.count("C")) / acgt if acgt else 0.0
 
 
+@dataclass
+class PeakLabelOptions:
+    """The labels and negatives of peak items, shared by :class:`PeakDatasetOptions` and
+    :class:`MotifDataOptions` (see the module docstring).
+
+    Attributes:
+        negatives: ``"shuffle"`` (default: ``n_shuffles`` k-mer shuffles of each used peak
+            for each ``k`` of the shuffle orders; shuffle ``j`` of a peak, counted over the
+            orders in turn, is seeded by ``(seed, sequence index, j)``) or a list of
+            background sequences.
+        n_shuffles: shuffles per peak and order with ``negatives="shuffle"`` (default 1).
+        label_mode: ``"peak"``, ``"center"`` (default) or ``"sites"``.
+        center_width: width of the labelled centre for ``"center"`` (default 100).
+        sites: ``{name: [(start, end), ...]}`` for ``"sites"`` (default None).
+        seed: seeds the shuffles and the per-item randomness (default 0).
+    """
+
+    negatives: str | Sequence[str] = "shuffle"
+    n_shuffles: int = 1
+    label_mode: str = "center"
+    center_width: int = 100
+    sites: Mapping[str, Sequence[tuple[int, int]]] | None = None
+    seed: int = 0
+
+
+@dataclass
+class PeakDatasetOptions(PeakLabelOptions):
+    """How a :class:`PeakDataset` labels, draws negatives and crops: :class:`PeakLabelOptions`
+    (all background ``negatives`` given are used) and:
+
+    Attributes:
+        extra_negatives: background sequences added to the negatives (e.g. genomic windows
+            beside the shuffles; default none).
+        shuffle_orders: the k of the shuffles (default ``(2,)``: dinucleotide).
+        random_crop: draw crop/pad offsets (default True; else centre them).
+        reverse_complement: reverse complement half of the items, at random (default True).
+        policy: the encoding policy (:class:`~seqfcn.sequence.alphabet.EncodingPolicy`, 4
+            channels; default :data:`~seqfcn.sequence.alphabet.DEFAULT_POLICY`).
+    """
+
+    extra_negatives: Sequence[str] = ()
+    shuffle_orders: Sequence[int] = (2,)
+    random_crop: bool = True
+    reverse_complement: bool = True
+    policy: EncodingPolicy = DEFAULT_POLICY
+
+
 class PeakDataset(Dataset):
     """Positives (peaks) and negatives with per-base motif labels (see the module docstring).
 
     Args:
         sequences: all peak sequences (upper or lower case; N allowed).
         length: the fixed item length ``L``.
+        options: :class:`PeakDatasetOptions`; ``overrides`` replace single fields
+            (``PeakDataset(seqs, 200, label_mode="peak", seed=3)``).
         names: one name per sequence (for ``sites`` and error messages).
         indices: which sequences this dataset uses (default all), e.g. one side
             of :func:`holdout_split`.
-        negatives: ``"shuffle"`` (``n_shuffles`` k-mer shuffles of each used peak for
-            each ``k`` of ``shuffle_orders``; shuffle ``j`` of a peak, counted over the
-            orders in turn, is seeded by ``(seed, sequence index, j)``) or a list of
-            background sequences (all of them are used).
-        extra_negatives: background sequences added to those negatives (e.g. genomic
-            windows beside the shuffles).
-        n_shuffles: shuffles per peak and order with ``negatives="shuffle"``.
-        shuffle_orders: the k of those shuffles (default ``(2,)``: dinucleotide).
-        label_mode: ``"peak"``, ``"center"`` or ``"sites"``.
-        center_width: width of the labelled centre for ``"center"``.
-        sites: ``{name: [(start, end), ...]}`` for ``"sites"``.
-        random_crop: draw crop/pad offsets (else centre them).
-        reverse_complement: reverse complement half of the items (at random).
-        seed: seeds the shuffles and the per-item randomness.
-        policy: the encoding policy (:class:`~seqfcn.alphabet.EncodingPolicy`, 4 channels).
 
     Items ``0 .. n_pos - 1`` are the positives (in ``indices`` order), the rest the
     negatives. ``labels`` holds the ``(len,)`` sequence labels.
@@ -215,21 +251,15 @@ class PeakDataset(Dataset):
         self,
         sequences: Sequence[str],
         length: int,
+        options: PeakDatasetOptions | None = None,
         *,
         names: Sequence[str] | None = None,
         indices: Sequence[int] | None = None,
-        negatives: str | Sequence[str] = "shuffle",
-        extra_negatives: Sequence[str] = (),
-        n_shuffles: int = 1,
-        shuffle_orders: Sequence[int] = (2,),
-        label_mode: str = "center",
-        center_width: int = 100,
-        sites: Mapping[str, Sequence[tuple[int, int]]] | None = None,
-        random_crop: bool = True,
-        reverse_complement: bool = True,
-        seed: int = 0,
-        policy: EncodingPolicy = DEFAULT_POLICY,
+        **overrides: object,
     ) -> None:
+        opts = resolve_options(PeakDatasetOptions, options, overrides, "PeakDataset")
+        label_mode, center_width, sites, policy = opts.label_mode, opts.center_width, opts.sites, opts.policy
+        negatives, extra_negatives = opts.negatives, opts.extra_negatives
         if length < 1:
             raise SeqfcnError(f"length must be >= 1, got {length}")
         if label_mode not in LABEL_MODES:
@@ -240,9 +270,9 @@ class PeakDataset(Dataset):
             raise SeqfcnError(f"center_width must be >= 1, got {center_width}")
         if policy.channels != 4:
             raise SeqfcnError("peak datasets use 4 channels (A, C, G, T)")
-        self.length, self.seed, self.policy = int(length), int(seed), policy
+        self.length, self.seed, self.policy = int(length), int(opts.seed), policy
         self.label_mode, self.center_width, self.sites = label_mode, int(center_width), sites or {}
-        self.random_crop, self.reverse_complement = random_crop, reverse_complement
+        self.random_crop, self.reverse_complement = opts.random_crop, opts.reverse_complement
         all_names = list(names) if names is not None else [f"seq{i}" for i in range(len(sequences))]
         if len(all_names) != len(sequences):
             raise SeqfcnError(f"{len(all_names)} names for {len(sequences)} sequences")
@@ -253,7 +283,7 @@ class PeakDataset(Dataset):
         if isinstance(negatives, str):
             if negatives != "shuffle":
                 raise SeqfcnError(f"negatives must be 'shuffle' or a list of sequences, got {negatives!r}")
-            ks = [int(k) for k in shuffle_orders for _ in range(int(n_shuffles))]
+            ks = [int(k) for k in opts.shuffle_orders for _ in range(int(opts.n_shuffles))]
             self.negatives = [
                 kmer_shuffle(s, k, np.random.default_rng([self.seed, int(i), j]))
                 for s, i in zip(self.positives, idx)
@@ -325,35 +355,43 @@ class PeakDataset(Dataset):
         }
 
 
+@dataclass
+class MotifDataOptions(PeakLabelOptions):
+    """How :func:`motif_datasets` builds the training and held-out sets: :class:`PeakLabelOptions`
+    (``seed`` also seeds the split; background ``negatives`` are split like the peaks) and:
+
+    Attributes:
+        length: the item length (default None: the median peak length).
+        holdout: the fraction of the peaks held out (default 0.2, :func:`holdout_split`).
+        train_negatives: background sequences added to the training set's negatives only
+            (e.g. genomic windows drawn away from the held-out ones; default none).
+        train_shuffle_orders: the k-mer orders of the training shuffles (default ``(2,)``;
+            the held-out set's shuffles are dinucleotide, the usual benchmark negatives).
+    """
+
+    length: int | None = None
+    holdout: float = 0.2
+    train_negatives: Sequence[str] = ()
+    train_shuffle_orders: Sequence[int] = (2,)
+
+
 def motif_datasets(
     fasta: str | os.PathLike,
-    *,
-    length: int | None = None,
-    holdout: float = 0.2,
-    seed: int = 0,
-    negatives: str | Sequence[str] = "shuffle",
-    n_shuffles: int = 1,
-    label_mode: str = "center",
-    center_width: int = 100,
-    sites: Mapping[str, Sequence[tuple[int, int]]] | None = None,
-    train_negatives: Sequence[str] = (),
-    train_shuffle_orders: Sequence[int] = (2,),
+    options: MotifDataOptions | None = None,
+    **overrides: object,
 ) -> tuple[PeakDataset, PeakDataset]:
     """Training and held-out :class:`PeakDataset` from a FASTA of peak sequences.
 
-    ``length`` defaults to the median peak length. The held-out set
-    (``holdout`` of the peaks, :func:`holdout_split`) uses centred windows and
-    no strand flips; with background ``negatives`` (a list) they are split in the
-    same proportion (by a seeded permutation). ``train_negatives`` are added to the
-    training set's negatives only (e.g. genomic windows drawn away from the held-out ones);
-    ``train_shuffle_orders`` are the k-mer orders of the training shuffles (the held-out
-    set's shuffles are dinucleotide, the usual benchmark negatives).
+    ``options``: :class:`MotifDataOptions`; ``overrides`` replace single fields
+    (``motif_datasets(fasta, length=200, seed=1)``). The held-out set (``holdout`` of the
+    peaks, :func:`holdout_split`) uses centred windows and no strand flips.
     """
+    opts = resolve_options(MotifDataOptions, options, overrides, "motif_datasets")
+    seed, holdout, negatives = opts.seed, opts.holdout, opts.negatives
     names, seqs = read_sequences(fasta)
     train_idx, val_idx = holdout_split(len(seqs), holdout, seed)
-    length = int(np.median([len(s) for s in seqs])) if length is None else int(length)
-    common = dict(names=names, n_shuffles=n_shuffles, label_mode=label_mode, center_width=center_width,
-                  sites=sites, seed=seed)
+    length = int(np.median([len(s) for s in seqs])) if opts.length is None else int(opts.length)
+    common = pick(PeakDatasetOptions, opts)
     if isinstance(negatives, str):
         neg_train: str | list[str] = negatives
         neg_val: str | list[str] = negatives
@@ -362,10 +400,10 @@ def motif_datasets(
         order = np.random.default_rng([int(seed), 0xB6]).permutation(len(bg))
         n_val = int(round(len(bg) * holdout))
         neg_val, neg_train = [bg[i] for i in order[:n_val]], [bg[i] for i in order[n_val:]]
-    train = PeakDataset(seqs, length, indices=train_idx, negatives=neg_train, extra_negatives=train_negatives,
-                        shuffle_orders=train_shuffle_orders, **common)
-    val = PeakDataset(seqs, length, indices=val_idx, negatives=neg_val, random_crop=False,
-                      reverse_complement=False, **common)
+    train = PeakDataset(seqs, length, common, names=names, indices=train_idx, negatives=neg_train,
+                        extra_negatives=opts.train_negatives, shuffle_orders=opts.train_shuffle_orders)
+    val = PeakDataset(seqs, length, common, names=names, indices=val_idx, negatives=neg_val, random_crop=False,
+                      reverse_complement=False)
     return train, val
 
 
@@ -417,7 +455,7 @@ def filter_importance(
     Returns:
         ``(auroc, drops)``: ``drops`` is ``(n_filters,)`` float64; larger = more important.
     """
-    from seqfcn.metrics import auroc
+    from seqfcn.training.metrics import auroc
 
     conv = getattr(model, "motif_conv", None)
     if conv is None:
@@ -440,43 +478,47 @@ def filter_importance(
     return base, drops
 
 
+@dataclass
+class MotifTrainingOptions(MotifDataOptions):
+    """How :func:`train_motif_model` trains: the data of :class:`MotifDataOptions` (with
+    ``seed`` default None: ``config.seed``, and ``train_shuffle_orders`` default
+    :data:`PEAK_SHUFFLE_ORDERS`) and:
+
+    Attributes:
+        seed: seeds the split, the shuffles, the crops and the initial weights (default
+            None: ``config.seed``).
+        train_shuffle_orders: k-mer orders of the training shuffles (``n_shuffles`` each;
+            default :data:`PEAK_SHUFFLE_ORDERS`).
+        model_name: the registered model (default ``"motif_scanner"``), built as
+            ``create_model(model_name, n_outputs=1, **model_options)``.
+        model_options: keyword arguments of the model (default none).
+        config: a :class:`seqfcn.training.trainer.TrainConfig` (default None: :data:`PEAK_TRAINING`).
+        init_motifs: known motifs (e.g. JASPAR ``Motif`` objects) the first filters of the
+            model's ``motif_conv`` start from (:meth:`seqfcn.nn.layers.MotifConv.seed_motifs`);
+            they are trained like the others (default None).
+    """
+
+    seed: int | None = None
+    train_shuffle_orders: Sequence[int] = PEAK_SHUFFLE_ORDERS
+    model_name: str = "motif_scanner"
+    model_options: Mapping[str, object] | None = None
+    config: TrainConfig | None = None
+    init_motifs: Sequence | None = None
+
+
 def train_motif_model(
     fasta: str | os.PathLike,
     out_dir: str | os.PathLike,
-    *,
-    length: int | None = None,
-    holdout: float = 0.2,
-    negatives: str | Sequence[str] = "shuffle",
-    n_shuffles: int = 1,
-    label_mode: str = "center",
-    center_width: int = 100,
-    sites: Mapping[str, Sequence[tuple[int, int]]] | None = None,
-    model_name: str = "motif_scanner",
-    model_options: Mapping[str, object] | None = None,
-    config: TrainConfig | None = None,
-    seed: int | None = None,
-    init_motifs: Sequence | None = None,
-    train_negatives: Sequence[str] = (),
-    train_shuffle_orders: Sequence[int] = PEAK_SHUFFLE_ORDERS,
+    options: MotifTrainingOptions | None = None,
+    **overrides: object,
 ) -> tuple[torch.nn.Module, dict]:
     """Train a per-base motif model on peaks against negatives (``seqfcn train --task motif``).
 
-    Builds :func:`motif_datasets`, a registered model
-    (``create_model(model_name, n_outputs=1, **model_options)``) and runs
-    :class:`seqfcn.train.Trainer` (``config``: a :class:`seqfcn.train.TrainConfig`;
-    default :data:`PEAK_TRAINING`). The trained model is in ``out_dir/model``
-    (``seqfcn.checkpoint`` format, usable by :func:`seqfcn.motifs.scan_model.scan_model`).
-
-    Args:
-        seed: seeds the split, the shuffles, the crops and the initial weights
-            (default ``config.seed``).
-        init_motifs: known motifs (e.g. JASPAR ``Motif`` objects) the first filters of the
-            model's ``motif_conv`` start from (:meth:`seqfcn.nn.layers.MotifConv.seed_motifs`);
-            they are trained like the others.
-        train_negatives: background sequences added to the training negatives only
-            (:func:`motif_datasets`).
-        train_shuffle_orders: k-mer orders of the training shuffles (``n_shuffles`` each;
-            default :data:`PEAK_SHUFFLE_ORDERS`).
+    Builds :func:`motif_datasets`, a registered model and runs
+    :class:`seqfcn.training.trainer.Trainer`. The trained model is in ``out_dir/model``
+    (``seqfcn.nn.checkpoint`` format, usable by :func:`seqfcn.motifs.scan_model.scan_model`).
+    ``options``: :class:`MotifTrainingOptions`; ``overrides`` replace single fields
+    (``train_motif_model(fasta, out, length=400, seed=1)``).
 
     Returns:
         ``(model, result)``: the model (eval mode) and the trainer's final metrics
@@ -484,24 +526,22 @@ def train_motif_model(
         score = max per-base probability), ``n_train``, ``n_val`` and ``length``.
     """
     from seqfcn.nn.models import create_model
-    from seqfcn.train import Trainer, TrainConfig
+    from seqfcn.training.trainer import TrainConfig, Trainer
 
-    cfg = config if config is not None else TrainConfig(**PEAK_TRAINING)
-    seed = int(cfg.seed if seed is None else seed)
-    train, val = motif_datasets(fasta, length=length, holdout=holdout, seed=seed, negatives=negatives,
-                                n_shuffles=n_shuffles, label_mode=label_mode, center_width=center_width,
-                                sites=sites, train_negatives=train_negatives,
-                                train_shuffle_orders=train_shuffle_orders)
+    opts = resolve_options(MotifTrainingOptions, options, overrides, "train_motif_model")
+    cfg = opts.config if opts.config is not None else TrainConfig(**PEAK_TRAINING)
+    seed = int(cfg.seed if opts.seed is None else opts.seed)
+    train, val = motif_datasets(fasta, pick(MotifDataOptions, opts, seed=seed))
     torch.manual_seed(seed)
-    model = create_model(model_name, **{"n_outputs": 1, **dict(model_options or {})})
-    if init_motifs:
-        model.motif_conv.seed_motifs(init_motifs)
+    model = create_model(opts.model_name, **{"n_outputs": 1, **dict(opts.model_options or {})})
+    if opts.init_motifs:
+        model.motif_conv.seed_motifs(opts.init_motifs)
     trainer = Trainer(model, train, val, cfg, out_dir=out_dir)
     result = dict(trainer.fit())
     model = trainer.model.eval()
     device = next(model.parameters()).device
     scores, labels = sequence_scores(model, val, device=device)
-    from seqfcn.metrics import auroc
+    from seqfcn.training.metrics import auroc
 
     result.update(seq_auroc=auroc(scores, labels), n_train=len(train), n_val=len(val), length=train.length)
     return model, result

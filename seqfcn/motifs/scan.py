@@ -27,30 +27,31 @@ import os
 import sys
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from seqfcn.alphabet import EncodingPolicy
-from seqfcn.encode import one_hot, reverse_complement
 from seqfcn.errors import SeqfcnError, SequenceError
 from seqfcn.io.fasta import Genome
 from seqfcn.io.intervals import read_bed, write_bed
 from seqfcn.io.motifs import Motif, read_motifs
 from seqfcn.motifs.pwm import (
-    DEFAULT_PSEUDOCOUNT,
     DEFAULT_SCALE,
     PValueCounts,
     PWMSet,
     Scorer,
-    background_from_counts,
     bh_qvalues,
     compile_pwms,
     make_scorer,
     value_text,
 )
-from seqfcn.tiling import Tile, genome_spans, select_shard, tile_chromosome
+from seqfcn.runtime.options import resolve_options
+from seqfcn.runtime.tiling import Tile, genome_spans, select_shard, tile_chromosome
+from seqfcn.sequence.alphabet import EncodingPolicy
+from seqfcn.sequence.encode import one_hot, reverse_complement
+from seqfcn.sequence.pwm import DEFAULT_PSEUDOCOUNT, background_from_counts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,6 +60,21 @@ log = logging.getLogger("seqfcn")
 
 HIT_COLUMNS = ["chrom", "start", "end", "motif", "score", "strand", "p", "q", "sequence", "motif_id"]
 _POLICY = EncodingPolicy(n="zero", iupac="zero")  # every non-ACGT base is an all-zero column
+
+
+def parse_background(text: str) -> str | list[float]:
+    """A scan's background as ``seqfcn scan --background`` gives it: ``uniform``, ``genome``
+    (base frequencies of the scanned sequence) or ``A,C,G,T`` probabilities (4 positive
+    numbers summing to 1, renormalised); returns the name or the 4 probabilities."""
+    if text in ("uniform", "genome"):
+        return text
+    try:
+        background = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise SeqfcnError(f"--background must be uniform, genome or A,C,G,T, got {text!r}") from None
+    if len(background) != 4 or min(background) <= 0 or abs(sum(background) - 1) > 1e-3:
+        raise SeqfcnError(f"--background needs 4 positive probabilities summing to 1, got {text!r}")
+    return [x / sum(background) for x in background]
 
 
 def _base_codes(seq: str, name: str, offset: int, path: str | os.PathLike) -> np.ndarray:
@@ -151,85 +167,92 @@ def _tested_windows(codes: np.ndarray, n_starts: int, widths: np.ndarray) -> int
     return total
 
 
+@dataclass
+class ScanOptions:
+    """How :func:`scan_pwm` and :func:`scan_pwm_bed` scan (see the module docstring).
+
+    Attributes:
+        thresh: p-value threshold (FIMO's ``--thresh``, default 1e-4).
+        motif_names: scan only these motifs (matched against name or id); default all.
+        background: ``"uniform"`` (default), ``"genome"`` (A/C/G/T frequencies of the scanned
+            sequence, strand-symmetrised) or 4 probabilities A, C, G, T.
+        pseudocount: FIMO's ``--motif-pseudo`` (default :data:`seqfcn.sequence.pwm.DEFAULT_PSEUDOCOUNT`, 0.1).
+        max_hits: :func:`scan_pwm` only: keep only this many hits, those with the smallest
+            p-values (FIMO's ``--max-stored-scores``); q-values then cover the kept hits.
+            Default None: all.
+        device: ``auto`` (default), ``cpu``, ``cuda``...
+        method: ``auto`` (default), ``c`` (compiled lookahead kernel, CPU), ``conv`` (batched
+            conv1d, CPU or CUDA) or ``table`` (CPU); ``auto`` picks ``c`` on CPU when it is built.
+        tile_size: bases of sequence scored per step (memory bound; default 1,000,000).
+        shard: :func:`scan_pwm` only: ``(index, count)``, 0-based: scan only that contiguous
+            share of the tiles. Default None: all.
+        q_tests: ``"tested"`` (default: BH over all scored windows) or ``"hits"`` (FIMO's).
+        scale: integer units per bit for the exact p-values (default
+            :data:`seqfcn.motifs.pwm.DEFAULT_SCALE`).
+        threads: CPU threads (default None: PyTorch's intra-op thread count; the CPUs this
+            process may use when PyTorch is not loaded). The ``c`` and ``table`` kernels score
+            that many tiles at once, each with one torch thread (torch's thread count is set
+            to 1 during the call and restored after); the ``conv`` kernel uses them as torch
+            intra-op threads.
+        progress: tqdm progress bar on stderr (default False).
+    """
+
+    thresh: float = 1e-4
+    motif_names: Sequence[str] | None = None
+    background: str | Sequence[float] | np.ndarray | None = "uniform"
+    pseudocount: float = DEFAULT_PSEUDOCOUNT
+    max_hits: int | None = None
+    device: str | None = "auto"
+    method: str = "auto"
+    tile_size: int = 1_000_000
+    shard: tuple[int, int] | None = None
+    q_tests: str = "tested"
+    scale: float = DEFAULT_SCALE
+    threads: int | None = None
+    progress: bool = False
+
+
 def scan_pwm(
     genome: str | os.PathLike | Genome,
     motifs: str | os.PathLike | Sequence[Motif],
+    options: ScanOptions | None = None,
     *,
-    thresh: float = 1e-4,
-    motif_names: Sequence[str] | None = None,
-    background: str | Sequence[float] | np.ndarray | None = "uniform",
-    pseudocount: float = DEFAULT_PSEUDOCOUNT,
     regions: str | os.PathLike | pd.DataFrame | None = None,
-    max_hits: int | None = None,
-    device: str | None = "auto",
-    method: str = "auto",
-    tile_size: int = 1_000_000,
-    shard: tuple[int, int] | None = None,
-    q_tests: str = "tested",
-    scale: float = DEFAULT_SCALE,
-    threads: int | None = None,
-    progress: bool = False,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Find PWM hits (p-value ``< thresh``) on both strands of a genome.
 
     Args:
         genome: FASTA path or :class:`~seqfcn.io.fasta.Genome`.
         motifs: MEME/JASPAR/TRANSFAC file or :class:`~seqfcn.io.motifs.Motif` list.
-        thresh: p-value threshold (FIMO's ``--thresh``, default 1e-4).
-        motif_names: scan only these motifs (matched against name or id).
-        background: ``"uniform"``, ``"genome"`` (A/C/G/T frequencies of the scanned
-            sequence, strand-symmetrised) or 4 probabilities A, C, G, T.
-        pseudocount: FIMO's ``--motif-pseudo`` (0.1).
+        options: :class:`ScanOptions`; ``overrides`` replace single fields
+            (``scan_pwm(genome, motifs, thresh=1e-3)``).
         regions: BED path or DataFrame (``chrom, start, end``): only hits lying
-            wholly inside a (merged) region.
-        max_hits: keep only this many hits, those with the smallest p-values
-            (FIMO's ``--max-stored-scores``); q-values then cover the kept hits.
-        device: ``auto``, ``cpu``, ``cuda``...
-        method: ``auto``, ``c`` (compiled lookahead kernel, CPU), ``conv`` (batched conv1d,
-            CPU or CUDA) or ``table`` (CPU); ``auto`` picks ``c`` on CPU when it is built.
-        tile_size: bases of sequence scored per step (memory bound).
-        shard: ``(index, count)``, 0-based: scan only that contiguous share of the tiles.
-        q_tests: ``"tested"`` (BH over all scored windows) or ``"hits"`` (FIMO's).
-        scale: integer units per bit for the exact p-values.
-        threads: CPU threads (default PyTorch's intra-op thread count; the CPUs this process
-            may use when PyTorch is not loaded). The ``c`` and ``table``
-            kernels score that many tiles at once, each with one torch thread
-            (torch's thread count is set to 1 during the call and restored after);
-            the ``conv`` kernel uses them as torch intra-op threads.
-        progress: tqdm progress bar on stderr.
+            wholly inside a (merged) region. Default: whole chromosomes.
 
     Returns:
         DataFrame with :data:`HIT_COLUMNS`, sorted by chromosome (genome order),
         start, end, motif, strand.
     """
-    if max_hits is not None and max_hits < 1:
-        raise SeqfcnError(f"--max-hits must be >= 1, got {max_hits}")
-    return _scan(genome, motifs, lambda g, pwms, parts: _collect(g, pwms, parts, max_hits, q_tests),
-                 thresh=thresh, motif_names=motif_names, background=background, pseudocount=pseudocount,
-                 regions=regions, device=device, method=method, tile_size=tile_size, shard=shard, q_tests=q_tests,
-                 scale=scale, threads=threads, progress=progress)
+    opts = resolve_options(ScanOptions, options, overrides, "scan_pwm")
+    if opts.max_hits is not None and opts.max_hits < 1:
+        raise SeqfcnError(f"--max-hits must be >= 1, got {opts.max_hits}")
+    return _scan(genome, motifs, lambda g, pwms, parts: _collect(g, pwms, parts, opts.max_hits, opts.q_tests),
+                 opts, regions)
 
 
 def scan_pwm_bed(
     genome: str | os.PathLike | Genome,
     motifs: str | os.PathLike | Sequence[Motif],
     output: str | os.PathLike,
+    options: ScanOptions | None = None,
     *,
-    thresh: float = 1e-4,
-    motif_names: Sequence[str] | None = None,
-    background: str | Sequence[float] | np.ndarray | None = "uniform",
-    pseudocount: float = DEFAULT_PSEUDOCOUNT,
     regions: str | os.PathLike | pd.DataFrame | None = None,
-    device: str | None = "auto",
-    method: str = "auto",
-    tile_size: int = 1_000_000,
-    q_tests: str = "tested",
-    scale: float = DEFAULT_SCALE,
-    threads: int | None = None,
-    progress: bool = False,
+    **overrides: Any,
 ) -> dict[str, int]:
     """:func:`scan_pwm` written straight to a BED6+ file (:func:`write_hits_bed`, the same
-    bytes) in memory that does not grow with the number of hits.
+    bytes) in memory that does not grow with the number of hits. ``options``, ``overrides``
+    and ``regions`` as for :func:`scan_pwm`, except ``max_hits`` and ``shard`` (refused).
 
     Each tile's hits go, sorted, to a temporary file (under ``TMPDIR``) as they are found,
     and the count of each distinct p-value is kept (exact p-values are lattice values, so
@@ -238,27 +261,28 @@ def scan_pwm_bed(
     p-values share a q-value, as in :func:`seqfcn.motifs.pwm.bh_qvalues`); a second pass over the
     temporary file writes the hits with them. Returns ``{"hits": n, "tested": windows}``.
     """
-    return _scan(genome, motifs, lambda g, pwms, parts: _stream(g, pwms, parts, output, q_tests), thresh=thresh,
-                 motif_names=motif_names, background=background, pseudocount=pseudocount, regions=regions,
-                 device=device, method=method, tile_size=tile_size, shard=None, q_tests=q_tests, scale=scale,
-                 threads=threads, progress=progress)
+    opts = resolve_options(ScanOptions, options, overrides, "scan_pwm_bed")
+    for name in ("max_hits", "shard"):
+        if getattr(opts, name) is not None:
+            raise SeqfcnError(f"scan_pwm_bed() writes every hit of the whole scan; {name} is for scan_pwm()")
+    return _scan(genome, motifs, lambda g, pwms, parts: _stream(g, pwms, parts, output, opts.q_tests), opts,
+                 regions)
 
 
-def _scan(genome, motifs, finish: Callable, *, thresh: float, motif_names, background, pseudocount: float, regions,
-          device, method: str, tile_size: int, shard, q_tests: str, scale: float, threads: int | None,
-          progress: bool):
+def _scan(genome, motifs, finish: Callable, opts: ScanOptions, regions):
     """Set a scan up (motifs, regions, background, exact thresholds, scorer, tiles, threads)
     and return ``finish(genome, pwms, parts)``, ``parts`` the :func:`_tile_parts` of the tiles."""
-    if q_tests not in ("tested", "hits"):
-        raise ValueError(f"q_tests must be 'tested' or 'hits', got {q_tests!r}")
-    if tile_size < 1:
-        raise SeqfcnError(f"tile size must be >= 1, got {tile_size}")
-    motif_list = _load_motifs(motifs, motif_names)
+    if opts.q_tests not in ("tested", "hits"):
+        raise ValueError(f"q_tests must be 'tested' or 'hits', got {opts.q_tests!r}")
+    if opts.tile_size < 1:
+        raise SeqfcnError(f"tile size must be >= 1, got {opts.tile_size}")
+    motif_list = _load_motifs(motifs, opts.motif_names)
     own = not isinstance(genome, Genome)
     g = Genome(genome) if own else genome
     try:
         region_df = read_bed(regions) if isinstance(regions, (str, os.PathLike)) else regions
         segments = _segments(g, region_df)
+        background = opts.background
         if isinstance(background, str):
             if background == "uniform":
                 bg = None
@@ -269,30 +293,33 @@ def _scan(genome, motifs, finish: Callable, *, thresh: float, motif_names, backg
         else:
             bg = background
         try:
-            pwms = compile_pwms(motif_list, thresh=thresh, background=bg, pseudocount=pseudocount, scale=scale)
+            pwms = compile_pwms(motif_list, thresh=opts.thresh, background=bg, pseudocount=opts.pseudocount,
+                                scale=opts.scale)
         except ValueError as exc:
             raise SeqfcnError(str(exc)) from None
-        dev = _resolve_device(device)
+        dev = _resolve_device(opts.device)
         try:
-            scorer = make_scorer(pwms, method, dev)
+            scorer = make_scorer(pwms, opts.method, dev)
         except ValueError as exc:
             raise SeqfcnError(str(exc)) from None
         margin = pwms.max_width - 1
         tiles: list[tuple[Tile, int, int]] = []
         for chrom, start, end in segments:
-            for t in tile_chromosome(chrom, end - start, tile_size, margin):
+            for t in tile_chromosome(chrom, end - start, opts.tile_size, margin):
                 tiles.append((t, start, end))
-        if shard is not None:
-            keep = {id(t) for t in select_shard([t for t, _, _ in tiles], *shard)}
+        if opts.shard is not None:
+            keep = {id(t) for t in select_shard([t for t, _, _ in tiles], *opts.shard)}
             tiles = [x for x in tiles if id(x[0]) in keep]
-        workers, torch_threads = 1, threads
+        workers, torch_threads = 1, opts.threads
         if scorer.tile_threads:
             # tiles in parallel threads (small ops gain nothing from intra-op threads, and
             # those stall badly on a CPU shared with other jobs)
-            workers = max(1, threads or _default_threads())
+            workers = max(1, opts.threads or _default_threads())
             torch_threads = scorer.torch_threads
-        with _torch_threads(torch_threads) if torch_threads else contextlib.nullcontext():
-            return finish(g, pwms, _tile_parts(g, pwms, scorer, tiles, progress, workers))
+        if torch_threads:  # a torch scorer: its threads for this scan only
+            from seqfcn.runtime.device import torch_threads as threads_for
+        with threads_for(torch_threads) if torch_threads else contextlib.nullcontext():
+            return finish(g, pwms, _tile_parts(g, pwms, scorer, tiles, opts.progress, workers))
     finally:
         if own:
             g.close()
@@ -335,19 +362,6 @@ def _default_threads() -> int:
     if torch is not None:
         return int(torch.get_num_threads())
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int):
-    """Set torch's intra-op thread count for a block, then restore it."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _tile_parts(genome: Genome, pwms: PWMSet, scorer: Scorer, tiles: list[tuple[Tile, int, int]], progress: bool,

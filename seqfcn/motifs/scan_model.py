@@ -2,23 +2,23 @@
 
 Pipeline (:func:`scan_model`):
 
-1. The model (``seqfcn.checkpoint.load_model``) maps ``(batch, 4, W)`` one-hot
+1. The model (``seqfcn.nn.checkpoint.load_model``) maps ``(batch, 4, W)`` one-hot
    windows to ``(batch, K, W)`` per-base logits; output channel ``output`` is used.
 2. **Both strands.** Each window is also run reverse-complemented and that
    output is flipped back, so both strands give a probability for every base
    of the forward coordinates: ``p(x) = merge(sigmoid(f(x)), flip(sigmoid(f(rc(x)))))``
    with ``merge`` ``"mean"`` (default: the average of the two strands) or
-   ``"max"`` (:class:`seqfcn.predict.StrandMerged`). The track is exactly
+   ``"max"`` (:class:`seqfcn.interpret.predict.StrandMerged`). The track is exactly
    strand-symmetric for any model: scanning the reverse-complemented genome gives
    the reversed track.
 3. **Exact tiling, streamed.** Chromosomes (or ``regions``) are cut into tile cores
    of ``window`` bases run with a margin of the model's receptive reach
-   (:func:`seqfcn.predict.span_tiles`, :func:`seqfcn.predict.predict_pieces`): each
+   (:func:`seqfcn.interpret.predict.span_tiles`, :func:`seqfcn.interpret.predict.predict_pieces`): each
    core's values are those of a single whole-chromosome run (up to float summation
    order). The cores go one at a time through a :class:`SiteCaller`, so memory is a
    batch of windows plus the candidate sites not yet decided, never a chromosome
    (the same values as ``seqfcn predict`` writes).
-4. **Sharding.** ``shard=(index, count)`` (0-based, :func:`seqfcn.tiling.select_shard`)
+4. **Sharding.** ``shard=(index, count)`` (0-based, :func:`seqfcn.runtime.tiling.select_shard`)
    keeps a contiguous block of the genome's tiles.
 5. **Sites.** On each contiguous scanned stretch: the local maxima of the track at
    or above ``threshold`` (a plateau of equal values counts once, at its left end;
@@ -43,16 +43,18 @@ maximum's 0-based position). The probability track itself is ``seqfcn predict``'
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 from seqfcn.errors import RegionError, SeqfcnError
-from seqfcn.predict import MERGES, StrandMerged  # noqa: F401  (re-exported)
-from seqfcn.tiling import merge_spans
+from seqfcn.runtime.inference import InferenceOptions
+from seqfcn.runtime.options import resolve_options
+from seqfcn.runtime.tiling import merge_spans
 
 SITE_COLUMNS = ["chrom", "start", "end", "name", "score", "strand", "summit"]
 
@@ -214,22 +216,36 @@ def stream_sites(pieces: Iterator[tuple[str, int, np.ndarray]], threshold: float
         yield from sites(chrom, caller.close())
 
 
+@dataclass
+class ScanModelOptions(InferenceOptions):
+    """How :func:`scan_model_tables` calls sites (``seqfcn scan --model``): the shared
+    :class:`~seqfcn.runtime.inference.InferenceOptions` (``window`` 100,000, ``batch_size`` 16,
+    ``device`` ``"cpu"`` (here ``"auto"`` is also taken: cuda → mps → cpu), ``merge``
+    ``"mean"``, ``shard``, ``progress``) and:
+
+    Attributes:
+        threshold: smallest merged probability of a site (default 0.5).
+        min_distance: non-maximum suppression distance in bases (default None: the
+            model's motif width if it has a ``motif_conv``, else half its receptive field).
+        output: which model output channel (motif) to scan (default 0).
+        site_width: width of the BED interval of a site (default None: ``min_distance``, at least 1).
+        rows_per_table: at most this many sites per table of the stream (default 100,000).
+    """
+
+    threshold: float = 0.5
+    min_distance: int | None = None
+    output: int = 0
+    site_width: int | None = None
+    rows_per_table: int = 100_000
+
+
 def scan_model_tables(
     genome_path: str | os.PathLike,
     model_dir: str | os.PathLike,
+    options: ScanModelOptions | InferenceOptions | None = None,
     *,
-    window: int = 100_000,
-    batch_size: int = 16,
-    device: str | torch.device = "cpu",
-    threshold: float = 0.5,
-    min_distance: int | None = None,
     regions: Sequence[str | Span] | None = None,
-    shard: tuple[int, int] | None = None,
-    output: int = 0,
-    merge: str = "mean",
-    site_width: int | None = None,
-    progress: bool = False,
-    rows_per_table: int = 100_000,
+    **overrides: Any,
 ) -> Iterator[pd.DataFrame]:
     """Called sites of a trained per-base motif model over a genome (see the module docstring),
     as a stream of BED6+summit tables (columns ``SITE_COLUMNS``, genome order, names
@@ -239,61 +255,51 @@ def scan_model_tables(
 
     Args:
         genome_path: FASTA (indexed on the fly by :class:`seqfcn.io.fasta.Genome`).
-        model_dir: a model saved by :func:`seqfcn.checkpoint.save_model` or a shipped name
+        model_dir: a model saved by :func:`seqfcn.nn.checkpoint.save_model` or a shipped name
             (4 input channels).
-        window: tile core length in bases.
-        batch_size: windows per model call (each is also run reverse-complemented).
-        device: where the model runs (``"auto"``: cuda → mps → cpu, ``"cpu"``, ``"cuda"``, ...).
-        threshold: smallest merged probability of a site.
-        min_distance: non-maximum suppression distance in bases (default: the
-            model's motif width if it has a ``motif_conv``, else half its receptive field).
+        options: :class:`ScanModelOptions` (or the shared ``InferenceOptions``); ``overrides``
+            replace single fields (``scan_model_tables(g, m, threshold=0.9)``).
         regions: ``"chr:start-end"`` (1-based, samtools style) strings or 0-based
             ``(chrom, start, end)`` tuples (``end`` may be ``None``); default whole genome.
-        shard: ``(index, count)``, 0-based (``seqfcn.tiling.parse_shard`` reads ``"i/n"``).
-        output: which model output channel (motif) to scan.
-        merge: ``"mean"`` or ``"max"`` of the two strands.
-        site_width: width of the BED interval of a site (default: ``min_distance``, at least 1).
-        progress: a tqdm bar on stderr.
 
     Raises:
         ModelFileError: unreadable model; RegionError: bad region; SeqfcnError: bad arguments
-        (before the first table).
+            (before the first table).
     """
     from seqfcn.io.fasta import Genome
-    from seqfcn.predict import load_sequence_model, model_margin, predict_pieces, span_tiles
-    from seqfcn.tiling import _check_int
+    from seqfcn.runtime.inference import load_sequence_model, model_margin
 
-    if not 0.0 <= threshold <= 1.0:
-        raise SeqfcnError(f"threshold must be a probability in [0, 1], got {threshold}")
-    window = _check_int("window", window, 1)
-    batch_size = _check_int("batch size", batch_size, 1)
-    if str(device) == "auto":
-        from seqfcn.train import resolve_device
+    opts = resolve_options(ScanModelOptions, options, overrides, "scan_model_tables")
+    if not 0.0 <= opts.threshold <= 1.0:
+        raise SeqfcnError(f"threshold must be a probability in [0, 1], got {opts.threshold}")
+    opts = opts.checked()
+    if str(opts.device) == "auto":
+        from seqfcn.runtime.device import resolve_device
 
-        device = resolve_device("auto")
-    model, fn, _, _ = load_sequence_model(model_dir, [output], activation="sigmoid", merge=merge, device=device)
+        opts = dataclasses.replace(opts, device=resolve_device("auto"))
+    model, fn, _, _ = load_sequence_model(model_dir, [opts.output], activation="sigmoid", merge=opts.merge,
+                                          device=opts.device)
     margin = model_margin(model)
+    min_distance = opts.min_distance
     if min_distance is None:
         conv = getattr(model, "motif_conv", None)
         min_distance = int(conv.kernel_size) if conv is not None else max(1, model.receptive_field // 2)
     if min_distance < 0:
         raise SeqfcnError(f"min_distance must be >= 0, got {min_distance}")
-    site_width = max(1, int(min_distance if site_width is None else site_width))
+    site_width = max(1, int(min_distance if opts.site_width is None else opts.site_width))
     with Genome(genome_path) as genome:
         sizes = genome.chrom_sizes
-    tiles = span_tiles(_spans(sizes, regions), sizes, window, margin, shard)
+    tiles = opts.tiles(_spans(sizes, regions), sizes, margin)
 
     def tables() -> Iterator[pd.DataFrame]:
         done, rows = 0, []
         genome = Genome(genome_path)  # opened when the first table is asked for, closed after the last
         try:
-            pieces = ((c, s, v[0]) for c, s, v in predict_pieces(fn, genome, tiles, window, margin,
-                                                                  batch_size=batch_size, device=device,
-                                                                  progress=progress))
-            for chrom, pos, value in stream_sites(pieces, threshold, min_distance):
+            pieces = ((c, s, v[0]) for c, s, v in opts.pieces(fn, genome, tiles, margin))
+            for chrom, pos, value in stream_sites(pieces, opts.threshold, min_distance):
                 a = max(0, pos - site_width // 2)
                 rows.append((chrom, a, min(sizes[chrom], a + site_width), value, pos))
-                if len(rows) >= rows_per_table:
+                if len(rows) >= opts.rows_per_table:
                     yield _site_table(rows, done)
                     done, rows = done + len(rows), []
             if rows or not done:
@@ -313,6 +319,7 @@ def _site_table(rows: list[tuple], first: int) -> pd.DataFrame:
     return sites[SITE_COLUMNS]
 
 
-def scan_model(genome_path: str | os.PathLike, model_dir: str | os.PathLike, **options) -> pd.DataFrame:
+def scan_model(genome_path: str | os.PathLike, model_dir: str | os.PathLike,
+               options: ScanModelOptions | InferenceOptions | None = None, **overrides: Any) -> pd.DataFrame:
     """All the sites of :func:`scan_model_tables` (same arguments) as one BED6+summit table."""
-    return pd.concat(list(scan_model_tables(genome_path, model_dir, **options)), ignore_index=True)
+    return pd.concat(list(scan_model_tables(genome_path, model_dir, options, **overrides)), ignore_index=True)

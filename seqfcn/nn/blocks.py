@@ -6,7 +6,7 @@ receptive field (:mod:`seqfcn.nn.receptive`).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,8 +33,9 @@ class DilatedStack(nn.Module):
 
     Dilations are ``dilations`` if given, else ``2**i`` (``cycle``: restart
     every ``cycle`` layers). The receptive field is
-    ``1 + sum((kernel_size - 1) * d)``. With ``padding="valid"`` every block
-    crops, so ``L' = L - sum((kernel_size - 1) * d)``.
+    ``1 + sum((kernel_size - 1) * d)``. ``block``: the options of every
+    :class:`DilatedResidualBlock` (``padding``, ``norm``, ``dropout``, ``activation``).
+    With ``padding="valid"`` every block crops, so ``L' = L - sum((kernel_size - 1) * d)``.
 
     ``gradient_checkpointing=True`` recomputes each block in the backward pass
     instead of storing its activations (``torch.utils.checkpoint``,
@@ -52,20 +53,12 @@ class DilatedStack(nn.Module):
         *,
         dilations: Sequence[int] | None = None,
         cycle: int | None = None,
-        padding: str = "same",
-        norm: str | None = None,
-        dropout: float = 0.0,
-        activation: str = "relu",
         gradient_checkpointing: bool = False,
+        **block: Any,
     ) -> None:
         super().__init__()
         self.dilations = list(dilations) if dilations is not None else dilation_schedule(n_layers, cycle=cycle)
-        self.blocks = nn.ModuleList(
-            DilatedResidualBlock(
-                channels, kernel_size, d, padding=padding, norm=norm, dropout=dropout, activation=activation
-            )
-            for d in self.dilations
-        )
+        self.blocks = nn.ModuleList(DilatedResidualBlock(channels, kernel_size, d, **block) for d in self.dilations)
         self.gradient_checkpointing = gradient_checkpointing
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

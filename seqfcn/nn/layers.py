@@ -190,7 +190,7 @@ class MotifConv(nn.Module):
                 motif's ``nsites`` (default 20) in proportion to the background.
             freeze: stop gradients to the weights and bias.
         """
-        from seqfcn.motifs.pwm import DEFAULT_PSEUDOCOUNT, log_odds
+        from seqfcn.sequence.pwm import DEFAULT_PSEUDOCOUNT, log_odds
 
         if pseudocount is None:
             pseudocount = DEFAULT_PSEUDOCOUNT
@@ -227,7 +227,7 @@ class MotifConv(nn.Module):
         in the filter (zero columns around it), and leave the other filters as they are: a
         trainable model that starts from known motifs and learns the rest (bias of the seeded
         filters 0). Same arguments as :meth:`load_motifs`; the weights stay trainable."""
-        from seqfcn.motifs.pwm import DEFAULT_PSEUDOCOUNT, log_odds
+        from seqfcn.sequence.pwm import DEFAULT_PSEUDOCOUNT, log_odds
 
         if self.in_channels != 4 or len(motifs) > self.out_channels:
             raise ValueError(f"{len(motifs)} motifs for {self.out_channels} filters of {self.in_channels} channels")

@@ -14,12 +14,13 @@ built; a config never names a class. Sizes are capped (:data:`SIZE_CAPS`,
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 
-from seqfcn.alphabet import BASES
+from seqfcn.sequence.alphabet import BASES
 from seqfcn.errors import ModelFileError
 from seqfcn.nn.blocks import (
     ASPP1d,
@@ -78,6 +79,7 @@ class MotifScanner(SeqModel):
 
     arch = "motif_scanner"
 
+    # over 8 parameters: these keywords ARE the architecture config saved with the model (timm does the same)
     def __init__(
         self,
         *,
@@ -172,6 +174,7 @@ class DilatedFCN(SeqModel):
 
     arch = "dilated_fcn"
 
+    # over 8 parameters: these keywords ARE the architecture config saved with the model (timm does the same)
     def __init__(
         self,
         *,
@@ -222,40 +225,25 @@ class DilatedFCN(SeqModel):
         return lo, hi
 
 
+READ_CORRECTOR: dict[str, Any] = {"in_channels": 5, "n_layers": 4, "stem_kernel": 5, "n_outputs": 4,
+                                   "head_task": "classification"}
+"""The ``read_corrector`` preset's options that differ from :class:`DilatedFCN`'s defaults."""
+
+
 class ReadCorrector(DilatedFCN):
     """Per-base base logits for reads: one-hot + quality ``(batch, 5, L) -> (batch, n_outputs, L)``.
 
     A :class:`DilatedFCN` whose input channels are A, C, G, T and the quality
-    channel (``seqfcn.encode.encode_read``), with a classification head of 4
-    bases (``n_outputs=5`` adds a gap class at index 4).
+    channel (``seqfcn.sequence.encode.encode_read``), with a classification head of 4
+    bases (``n_outputs=5`` adds a gap class at index 4). Its options are
+    :class:`DilatedFCN`'s with the defaults of :data:`READ_CORRECTOR` (the
+    ``read_corrector`` preset).
     """
 
     arch = "read_corrector"
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        in_channels: int = 5,
-        channels: int = 32,
-        n_layers: int = 4,
-        kernel_size: int = 3,
-        stem_kernel: int = 5,
-        dilations: list[int] | None = None,
-        cycle: int | None = None,
-        n_outputs: int = 4,
-        head_task: str = "classification",
-        norm: str | None = None,
-        dropout: float = 0.0,
-        activation: str = "relu",
-        gradient_checkpointing: bool = False,
-    ) -> None:
-        super().__init__(
-            name=name or self.arch, in_channels=in_channels, channels=channels, n_layers=n_layers,
-            kernel_size=kernel_size, stem_kernel=stem_kernel, dilations=dilations, cycle=cycle,
-            n_outputs=n_outputs, head_task=head_task, norm=norm, dropout=dropout, activation=activation,
-            gradient_checkpointing=gradient_checkpointing,
-        )
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{**READ_CORRECTOR, **options})
 
     @property
     def input_channels(self) -> list[str]:
@@ -317,6 +305,7 @@ class UNet1d(SeqModel):
 
     arch = "unet1d"
 
+    # over 8 parameters: these keywords ARE the architecture config saved with the model (timm does the same)
     def __init__(
         self,
         *,
@@ -369,6 +358,7 @@ class FCN1d(SeqModel):
 
     arch = "fcn1d"
 
+    # over 8 parameters: these keywords ARE the architecture config saved with the model (timm does the same)
     def __init__(
         self,
         *,
@@ -428,21 +418,44 @@ class FCN1d(SeqModel):
 
 
 # ---------------------------------------------------------------- registry
-_REGISTRY: dict[str, tuple[Callable[..., SeqModel], dict[str, Any]]] = {}
+PresetFn = Callable[..., SeqModel]
+_REGISTRY: dict[str, PresetFn] = {}
 
 
-def register_model(name: str, builder: Callable[..., SeqModel], **defaults: Any) -> None:
-    """Register ``name`` → ``builder(**defaults)`` (builder is a :class:`SeqModel` subclass)."""
-    _REGISTRY[name] = (builder, defaults)
+def register_model(fn: PresetFn | None = None, *, name: str | None = None) -> Any:
+    """Register a preset (timm's ``@register_model``): ``fn(**options) -> SeqModel`` (a preset
+    function, or a :class:`SeqModel` class itself) under ``name`` (default ``fn.__name__``).
+    :func:`create_model` and :func:`model_from_config` call it with the config's options; the
+    model's ``config["name"]`` records ``name``, so a saved model rebuilds through the same
+    preset. ``@register_model(name="old")`` keeps an old name loadable as an alias.
+    """
+    def register(f: PresetFn) -> PresetFn:
+        key = name or f.__name__
+
+        @functools.wraps(f)
+        def preset(**options: Any) -> SeqModel:
+            return f(**{"name": key, **options})
+
+        _REGISTRY[key] = preset
+        return preset
+
+    return register if fn is None else register(fn)
 
 
-register_model("motif_scanner", MotifScanner)
-register_model("pwm_scanner", PWMScanner)
-register_model("dilated_fcn", DilatedFCN)
-register_model("dilated_fcn_32k", DilatedFCN, channels=16, n_layers=14, kernel_size=3, stem_kernel=3)
-register_model("read_corrector", ReadCorrector)
-register_model("unet1d", UNet1d)
-register_model("fcn1d", FCN1d)
+for _arch in (MotifScanner, PWMScanner, DilatedFCN, UNet1d, FCN1d):  # each class with its own defaults
+    register_model(_arch, name=_arch.arch)
+
+
+@register_model
+def dilated_fcn_32k(**options: Any) -> SeqModel:
+    """:class:`DilatedFCN` of receptive field 32,769 bases: 14 layers, kernel 3, stem 3, 16 channels."""
+    return DilatedFCN(**{"channels": 16, "n_layers": 14, "kernel_size": 3, "stem_kernel": 3, **options})
+
+
+@register_model
+def read_corrector(**options: Any) -> SeqModel:
+    """:class:`ReadCorrector`: a :class:`DilatedFCN` with :data:`READ_CORRECTOR`'s defaults."""
+    return ReadCorrector(**options)
 
 
 def list_models() -> list[str]:
@@ -492,7 +505,7 @@ def _check_sizes(params: dict[str, Any]) -> None:
 
 
 def _build(name: str, params: dict[str, Any], *, meta: bool = False) -> SeqModel:
-    builder = _REGISTRY[name][0]
+    builder = _REGISTRY[name]
     try:
         if meta:  # modules and shapes only: nothing is allocated or initialised
             with torch.device("meta"):
@@ -510,7 +523,7 @@ def _checked_params(config: Any) -> tuple[str, dict[str, Any]]:
     name = config.get("name")
     if name not in _REGISTRY:
         raise ModelFileError(f"unknown model name {name!r}; registered: {', '.join(list_models())}")
-    params = {**copy.deepcopy(_REGISTRY[name][1]), **{k: v for k, v in config.items() if k != "name"}}
+    params = copy.deepcopy({k: v for k, v in config.items() if k != "name"})
     _check_sizes(params)
     return name, params
 

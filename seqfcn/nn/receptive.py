@@ -275,7 +275,7 @@ def plot_effective_receptive_field(
     ax.set_ylabel("mean |gradient| (normalised)")
     ax.set_title(title or "effective receptive field")
     fig.tight_layout()
-    from seqfcn.atomic import atomic_path
+    from seqfcn.io.atomic import atomic_path
 
     try:
         with atomic_path(path, suffix=".png") as tmp:
