@@ -20,7 +20,9 @@
    gets the same file and ``--threads``: Lighter (``-K 21 <genome size>``), BayesHammer
    (``spades.py --only-error-correction``, on the sets named by ``--bayeshammer``: 10 min
    at 30x), seqfcn with the shipped model and (``--self-train`` sets) reference-free.
-   Scored by read name with ``seqfcn evaluate correction --truth``.
+   Scored by read name with ``seqfcn evaluate correction --truth``: substitution TP/FP/FN
+   and gain, and every read's edit distance to its true read before and after (residual
+   edits, reduction, reads made better / worse / exact; indels count too).
 2. **ex1** — the real 35 bp Illumina reads of data/samtools/ex1.fastq, corrected by
    Lighter, BayesHammer and seqfcn; aligned before/after with bwa mem to ex1.fa: mismatch
    (edit) rate per aligned base.
@@ -277,23 +279,32 @@ def _label(tool: str, m: dict) -> str:
     return f"{tool} ({dropped:,} reads dropped, scored as uncorrected)" if dropped else tool
 
 
+def _edits(m: dict) -> str:
+    """Edit distance to the truth (indels too): ``before → after (reduction) | better / worse / exact after``."""
+    red = m.get("edit_reduction")
+    return (f"{m['edits_before']:,} → {m['edits_after']:,} ({'n/a' if red is None else f'{red:.1%}'}) | "
+            f"{m['reads_improved']:,} / {m['reads_worsened']:,} / {m['reads_exact_after']:,}")
+
+
 def klebsiella_table(results: dict) -> str:
-    lines = ["| set | tool | gain | TP | FP | FN | wall s | reads/s | peak MB | wall / Lighter | reads/s / Lighter |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [("| set | tool | gain | TP | FP | FN | edits before → after | reads better / worse / exact | wall s | "
+              "reads/s | peak MB | wall / Lighter | reads/s / Lighter |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rows in results.items():
         base = next(iter(rows.values()))
         for i, (tool, m) in enumerate(rows.items()):
             label = f"{(SETS.get(name) or GC_SETS[name])[-1]} ({m['reads']:,} reads, {m['TP'] + m['FN']:,} errors)" if i == 0 else ""
             lines.append(f"| {label} | {_label(tool, m)} | {m['gain']:.4f} | {m['TP']:,} | {m['FP']:,} | {m['FN']:,} | "
-                         f"{m['seconds']:.1f} | {m['reads_per_s']:,} | {m['peak_mb']:.0f} | "
+                         f"{_edits(m)} | {m['seconds']:.1f} | {m['reads_per_s']:,} | {m['peak_mb']:.0f} | "
                          f"{m['seconds'] / base['seconds']:.2f} | {m['reads_per_s'] / base['reads_per_s']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
 def truth_table(title: str, rows: dict) -> str:
-    lines = [title, "", "| tool | gain | TP | FP | FN | wall s | peak MB |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {_label(tool, m)} | {m['gain']:.4f} | {m['TP']} | {m['FP']} | {m['FN']} | {m['seconds']} | {m['peak_mb']} |"
-              for tool, m in rows.items()]
+    lines = [title, "", ("| tool | gain | TP | FP | FN | edits before → after | reads better / worse / exact | "
+                         "wall s | peak MB |"), "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {_label(tool, m)} | {m['gain']:.4f} | {m['TP']} | {m['FP']} | {m['FN']} | {_edits(m)} | "
+              f"{m['seconds']} | {m['peak_mb']} |" for tool, m in rows.items()]
     return "\n".join(lines) + "\n"
 
 

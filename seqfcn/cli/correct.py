@@ -18,9 +18,11 @@ def add_evaluate(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     p = sub.add_parser(
         "evaluate",
         parents=[common],
-        help="evaluate a read correction: TP/FP/FN, gain, error rates before/after",
-        description="Evaluate corrected reads against simulated true reads (matched by name) or by "
-        "aligning original and corrected reads to a reference. Prints a table; --json writes the metrics.",
+        help="evaluate a read correction: edit distances, TP/FP/FN, gain, error rates before/after",
+        description="Evaluate corrected reads against simulated true reads (matched by name: every read's edit "
+        "distance to its true read before and after, substitutions and indels alike, and base-level TP/FP/FN "
+        "on reads of unchanged length) or by aligning original and corrected reads to a reference. Prints a "
+        "table; --json writes the metrics.",
     )
     p.add_argument("what", choices=["correction"], help="what to evaluate")
     p.add_argument("--original", required=True, help="reads before correction (FASTQ/FASTA/BAM)")
@@ -202,6 +204,9 @@ def add_count(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     size.add_argument("--model", help="take k from this reads-spectrum model")
     size.add_argument("-k", "--kmer", type=int, help=f"k-mer length, odd (default {defaults.K_READS})")
     p.add_argument("--reference", help="reference FASTA (CRAM input)")
+    p.add_argument("--shard", help="i/n: count only share i of n of the k-mers (every read is read; n is at most "
+                   "the counter's 4 k-mer partitions); `seqfcn merge` of shards 1..n gives exactly the unsharded "
+                   "spectrum")
     p.set_defaults(func=run_count)
     declare_io(p, inputs=["reads", "model", "reference"], outputs=["output"])
 
@@ -209,8 +214,11 @@ def add_count(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
 def run_count(args: argparse.Namespace) -> int:
     """``seqfcn count``: the reads' k-mer spectrum, for ``seqfcn correct --spectrum``."""
     from seqfcn.correction.evidence import count_spectrum
+    from seqfcn.runtime.tiling import parse_shard
 
-    table = count_spectrum(args.reads, args.output, k=args.kmer, model=args.model, reference=args.reference)
-    log.info("wrote %s: %d distinct %d-mers of %d file(s), typical count %.0f", args.output, len(table), table.k,
-             len(args.reads), table.scale)
+    shard = parse_shard(args.shard) if args.shard else None
+    table = count_spectrum(args.reads, args.output, k=args.kmer, model=args.model, reference=args.reference,
+                           shard=shard)
+    log.info("wrote %s: %d distinct %d-mers of %d file(s)%s, typical count %.0f", args.output, len(table), table.k,
+             len(args.reads), f" (count shard {args.shard})" if shard else "", table.scale)
     return 0

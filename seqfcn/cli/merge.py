@@ -1,6 +1,6 @@
 """``seqfcn merge``: the merge each kind of shard needs, chosen by what the files are.
 
-:func:`merge_shards` dispatches to the jobs' own merges (scan, predict, reads) and the plain
+:func:`merge_shards` dispatches to the jobs' own merges (scan, predict, reads, k-mer spectra) and the plain
 BED merge; it lives in the CLI layer because jobs never import each other. Its imports are
 lazy: merging scan shards loads neither PyTorch nor pandas.
 """
@@ -22,7 +22,8 @@ def merge_shards(
 ) -> tuple[str, int]:
     """Merge shard outputs; returns ``(kind, records written)``.
 
-    ``kind`` ``auto`` picks ``scan`` for files of ``seqfcn scan --shard``, ``bed`` for
+    ``kind`` ``auto`` picks ``spectrum`` for spectrum files (``seqfcn count --shard``), ``scan``
+    for files of ``seqfcn scan --shard``, ``bed`` for
     other ``.bed``/``.narrowPeak``/``.bedGraph`` (optionally ``.gz``) names, else ``reads``;
     ``bed`` files with a ``seqfcn predict --shard`` track line merge as ``predict`` shards.
     ``order`` applies to reads only.
@@ -43,9 +44,17 @@ def merge_shards(
         raise SeqfcnError("the output would overwrite an input", path=output)
     if kind == "auto":
         bare = labels[0].lower().removesuffix(".gz")
+        from seqfcn.correction.count_shards import is_spectrum_file
         from seqfcn.motifs.shards import is_scan_shard
 
-        kind = "scan" if is_scan_shard(labels[0]) else "bed" if bare.endswith(BED_SUFFIXES) else "reads"
+        if is_spectrum_file(labels[0]):
+            kind = "spectrum"
+        else:
+            kind = "scan" if is_scan_shard(labels[0]) else "bed" if bare.endswith(BED_SUFFIXES) else "reads"
+    if kind == "spectrum":
+        from seqfcn.correction.count_shards import merge_count_shards
+
+        return kind, merge_count_shards(labels, output)
     if kind == "scan":
         from seqfcn.motifs.shards import merge_scan_shards
 
@@ -70,14 +79,16 @@ def add_merge(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
         description="Merge the outputs of n shard jobs into exactly what the unsharded run writes: scan shards "
         "(q-values recomputed over the whole genome), predict bedGraph shards, other sorted BED files (sorted "
         "merge, first file's header), or reads (FASTQ/FASTA/SAM/BAM: re-interleaved round-robin, or concatenated "
-        "with --order concat). Shards may be given in any order: each records its input's content fingerprint, "
+        "with --order concat), or k-mer spectra of `seqfcn count --shard` (joined into exactly the unsharded "
+        "spectrum). Shards may be given in any order: each records its input's content fingerprint, "
         "its i/n and its run (read shards in the NAME.seqfcn-shard.json manifest beside them), and a set with a "
         "shard missing, repeated or from another input or run is refused before anything is written.",
     )
     p.add_argument("shards", nargs="+", help="shard files, in any order (--order concat: in the order given)")
     p.add_argument("-o", "--output", default="-", help="merged output (default - = stdout; .gz compresses)")
-    p.add_argument("--kind", choices=("auto", "scan", "bed", "reads"), default="auto",
-                   help="what the shards are (default auto: scan shard header, BED by name, else reads)")
+    p.add_argument("--kind", choices=("auto", "scan", "bed", "reads", "spectrum"), default="auto",
+                   help="what the shards are (default auto: a spectrum file, scan shard header, BED by name, "
+                   "else reads)")
     p.add_argument("--order", choices=("interleave", "concat"), default="interleave",
                    help="reads: interleave (undo --shard, default; needs the shards' manifests) or concat "
                    "(plain chunks, in the order given)")

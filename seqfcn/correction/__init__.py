@@ -6,6 +6,7 @@ Modules, lowest first (each imports only those above it):
 * :mod:`.labels` — :class:`LabelScheme`, the output classes, saved with the model;
 * :mod:`.spectrum` — compact k-mer counting (Bloom-filtered), solidity, extension;
 * :mod:`.evidence` — :class:`KmerEvidence` and the first counting pass;
+* :mod:`.count_shards` — ``seqfcn count --shard`` and the merge of count shards;
 * :mod:`.inputs` — padded batches and model inputs;
 * :mod:`.model_files` — saving and loading correctors;
 * :mod:`.engine` — :class:`CorrectionEngine`: batched, masked inference with OOM backoff;
@@ -13,7 +14,7 @@ Modules, lowest first (each imports only those above it):
 * :mod:`.edits` — applying decisions to reads, quality recalibration, counts;
 * :mod:`.pipeline` — :func:`correct_reads`, the streaming job;
 * :mod:`.training`, :mod:`.selftrain` — training on simulated and on the sample's reads;
-* :mod:`.evaluate` — TP/FP/FN and gain against simulated truth or a reference.
+* :mod:`.evaluate` — edit distances, TP/FP/FN and gain against simulated truth or a reference.
 
 Names below are imported on first use, so ``import seqfcn.correction.spectrum``
 does not load PyTorch.

@@ -7,11 +7,12 @@
  * table must be shared, without copying, with the evidence kernel (seqfcn/_kmerev.c) and
  * numpy, and none of jellyfish/KMC has a Python binding that stays in memory.
  *
- * count(codes, offsets, k, keys, counts, shift, bloom, bloom_shift[, part, parts, cap])
- *       -> (new_distinct, kmers, records_done)
+ * count(codes, offsets, k, subs, caps, used, okeys, ocounts, oshift, ocap, bloom, bloom_shift[, part, parts])
+ *       -> (new_distinct, new_in_overflow, kmers, records_done)
  *   codes:   uint8 bases of the reads concatenated (0-3; anything else is N: k-mers with
  *            an N are skipped); offsets: int64 (n + 1,) read starts.
- *   keys/counts: the table (2**(64 - shift) slots), updated in place.
+ *   subs/caps/used, okeys/ocounts: the quotiented table of one partition and its overflow
+ *            (see "the quotiented counting table" below), updated in place.
  *   bloom:   uint64 words of a Bloom filter with 2**(64 - bloom_shift) bits (2 hash
  *            functions), or an empty buffer for none. With a filter, the first sighting
  *            of a k-mer only sets its bits, so k-mers seen once (most error k-mers) never
@@ -20,10 +21,12 @@
  *            sighting through).
  *   part/parts: count only the k-mers of partition `part` of `parts` (a hash of the k-mer),
  *   so that partitions, each with its own table and filter, can be counted on threads.
- *   cap >= 0: stop before the first record that could add more than cap new keys; the
- *   caller grows the table (load below ~0.7) and calls again from records_done.
+ *   It stops before the first record that could take a sub-table past its cap or the
+ *   overflow past ocap new keys; the caller grows those and calls again from records_done.
  *
- * rehash(keys, counts, new_keys, new_counts, new_shift) -> None: move all entries.
+ * regrow(...), export(...): grow one sub-table; read one back (below).
+ * rehash(keys, counts, new_keys, new_counts, new_shift) -> None: move all entries of an
+ *   overflow table into a larger one.
  *
  * cover_min(codes, n, w, k, slots, shift, keys, counts, out[, largest[, threads]]) -> None
  *   codes: (n, w) uint8 padded reads (N past a read's end); slots/keys/counts: a
@@ -122,26 +125,6 @@ static inline int bloom_seen(uint64_t *bloom, unsigned bshift, uint64_t v)
     return seen;
 }
 
-/* add one to v's count; returns 1 when v is new */
-static inline int table_add(uint64_t *keys, uint32_t *counts, uint64_t mask, unsigned shift, uint64_t v)
-{
-    uint64_t h = (v * MULT) >> shift;
-    for (;;) {
-        uint64_t key = keys[h];
-        if (key == v) {
-            if (counts[h] != UINT32_MAX)
-                counts[h]++;
-            return 0;
-        }
-        if (key == EMPTY) {
-            keys[h] = v;
-            counts[h] = 1;
-            return 1;
-        }
-        h = (h + 1) & mask;
-    }
-}
-
 /* which of `parts` partitions a canonical k-mer belongs to (a hash independent of the
  * table's and the filter's, whose bits come from the top of other products) */
 static inline unsigned part_of(uint64_t v, unsigned parts)
@@ -149,56 +132,232 @@ static inline unsigned part_of(uint64_t v, unsigned parts)
     return parts > 1 ? (unsigned)(((v * 0xD6E8FEB86659FD93ULL) >> 32) % parts) : 0;
 }
 
+/* ---- the quotiented counting table (one per filter partition, SUBS sub-tables each) ----
+ * A canonical k-mer v (n = 2k bits) is mixed by a bijection of n-bit words, h = mix(v);
+ * the top SUB_BITS bits of h pick the sub-table, the next q bits are the home slot of the
+ * sub-table's 2**q slots and the r = n - SUB_BITS - q low bits, the remainder, are all a
+ * slot stores of the k-mer: slot = count (8 bits; 0 empty, 255: the count is in the
+ * overflow table) | displacement from the home slot (D bits) << 8 | remainder << (8 + D),
+ * in W = ceil((14 + r) / 8) bytes (D = 8 W - 8 - r >= 6). Linear probing; a k-mer whose
+ * home run is longer than the largest displacement, and every count of 255 or more, lives
+ * in the partition's overflow table (uint64 keys, uint32 counts, open addressing), so
+ * counts are exact (saturating at 2**32 - 1 as before). */
+#define SUB_BITS 4
+#define SUBS (1 << SUB_BITS)
+
+typedef struct { uint8_t *p; uint64_t qmask, dmask, dmax; unsigned q, r, d, w; } qtab_t;
+
+static inline uint64_t nmask(unsigned n) { return n >= 64 ? ~0ULL : (1ULL << n) - 1; }
+
+static inline uint64_t mix(uint64_t x, unsigned n)
+{
+    uint64_t m = nmask(n);
+    unsigned s = (n + 1) / 2;
+    x ^= x >> s;
+    x = (x * 0xFF51AFD7ED558CCDULL) & m;
+    x ^= x >> s;
+    x = (x * 0xC4CEB9FE1A85EC53ULL) & m;
+    x ^= x >> s;
+    return x;
+}
+
+static inline uint64_t unxorshift(uint64_t y, unsigned s, unsigned n)
+{
+    uint64_t x = y;
+    for (unsigned t = s; t < n; t += s)
+        x = y ^ (x >> s);
+    return x;
+}
+
+static inline uint64_t inverse(uint64_t a)  /* of an odd a, mod 2**64 (Newton) */
+{
+    uint64_t x = a;
+    for (int i = 0; i < 6; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+static inline uint64_t unmix(uint64_t x, unsigned n)
+{
+    uint64_t m = nmask(n);
+    unsigned s = (n + 1) / 2;
+    x = unxorshift(x, s, n);
+    x = (x * inverse(0xC4CEB9FE1A85EC53ULL)) & m;
+    x = unxorshift(x, s, n);
+    x = (x * inverse(0xFF51AFD7ED558CCDULL)) & m;
+    return unxorshift(x, s, n);
+}
+
+static inline qtab_t qtab(uint8_t *p, unsigned n, unsigned q)
+{
+    qtab_t t;
+    t.p = p;
+    t.q = q;
+    t.r = n - SUB_BITS - q;
+    t.w = (14 + t.r + 7) / 8;
+    t.d = 8 * t.w - 8 - t.r;
+    t.qmask = nmask(q);
+    t.dmask = nmask(t.d);
+    t.dmax = t.dmask < t.qmask ? t.dmask : t.qmask;
+    return t;
+}
+
+static inline uint64_t qload(const qtab_t *t, uint64_t j)
+{
+    uint64_t x;
+    memcpy(&x, t->p + j * t->w, 8);  /* buffers have 8 bytes of slack */
+    return x & nmask(8 * t->w);
+}
+
+static inline void qstore(qtab_t *t, uint64_t j, uint64_t x) { memcpy(t->p + j * t->w, &x, t->w); }
+
+/* set v's overflow count to c (inserting it); returns 1 when v is new there */
+static inline int table_set(uint64_t *OK, uint32_t *OC, uint64_t omask, unsigned oshift, uint64_t v, uint32_t c)
+{
+    uint64_t s = (v * MULT) >> oshift;
+    while (OK[s] != v && OK[s] != EMPTY)
+        s = (s + 1) & omask;
+    int fresh = OK[s] == EMPTY;
+    OK[s] = v;
+    OC[s] = c;
+    return fresh;
+}
+
+/* 1 (and one more sighting counted) when v is in the overflow */
+static inline int table_bump(uint64_t *OK, uint32_t *OC, uint64_t omask, unsigned oshift, uint64_t v)
+{
+    uint64_t s = (v * MULT) >> oshift;
+    for (; OK[s] != EMPTY; s = (s + 1) & omask)
+        if (OK[s] == v) {
+            if (OC[s] != UINT32_MAX)
+                OC[s]++;
+            return 1;
+        }
+    return 0;
+}
+
+typedef struct { uint64_t *k; uint32_t *c; uint64_t mask; unsigned shift; long long added; int64_t *moved; } ovf_t;
+
+/* add one sighting of v (h = mix(v)) to sub-table t; returns 1 when v is new to the
+ * sub-table, 2 when it went to the overflow as a new key (a run longer than t->dmax),
+ * 0 otherwise. *o->moved counts the k-mers kept in the overflow for their run: while there
+ * are any, a k-mer about to be added to an empty slot is looked for there first. */
+static inline int qadd(qtab_t *t, uint64_t h, uint64_t v, ovf_t *o)
+{
+    uint64_t home = (h >> t->r) & t->qmask, rem = h & nmask(t->r);
+    for (uint64_t d = 0; d <= t->dmax; d++) {
+        uint64_t j = (home + d) & t->qmask, x = qload(t, j), c = x & 255;
+        if (c == 0) {
+            if (*o->moved && table_bump(o->k, o->c, o->mask, o->shift, v))
+                return 0;
+            qstore(t, j, (rem << (8 + t->d)) | (d << 8) | 1);
+            return 1;
+        }
+        if (((x >> 8) & t->dmask) == d && (x >> (8 + t->d)) == rem) {
+            if (c < 254) {
+                qstore(t, j, x + 1);
+            } else if (c == 254) {  /* the 255th sighting: the count moves to the overflow */
+                qstore(t, j, x + 1);
+                o->added += table_set(o->k, o->c, o->mask, o->shift, v, 255);
+            } else {
+                table_bump(o->k, o->c, o->mask, o->shift, v);
+            }
+            return 0;
+        }
+    }
+    if (table_bump(o->k, o->c, o->mask, o->shift, v))
+        return 0;
+    table_set(o->k, o->c, o->mask, o->shift, v, 1);
+    o->added++;
+    ++*o->moved;
+    return 2;
+}
+
+/* count(codes, offsets, k, subs, caps, used, okeys, ocounts, oshift, ocap, bloom, bloom_shift, part, parts)
+ *   -> (new_distinct, kmers, records_done): subs a list of SUBS writable uint8 buffers of
+ *   2**q W + 8 bytes (q = their q_bits entry of caps: caps is int64 (2, SUBS): q bits, then
+ *   the most keys each may hold), used int64 (SUBS + 1,) updated (the keys of each
+ *   sub-table, then the k-mers kept in the overflow for their run). Stops before a record that
+ *   could take a sub-table past its cap or the overflow past ocap new keys. */
 static PyObject *count(PyObject *self, PyObject *args)
 {
-    Py_buffer codes, offsets, keys, counts, bloom;
+    Py_buffer codes, offsets, caps, used, okeys, ocounts, bloom, sb[SUBS];
+    PyObject *subs;
     int k;
-    unsigned shift, bshift, part = 0, parts = 1;
-    long long cap = -1;
-    if (!PyArg_ParseTuple(args, "y*y*iw*w*Iw*I|IIL", &codes, &offsets, &k, &keys, &counts, &shift, &bloom, &bshift,
-                          &part, &parts, &cap))
+    unsigned oshift, bshift, part = 0, parts = 1;
+    long long ocap;
+    if (!PyArg_ParseTuple(args, "y*y*iOy*w*w*w*ILw*I|II", &codes, &offsets, &k, &subs, &caps, &used, &okeys, &ocounts,
+                          &oshift, &ocap, &bloom, &bshift, &part, &parts))
         return NULL;
+    int got = 0;
+    if (!PyList_Check(subs) || PyList_GET_SIZE(subs) != SUBS) {
+        PyErr_SetString(PyExc_ValueError, "subs must be a list of 16 buffers");
+    } else {
+        for (; got < SUBS; got++)
+            if (PyObject_GetBuffer(PyList_GET_ITEM(subs, got), &sb[got], PyBUF_WRITABLE) < 0)
+                break;
+    }
+    if (got < SUBS) {
+        for (int i = 0; i < got; i++)
+            PyBuffer_Release(&sb[i]);
+        PyBuffer_Release(&codes); PyBuffer_Release(&offsets); PyBuffer_Release(&caps); PyBuffer_Release(&used);
+        PyBuffer_Release(&okeys); PyBuffer_Release(&ocounts); PyBuffer_Release(&bloom);
+        return NULL;
+    }
+    unsigned n2 = 2u * (unsigned)k;
+    const int64_t *Q = caps.buf, *CAP = Q + SUBS;
+    int64_t *U = used.buf;
+    qtab_t T[SUBS];
+    for (int i = 0; i < SUBS; i++)
+        T[i] = qtab(sb[i].buf, n2, (unsigned)Q[i]);
     const uint8_t *c = codes.buf;
     const int64_t *off = offsets.buf;
     Py_ssize_t n = offsets.len / 8 - 1, done = n;
-    uint64_t *K = keys.buf;
-    uint32_t *C = counts.buf;
+    uint64_t *OK = okeys.buf;
+    uint32_t *OC = ocounts.buf;
+    uint64_t omask = (uint64_t)(okeys.len / 8) - 1;
     uint64_t *B = bloom.len ? bloom.buf : NULL;
-    uint64_t mask = (1ULL << (64 - shift)) - 1;
-    long long added = 0, seen = 0, pending = 0;
-    /* k-mers are gathered a window at a time so that their filter words and table slots
-     * can be prefetched before they are touched */
+    long long added = 0, seen = 0, pending = 0, budget = -1;
+    ovf_t ov = {OK, OC, omask, oshift, 0, U + SUBS};
     enum { WIN = 64 };
-    uint64_t win[WIN];
+    uint64_t win[WIN], hw[WIN];
     Py_BEGIN_ALLOW_THREADS
     int m = 0;
     for (Py_ssize_t r = 0; r <= n; r++) {
         roller_t ro = roller(k);
         int64_t lo = r < n ? off[r] : 0, hi = r < n ? off[r + 1] : 0;
-        /* stop before a record that could take the table past `cap` new keys: the caller
-         * grows the table and goes on from record `done` */
-        if (r < n && cap >= 0 && added + pending + (hi - lo) > cap) {
-            done = r;
-            hi = lo;
+        if (r < n && budget < pending + (hi - lo)) {  /* the least room of a sub-table, recomputed */
+            budget = ocap - ov.added;
+            for (int i = 0; i < SUBS; i++)
+                if (CAP[i] - U[i] < budget)
+                    budget = CAP[i] - U[i];
+            if (budget < pending + (hi - lo)) {
+                done = r;
+                hi = lo;
+            }
         }
         for (int64_t i = lo; i <= hi; i++) {
             int flush = (i == hi && (r == n || done < n)) || m == WIN;
             if (flush && m) {
                 for (int t = 0; t < m; t++) {
-                    uint64_t v = win[t];
+                    uint64_t v = win[t], h = hw[t];
                     if (B) {
                         __builtin_prefetch(&B[((v * MULT) >> bshift) >> 6]);
                         __builtin_prefetch(&B[(bloom_hash2(v) >> bshift) >> 6]);
                     }
-                    __builtin_prefetch(&K[(v * MULT) >> shift]);
-                    __builtin_prefetch(&C[(v * MULT) >> shift]);
+                    qtab_t *tb = &T[h >> (n2 - SUB_BITS)];
+                    __builtin_prefetch(tb->p + ((h >> tb->r) & tb->qmask) * tb->w);
                 }
                 for (int t = 0; t < m; t++) {
-                    uint64_t v = win[t];
+                    uint64_t v = win[t], h = hw[t];
                     seen++;
                     if (B && !bloom_seen(B, bshift, v))
                         continue;
-                    added += table_add(K, C, mask, shift, v);
+                    unsigned s = (unsigned)(h >> (n2 - SUB_BITS));
+                    int a = qadd(&T[s], h, v, &ov);
+                    U[s] += a == 1;
+                    added += a != 0;
+                    budget--;
                 }
                 m = 0;
                 pending = 0;
@@ -207,6 +366,7 @@ static PyObject *count(PyObject *self, PyObject *args)
                 break;
             uint64_t v;
             if (roll(&ro, c[i], &v) && part_of(v, parts) == part) {
+                hw[m] = mix(v, n2);
                 win[m++] = v;
                 pending++;
             }
@@ -215,12 +375,96 @@ static PyObject *count(PyObject *self, PyObject *args)
             break;
     }
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&codes);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&counts);
-    PyBuffer_Release(&bloom);
-    return Py_BuildValue("LLn", added, seen, done);
+    for (int i = 0; i < SUBS; i++)
+        PyBuffer_Release(&sb[i]);
+    PyBuffer_Release(&codes); PyBuffer_Release(&offsets); PyBuffer_Release(&caps); PyBuffer_Release(&used);
+    PyBuffer_Release(&okeys); PyBuffer_Release(&ocounts); PyBuffer_Release(&bloom);
+    return Py_BuildValue("LLLn", added, ov.added, seen, done);
+}
+
+/* regrow(old, q, new, new_q, k, sub, okeys, ocounts, oshift, ocap) -> (kept, new_in_overflow, moved):
+ * move sub-table `sub`'s slots into a larger empty one; a k-mer whose run there is too
+ * long leaves it for the overflow (moved; new_in_overflow -1: more than ocap new ones there,
+ * the caller grows the overflow and calls again with an empty new table). */
+static PyObject *regrow(PyObject *self, PyObject *args)
+{
+    Py_buffer ob, nb, okeys, ocounts;
+    unsigned q, nq, sub, oshift;
+    int k;
+    long long ocap;
+    if (!PyArg_ParseTuple(args, "y*Iw*IiIw*w*IL", &ob, &q, &nb, &nq, &k, &sub, &okeys, &ocounts, &oshift, &ocap))
+        return NULL;
+    unsigned n2 = 2u * (unsigned)k;
+    qtab_t o = qtab(ob.buf, n2, q), t = qtab(nb.buf, n2, nq);
+    uint64_t *OK = okeys.buf;
+    uint32_t *OC = ocounts.buf;
+    uint64_t omask = (uint64_t)(okeys.len / 8) - 1;
+    long long kept = 0, over = 0, moved = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (uint64_t j = 0; j <= o.qmask; j++) {
+        uint64_t x = qload(&o, j), c = x & 255;
+        if (!c)
+            continue;
+        uint64_t home = (j - ((x >> 8) & o.dmask)) & o.qmask;
+        uint64_t h = ((uint64_t)sub << (n2 - SUB_BITS)) | (home << o.r) | (x >> (8 + o.d));
+        uint64_t nhome = (h >> t.r) & t.qmask, rem = h & nmask(t.r), d = 0;
+        for (; d <= t.dmax; d++) {
+            uint64_t i = (nhome + d) & t.qmask;
+            if (!(qload(&t, i) & 255)) {
+                qstore(&t, i, (rem << (8 + t.d)) | (d << 8) | c);
+                kept++;
+                break;
+            }
+        }
+        if (d <= t.dmax)
+            continue;
+        moved++;
+        if (c < 255) {  /* (a count of 255 is in the overflow already) */
+            if (over >= ocap) {
+                over = -1;
+                break;
+            }
+            over += table_set(OK, OC, omask, oshift, unmix(h, n2), (uint32_t)c);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&ob); PyBuffer_Release(&nb); PyBuffer_Release(&okeys); PyBuffer_Release(&ocounts);
+    return Py_BuildValue("LLL", kept, over, moved);
+}
+
+/* export(sub_table, q, k, sub, out, count_bits) -> written: the k-mers of a sub-table whose
+ * count is below 255 (the others are the overflow's), as (key << count_bits) | count in
+ * uint64 out (count_bits 0: the keys alone; then counts go to a second uint32 buffer
+ * passed as out2). */
+static PyObject *export(PyObject *self, PyObject *args)
+{
+    Py_buffer tb, out, out2;
+    unsigned q, sub, bits;
+    int k;
+    if (!PyArg_ParseTuple(args, "y*IiIw*Iw*", &tb, &q, &k, &sub, &out, &bits, &out2))
+        return NULL;
+    unsigned n2 = 2u * (unsigned)k;
+    qtab_t t = qtab(tb.buf, n2, q);
+    uint64_t *O = out.buf;
+    uint32_t *O2 = out2.buf;
+    Py_ssize_t cap = out.len / 8, m = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (uint64_t j = 0; j <= t.qmask && m < cap; j++) {
+        uint64_t x = qload(&t, j), c = x & 255;
+        if (!c || c == 255)
+            continue;
+        uint64_t home = (j - ((x >> 8) & t.dmask)) & t.qmask;
+        uint64_t v = unmix(((uint64_t)sub << (n2 - SUB_BITS)) | (home << t.r) | (x >> (8 + t.d)), n2);
+        if (bits)
+            O[m++] = (v << bits) | c;
+        else {
+            O2[m] = (uint32_t)c;
+            O[m++] = v;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&tb); PyBuffer_Release(&out); PyBuffer_Release(&out2);
+    return PyLong_FromSsize_t(m);
 }
 
 static PyObject *rehash(PyObject *self, PyObject *args)
@@ -854,7 +1098,9 @@ static PyMethodDef methods[] = {
     {"parse_fastq", parse_fastq, METH_VARARGS, "Split complete 4-line FASTQ records of a buffer into codes."},
     {"fastq_spans", fastq_spans, METH_VARARGS, "Find the canonical 4-line FASTQ records of a buffer."},
     {"fill_rows", fill_rows, METH_VARARGS, "Padded codes and qualities of FASTQ records found by fastq_spans."},
-    {"count", count, METH_VARARGS, "Count canonical k-mers of concatenated reads into an open-addressing table."},
+    {"count", count, METH_VARARGS, "Count canonical k-mers of concatenated reads into a quotiented table."},
+    {"regrow", regrow, METH_VARARGS, "Move a quotiented sub-table into a larger one."},
+    {"export", export, METH_VARARGS, "The k-mers and counts of a quotiented sub-table."},
     {"rehash", rehash, METH_VARARGS, "Move a table's entries into a larger one."},
     {"cover_min", cover_min, METH_VARARGS, "Per base, the smallest count of the k-mers covering it."},
     {"extend", extend, METH_VARARGS, "Spectrum-guided substitutions walking out of solid k-mers."},

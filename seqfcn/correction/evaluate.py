@@ -1,4 +1,4 @@
-"""How well a read corrector worked: base-level TP/FP/FN, gain and error rates.
+"""How well a read corrector worked: edit distances, base-level TP/FP/FN, gain and error rates.
 
 Two sources of truth:
 
@@ -25,6 +25,16 @@ truth is not A/C/G/T:
   precision = TP / (TP + FP + wrong_fix) (every edit at an error or a correct base).
 
 With this convention errors after = FP + FN and gain = 1 − errors after / errors before.
+
+Against simulated truth every read is also scored by **edit distance**
+(:func:`edit_metrics`; substitutions, insertions and deletions alike, computed with
+`edlib <https://pypi.org/project/edlib/>`_; case is ignored, any other character, ``N``
+included, is a base like any other): per read the distance of the original and of the
+corrected read to the true read, summed into ``edits_before`` and ``edits_after`` (the
+residual edits), ``edit_reduction`` = 1 − after / before, and the reads made better
+(fewer edits), worse (more), unchanged (as many) and exact (none) before and after.
+Reads may differ in length (indels); the base-level TP/FP/FN above count only the reads
+whose three versions have equal length (``base_level_reads``).
 """
 from __future__ import annotations
 
@@ -67,8 +77,80 @@ TABLE_ROWS = (
 )
 
 
+_EDIT_ROWS = (
+    ("edits_before", "edits before (edit distance to truth)"),
+    ("edits_after", "edits after (residual)"),
+    ("edit_reduction", "edit reduction 1-after/before"),
+    ("reads_improved", "reads made better (fewer edits)"),
+    ("reads_worsened", "reads made worse (more edits)"),
+    ("reads_unchanged", "reads with as many edits"),
+    ("reads_exact_before", "reads exact before"),
+    ("reads_exact_after", "reads exact after"),
+    ("base_level_reads", "reads used for TP/FP/FN (same length)"),
+)
+
+
 def _ratio(a: float, b: float) -> float | None:
     return None if b == 0 else float(a) / float(b)
+
+
+def _edlib() -> Any:
+    """The edlib module, or a one-line error saying how to install it."""
+    try:
+        import edlib
+    except ImportError:
+        raise SeqfcnError("scoring by edit distance needs edlib, which is not installed: pip install edlib") from None
+    return edlib
+
+
+def edit_distance(a: str | bytes | np.ndarray, b: str | bytes | np.ndarray) -> int:
+    """Levenshtein distance of two sequences (substitutions, insertions and deletions cost 1;
+    case is ignored), computed with edlib."""
+    x = _UPPER[as_byte_array(a)].tobytes()
+    y = _UPPER[as_byte_array(b)].tobytes()
+    if x == y:
+        return 0
+    if not x or not y:
+        return max(len(x), len(y))
+    return int(_edlib().align(x.decode("latin-1"), y.decode("latin-1"), mode="NW", task="distance")["editDistance"])
+
+
+def edit_metrics(
+    original: Sequence[str | bytes | np.ndarray],
+    corrected: Sequence[str | bytes | np.ndarray],
+    truth: Sequence[str | bytes | np.ndarray],
+) -> dict[str, Any]:
+    """Edit-distance metrics of reads against their true sequences (lengths may differ).
+
+    Args:
+        original, corrected, truth: one sequence per read, read ``i`` of each describing
+            the same molecule.
+
+    Returns:
+        dict with ``edits_before`` and ``edits_after`` (sums over the reads of the edit
+        distance of the original and the corrected read to the true read),
+        ``edit_reduction`` (1 − after / before; None when nothing was wrong), and the reads
+        ``reads_improved`` (fewer edits after), ``reads_worsened`` (more),
+        ``reads_unchanged`` (as many), ``reads_exact_before`` and ``reads_exact_after``
+        (no edit).
+    """
+    if not (len(original) == len(corrected) == len(truth)):
+        raise SeqfcnError(
+            f"got {len(original)} original, {len(corrected)} corrected and {len(truth)} true reads"
+        )
+    before = np.array([edit_distance(o, t) for o, t in zip(original, truth)], dtype=np.int64)
+    after = np.array([edit_distance(c, t) for c, t in zip(corrected, truth)], dtype=np.int64)
+    edits_before, edits_after = int(before.sum()), int(after.sum())
+    return {
+        "edits_before": edits_before,
+        "edits_after": edits_after,
+        "edit_reduction": None if edits_before == 0 else 1.0 - edits_after / edits_before,
+        "reads_improved": int(np.count_nonzero(after < before)),
+        "reads_worsened": int(np.count_nonzero(after > before)),
+        "reads_unchanged": int(np.count_nonzero(after == before)),
+        "reads_exact_before": int(np.count_nonzero(before == 0)),
+        "reads_exact_after": int(np.count_nonzero(after == 0)),
+    }
 
 
 def correction_metrics(
@@ -191,7 +273,11 @@ def _lookup(table: dict[str, str], name: str, path: str | Path, what: str) -> st
 def evaluate_with_truth(
     original: str | Path, corrected: str | Path, truth: str | Path
 ) -> dict[str, Any]:
-    """:func:`correction_metrics` for reads in files, the truth matched by read name.
+    """:func:`edit_metrics` and :func:`correction_metrics` for reads in files, the truth matched by read name.
+
+    Every read of ``original`` is scored by edit distance; the base-level TP/FP/FN count
+    the reads whose original, corrected and true versions have equal length
+    (``base_level_reads``; ``reads`` counts all).
 
     Args:
         original: FASTQ/FASTA/BAM of the reads before correction.
@@ -200,8 +286,8 @@ def evaluate_with_truth(
             ``art_illumina -ef``'s ``*_errFree.sam`` (reverse-strand records are flipped back).
 
     Raises:
-        SeqfcnError: a read of ``original`` missing from ``corrected`` or ``truth``,
-            or lengths that differ, naming the read.
+        SeqfcnError: a read of ``original`` missing from ``corrected`` or ``truth``, a
+            corrected read not among the originals, or a name given twice, naming the read.
     """
     orig = _load_reads(original)
     corr = _load_reads(corrected)
@@ -210,14 +296,14 @@ def evaluate_with_truth(
     extra = [n for n in corr if n not in orig]
     if extra:
         raise SeqfcnError("corrected read is not among the original reads", path=corrected, record=extra[0])
-    metrics = correction_metrics(
-        [orig[n] for n in names],
-        [_lookup(corr, n, corrected, "corrected") for n in names],
-        [_lookup(true, n, truth, "true") for n in names],
-        names=names,
-    )
-    metrics["mode"] = "truth"
-    return metrics
+    before = [orig[n] for n in names]
+    after = [_lookup(corr, n, corrected, "corrected") for n in names]
+    true_seqs = [_lookup(true, n, truth, "true") for n in names]
+    same = [i for i, seqs in enumerate(zip(before, after, true_seqs)) if len({len(s) for s in seqs}) == 1]
+    base = correction_metrics([before[i] for i in same], [after[i] for i in same], [true_seqs[i] for i in same],
+                              names=[names[i] for i in same])
+    return {"reads": len(names), **{k: v for k, v in base.items() if k != "reads"},
+            **edit_metrics(before, after, true_seqs), "base_level_reads": len(same), "mode": "truth"}
 
 
 # ----------------------------------------------------------------------------- alignment
@@ -465,7 +551,7 @@ _REFERENCE_ROWS = (
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     """A two-column, human-readable table of :func:`correction_metrics` / :func:`alignment_metrics` output."""
-    rows: Iterable[tuple[str, str]] = TABLE_ROWS
+    rows: Iterable[tuple[str, str]] = (*TABLE_ROWS[:1], *_EDIT_ROWS, *TABLE_ROWS[1:])
     if metrics.get("mode") == "reference":
         rows = (*_REFERENCE_ROWS, *TABLE_ROWS[1:])
     lines = []

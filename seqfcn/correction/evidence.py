@@ -91,13 +91,19 @@ def describe_inputs(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> l
 
 
 def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, *,
-                reference: str | os.PathLike | None = None, phred: int | None = None) -> KmerTable:
+                reference: str | os.PathLike | None = None, phred: int | None = None,
+                shard: tuple[int, int] | None = None) -> KmerTable:
     """The k-mer spectrum of one or more read files (the first pass of ``seqfcn correct``;
     ``seqfcn count``): Bloom-filtered compact counting (:mod:`seqfcn.correction.spectrum`),
-    one spectrum over all files (R1 and R2 of a pair), the files recorded in ``table.inputs``."""
-    from seqfcn.correction.spectrum import count_fastq_files, count_spectrum, expected_bases
+    one spectrum over all files (R1 and R2 of a pair), the files recorded in ``table.inputs``.
+    ``shard``: 0-based ``(index, count)``, only that count shard's share of the k-mers
+    (:mod:`seqfcn.correction.count_shards`; the table records it in ``table.shard``)."""
+    from seqfcn.correction.count_shards import select_shard, shard_record
+    from seqfcn.correction.spectrum import compiled, count_fastq_files, count_spectrum, expected_bases
     from seqfcn.io.reads import read_reads
 
+    record = None if shard is None else shard_record(shard)
+    parts = None if record is None else record["parts"]
     paths = as_paths(reads)
     if "-" in paths:
         raise SeqfcnError("this model counts the reads' k-mers in a first pass; give a file, not stdin "
@@ -105,11 +111,13 @@ def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, 
     for p in paths:
         if not os.path.exists(p):
             raise SeqfcnError("no such file", path=p)
-    table = count_fastq_files(paths, k) if all(os.path.isfile(p) for p in paths) else None
+    table = count_fastq_files(paths, k, partitions=parts) if all(os.path.isfile(p) for p in paths) else None
     if table is None:
         gen = (to_codes(r.sequence) for p in paths for r in read_reads(p, reference=reference, phred=phred)
                if r.sequence)
-        table = count_spectrum(gen, k, expected_bases=sum(expected_bases(p) for p in paths))
+        table = count_spectrum(gen, k, expected_bases=sum(expected_bases(p) for p in paths), partitions=parts)
+    if record is not None:  # the compiled counter counted only the shard's partitions; numpy counts all
+        table = select_shard(table, record, exact=compiled())
     table.inputs = describe_inputs(paths)
     log.info("counted %d distinct %d-mers of %s (typical count %.0f)", len(table), k, ", ".join(paths), table.scale)
     return table
@@ -126,6 +134,10 @@ def check_spectrum(table: KmerTable, k: int, reads: str | os.PathLike | Sequence
     if table.source != "reads":
         raise SeqfcnError("not a reads spectrum (a reference table); count the reads with `seqfcn count`",
                           path=label)
+    if table.shard is not None:
+        shard = table.shard
+        raise SeqfcnError(f"is count shard {shard.get('index', -1) + 1}/{shard.get('count')}, only a share of the "
+                          "k-mers: join every shard with `seqfcn merge` first", path=label)
     if "-" in as_paths(reads):
         return
     here = describe_inputs(reads)
@@ -150,14 +162,20 @@ def load_spectrum(path: str | os.PathLike) -> KmerTable:
 
 
 def count_spectrum(reads: Sequence[str | os.PathLike], output: str | os.PathLike, *, k: int | None = None,
-                   model: str | os.PathLike | None = None, reference: str | os.PathLike | None = None) -> KmerTable:
+                   model: str | os.PathLike | None = None, reference: str | os.PathLike | None = None,
+                   shard: tuple[int, int] | None = None) -> KmerTable:
     """Count the canonical k-mers of read files into the spectrum file ``output`` (``seqfcn count``;
     for ``seqfcn correct --spectrum``) and return the table. ``k``: odd, 3..31 (default
     ``defaults.K_READS``); ``model``: take ``k`` from this reads-spectrum model instead;
-    ``reference``: for CRAM input."""
+    ``reference``: for CRAM input; ``shard``: 0-based ``(index, count)``, count only that share
+    of the k-mers (``seqfcn merge`` joins the shards, :mod:`seqfcn.correction.count_shards`)."""
     k = k or defaults.K_READS
     if k % 2 == 0 or not 3 <= k <= 31:
         raise SeqfcnError(f"-k must be odd and in 3..31 (as a model's k), not {k}")
+    if shard is not None:
+        from seqfcn.correction.count_shards import shard_record
+
+        shard_record(shard)  # refuse an impossible split before any work
     if model:
         from seqfcn.correction.model_files import load_corrector
 
@@ -167,6 +185,6 @@ def count_spectrum(reads: Sequence[str | os.PathLike], output: str | os.PathLike
         k = ev.k
     if "-" in [str(r) for r in reads] or str(output) == "-":
         raise SeqfcnError("seqfcn count reads files and writes a file: give paths, not -")
-    table = count_reads(list(reads), k, reference=reference)
+    table = count_reads(list(reads), k, reference=reference, shard=shard)
     table.save(output)
     return table

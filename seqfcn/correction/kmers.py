@@ -219,10 +219,15 @@ class KmerTable:
             content fingerprint}, ...]`` (saved with the table, so a spectrum can be checked
             against the reads it is used with, :func:`seqfcn.correction.evidence.check_spectrum`).
         reads: how many reads were counted, when known (a progress bar's total).
+        shard: for a count shard (``seqfcn count --shard i/n``: only its share of the k-mers),
+            ``{"index": i - 1, "count": n, "partitions": P, "parts": [...]}`` (the k-mer partitions
+            it holds, of the counter's ``P``); None for a whole spectrum. ``seqfcn merge`` joins
+            the shards (:mod:`seqfcn.correction.count_shards`); ``correct --spectrum`` refuses one.
     """
 
     def __init__(self, k: int, keys: np.ndarray, counts: np.ndarray, *, scale: float | None = None,
-                 source: str = "reads", inputs: list[dict] | None = None, reads: int | None = None) -> None:
+                 source: str = "reads", inputs: list[dict] | None = None, reads: int | None = None,
+                 shard: dict | None = None) -> None:
         self.k = _check_k(k)
         self.keys = np.asarray(keys, np.uint64)
         self.counts = np.asarray(counts, np.int64)
@@ -231,6 +236,7 @@ class KmerTable:
         self.source = source
         self.inputs = inputs
         self.reads = reads
+        self.shard = shard
         self._hash: _HashIndex | None = None
         self._values: np.ndarray | None = None
         if scale is None:
@@ -320,12 +326,15 @@ class KmerTable:
                                 meta=np.frombuffer(json.dumps(self.meta()).encode(), np.uint8))
 
     def meta(self) -> dict:
-        """JSON description: ``k``, ``source``, ``scale``, ``distinct`` and ``inputs`` (when known)."""
+        """JSON description: ``k``, ``source``, ``scale``, ``distinct``, and ``inputs``, ``reads`` and
+        ``shard`` (when known)."""
         meta = {"k": self.k, "source": self.source, "scale": self.scale, "distinct": len(self)}
         if self.inputs is not None:
             meta["inputs"] = self.inputs
         if self.reads is not None:
             meta["reads"] = self.reads
+        if self.shard is not None:
+            meta["shard"] = self.shard
         return meta
 
     @classmethod
@@ -336,7 +345,7 @@ class KmerTable:
                 meta = json.loads(z["meta"].tobytes().decode())
                 return cls(int(meta["k"]), z["keys"], z["counts"], scale=float(meta["scale"]),
                            source=str(meta["source"]), inputs=meta.get("inputs"),
-                           reads=meta.get("reads"))
+                           reads=meta.get("reads"), shard=meta.get("shard"))
         except FileNotFoundError:
             raise ModelFileError("k-mer table not found", path=path) from None
         except (OSError, ValueError, KeyError) as exc:
@@ -393,12 +402,24 @@ class _HashIndex:
 
 
 def _occurrence_median(counts: np.ndarray) -> float:
-    """Median count of a k-mer occurrence (each k-mer weighted by its count)."""
+    """Median count of a k-mer occurrence (each k-mer weighted by its count): the first
+    count ``c`` (in increasing order, over the counts present) at which the summed counts of
+    the k-mers up to it reach half the total. From the counts' histogram, a block of k-mers
+    at a time, so a spectrum of n k-mers needs no sorted copy (8n bytes) and no running sum
+    (8n more); counts beyond 2**24 (or negative) take the sort."""
     if counts.size == 0:
         return 1.0
-    order = np.sort(counts)
-    cum = np.cumsum(order)
-    return float(order[np.searchsorted(cum, cum[-1] / 2.0)])
+    top = int(counts.max())
+    if top >= 1 << 24 or int(counts.min()) < 0:
+        order = np.sort(counts)
+        cum = np.cumsum(order)
+        return float(order[np.searchsorted(cum, cum[-1] / 2.0)])
+    hist = np.zeros(top + 1, np.int64)
+    for at in range(0, counts.size, 1 << 22):
+        hist += np.bincount(counts[at:at + (1 << 22)], minlength=top + 1)
+    values = np.nonzero(hist)[0]
+    cum = np.cumsum(hist[values] * values)
+    return float(values[np.searchsorted(cum, cum[-1] / 2.0)])
 
 
 def _merge_counts(keys: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,13 +1,20 @@
 """The reads' k-mer spectrum, counted compactly, and which bases it supports.
 
-:func:`count_spectrum` streams reads once through a Bloom filter and an
+:func:`count_spectrum` streams reads once through a Bloom filter and a quotiented
 open-addressing table (``seqfcn/correction/_kmercount.c``): a k-mer's first sighting only sets
 filter bits, so the k-mers seen once, nearly all of them sequencing errors, never take
-table space; counts are kept as uint32 and the table grows by doubling. Memory is the
-filter (about one bit per input base, capped) plus 12 bytes per table slot, whatever
-the number of reads. The result is a :class:`seqfcn.correction.kmers.KmerTable`; a k-mer seen
-once (in the table only by a filter false positive) and an absent one both count as 0
-or 2 rather than 1, which no decision below distinguishes.
+table space. Each of the ``_PARTS`` filter partitions has ``_SUBS`` sub-tables; a slot holds
+only the k-mer's hash remainder (the sub-table and the home slot are the rest of an invertible
+hash), its displacement from the home slot and an 8-bit count (k = 21: 4 bytes from 2**26
+slots, 5 below), at load <= 0.8; counts of 255 and more, and the rare k-mer whose probe run
+is too long, are kept exactly in a small overflow table, so every count is what the former
+uint64 + uint32 table held. A full sub-table doubles on its own, so only 1/64 of the table
+is ever copied at once. Memory is the filter (about one bit per input base, capped) plus
+5-10 bytes per distinct k-mer counted (slot bytes / load), whatever the number of reads;
+reading the table back (:meth:`SpectrumCounter.table`) frees it a sub-table at a time into
+the 16 bytes per k-mer of a :class:`seqfcn.correction.kmers.KmerTable` (uint64 keys, int64
+counts). A k-mer seen once (in the table only by a filter false positive) and an absent one
+both count as 0 or 2 rather than 1, which no decision below distinguishes.
 
 :func:`solid_threshold` reads the valley between the error and the genome peaks of
 the count histogram; :func:`support` gives for every base the smallest count of the
@@ -29,9 +36,13 @@ from seqfcn.correction.kmers import KmerTable, _check_k, _kmercount, kernel_thre
 log = logging.getLogger(__name__)
 
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
-_MAX_LOAD = 0.7
+_MAX_LOAD = 0.8  # of a quotiented sub-table
+_OVERFLOW_LOAD = 0.7  # of an overflow table (full uint64 keys)
 _BATCH_BASES = 1 << 22
 _COUNT_BITS = 22  # counts kept when packed beside a key for sorting (k <= 21): up to 4,194,303
+_SUB_BITS = 4  # as SUB_BITS in _kmercount.c
+_SUBS = 1 << _SUB_BITS
+_FIRST_Q = 12  # first size of a sub-table: 2**12 slots
 
 
 _PARTS = 4  # a power of 2: each partition gets an equal share of the filter bits
@@ -39,42 +50,117 @@ _PARTS = 4  # a power of 2: each partition gets an equal share of the filter bit
 threads in parallel. A constant, so the spectrum is the same for any number of threads."""
 
 
-class _Part:
-    """One partition's open-addressing table (keys, uint32 counts) and Bloom filter."""
+def slot_bytes(k: int, q: int) -> int:
+    """Bytes of a slot of a quotiented sub-table with 2**q slots for k-mers of length ``k``:
+    the remainder (2k - 4 - q bits), a displacement of at least 6 bits and an 8-bit count,
+    rounded up to whole bytes (k = 21: 5 bytes up to q = 19, 4 bytes for q = 20..27, i.e.
+    from 2**26 slots in all, about 50 M k-mers)."""
+    return (14 + 2 * k - _SUB_BITS - q + 7) // 8
 
-    def __init__(self, bits: int, bloom_bits: int | None) -> None:
-        self.bits = bits
-        self.keys = np.full(1 << bits, _EMPTY, np.uint64)
-        self.counts = np.zeros(1 << bits, np.uint32)
-        self.used = 0
+
+class _Part:
+    """One partition's quotiented table (``_SUBS`` sub-tables, each doubled on its own when
+    full, so at most one sub-table's old and new arrays coexist), its overflow table (k-mers
+    counted 255 times or more, and the rare one whose probe run is too long: uint64 keys,
+    uint32 counts) and its Bloom filter."""
+
+    def __init__(self, k: int, bloom_bits: int | None) -> None:
+        self.k = k
+        self.qmax = 2 * k - _SUB_BITS  # no remainder left: every possible k-mer has a slot
+        q = min(_FIRST_Q, self.qmax)
+        self.subs = [self._empty(q) for _ in range(_SUBS)]
+        self.caps = np.array([[q] * _SUBS, [self._cap(q)] * _SUBS], np.int64)
+        self.used = np.zeros(_SUBS + 1, np.int64)  # keys per sub-table, then those moved to the overflow
+        self.obits = 10
+        self.okeys = np.full(1 << self.obits, _EMPTY, np.uint64)
+        self.ocounts = np.zeros(1 << self.obits, np.uint32)
+        self.oused = 0
         self.bloom = np.zeros(0 if bloom_bits is None else 1 << (bloom_bits - 6), np.uint64)
         self.bloom_shift = 0 if bloom_bits is None else 64 - bloom_bits
 
-    def grow(self, extra: int) -> None:
-        """Double the table until ``extra`` more keys keep the load under ``_MAX_LOAD``."""
-        while self.used + extra > _MAX_LOAD * (1 << self.bits):
-            bits = self.bits + 1
+    def _empty(self, q: int) -> np.ndarray:
+        return np.zeros((1 << q) * slot_bytes(self.k, q) + 8, np.uint8)  # 8 bytes of slack for 8-byte loads
+
+    def _cap(self, q: int) -> int:
+        return 1 << 62 if q == self.qmax else int(_MAX_LOAD * (1 << q))
+
+    @property
+    def distinct(self) -> int:
+        """Distinct k-mers held (in a sub-table or only in the overflow)."""
+        return int(self.used.sum())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the tables and the filter."""
+        return sum(t.nbytes for t in self.subs) + self.okeys.nbytes + self.ocounts.nbytes + self.bloom.nbytes
+
+    def _ocap(self) -> int:
+        return int(_OVERFLOW_LOAD * (1 << self.obits)) - self.oused
+
+    def _grow_overflow(self, extra: int) -> None:
+        while self._ocap() < extra:
+            bits = self.obits + 1
             keys = np.full(1 << bits, _EMPTY, np.uint64)
             counts = np.zeros(1 << bits, np.uint32)
-            _kmercount.rehash(self.keys, self.counts, keys, counts, 64 - bits)
-            self.keys, self.counts, self.bits = keys, counts, bits
+            _kmercount.rehash(self.okeys, self.ocounts, keys, counts, 64 - bits)
+            self.okeys, self.ocounts, self.obits = keys, counts, bits
+
+    def grow(self, extra: int) -> None:
+        """Double every sub-table with room for fewer than ``extra`` more keys (one at a
+        time), and the overflow likewise."""
+        self._grow_overflow(extra)
+        for i in range(_SUBS):
+            while self.caps[1, i] - self.used[i] < extra:
+                q = int(self.caps[0, i])
+                self._grow_overflow(int(self.used[i]) // 16 + 1024)
+                new = self._empty(q + 1)
+                kept, fresh, moved = _kmercount.regrow(self.subs[i], q, new, q + 1, self.k, i, self.okeys,
+                                                       self.ocounts, 64 - self.obits, self._ocap())
+                if fresh < 0:  # pragma: no cover - needs ~6% of a sub-table's keys with runs over 63
+                    raise RuntimeError("k-mer table overflow while growing; please report")
+                self.subs[i] = new
+                self.caps[:, i] = (q + 1, self._cap(q + 1))
+                self.used[i] = kept
+                self.used[_SUBS] += moved
+                self.oused += fresh
 
     def add(self, codes: np.ndarray, offsets: np.ndarray, k: int, index: int) -> int:
         """Count this partition's k-mers of the reads; returns the k-mers seen. The kernel
-        stops before a read that could overfill the table, which then grows."""
+        stops before a read that could overfill a sub-table or the overflow, which then grow."""
         seen = 0
         start, n = 0, offsets.shape[0] - 1
-        self.grow(min(int(codes.shape[0]) // _PARTS + (1 << 16), int(codes.shape[0])))
         while start < n:
-            cap = int(_MAX_LOAD * (1 << self.bits)) - self.used
-            added, got, done = _kmercount.count(codes, offsets[start:], k, self.keys, self.counts, 64 - self.bits,
-                                                self.bloom, self.bloom_shift, index, _PARTS, cap)
-            self.used += added
+            _, fresh, got, done = _kmercount.count(codes, offsets[start:], k, self.subs, self.caps, self.used,
+                                                   self.okeys, self.ocounts, 64 - self.obits, self._ocap(),
+                                                   self.bloom, self.bloom_shift, index, _PARTS)
+            self.oused += fresh
             seen += got
             start += done
             if start < n:
-                self.grow(int(offsets[start + 1] - offsets[start]) + (1 << 16))
+                self.grow(int(offsets[start + 1] - offsets[start]) + 256)
         return seen
+
+    def export(self, out: np.ndarray, counts: np.ndarray | None) -> int:
+        """Write the k-mers into ``out`` (uint64): ``key << _COUNT_BITS | count`` (counts capped
+        at 2**22 - 1) when ``counts`` is None, else keys there and uint32 counts in ``counts``;
+        the tables are freed as they are read. Returns how many were written."""
+        at = 0
+        spare = np.zeros(1, np.uint32)
+        for i in range(_SUBS):
+            bits = _COUNT_BITS if counts is None else 0
+            at += _kmercount.export(self.subs[i], int(self.caps[0, i]), self.k, i, out[at:], bits,
+                                    spare if counts is None else counts[at:])
+            self.subs[i] = np.zeros(8, np.uint8)
+        full = self.okeys != _EMPTY
+        m = int(np.count_nonzero(full))
+        if counts is None:
+            np.left_shift(self.okeys[full], np.uint64(_COUNT_BITS), out=out[at:at + m])
+            out[at:at + m] |= np.minimum(self.ocounts[full], (1 << _COUNT_BITS) - 1).astype(np.uint64)
+        else:
+            out[at:at + m] = self.okeys[full]
+            counts[at:at + m] = self.ocounts[full]
+        self.okeys, self.ocounts = np.zeros(0, np.uint64), np.zeros(0, np.uint32)
+        return at + m
 
 
 class SpectrumCounter:
@@ -89,43 +175,46 @@ class SpectrumCounter:
             one bit per base in all, 2**23..2**32 bits).
         bloom: drop k-mers seen once (default True); False counts every k-mer exactly.
         threads: threads counting partitions at once (default :func:`seqfcn.correction.kmers.kernel_threads`).
+        partitions: count only these of the ``_PARTS`` partitions (a count shard, ``seqfcn count
+            --shard``); each is counted exactly as in a run over all of them (default: all).
     """
 
     def __init__(self, k: int, *, expected_bases: int = 1 << 26, bloom: bool = True,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, partitions: Sequence[int] | None = None) -> None:
         if _kmercount is None:
             raise SeqfcnError("the compiled k-mer counter is not built (reinstall seqfcn with a C compiler)")
         self.k = _check_k(k)
         bloom_bits = None
         if bloom:
             bloom_bits = int(min(32, max(23, np.ceil(np.log2(max(expected_bases, 2)))))) - (_PARTS.bit_length() - 1)
-        self.parts = [_Part(20, bloom_bits) for _ in range(_PARTS)]
+        self.parts = [_Part(self.k, bloom_bits) for _ in range(_PARTS)]
         self.kmers = 0
         self.reads = 0
         self.bloom_filtered = bool(bloom)
         self.threads = max(1, min(_PARTS, kernel_threads() if threads is None else int(threads)))
         self._pool = None
+        self.partitions = frozenset(range(_PARTS) if partitions is None else partitions)
 
     @property
     def used(self) -> int:
         """Distinct k-mers in the tables."""
-        return sum(p.used for p in self.parts)
+        return sum(p.distinct for p in self.parts)
 
     @property
     def slots(self) -> int:
         """Table slots over all partitions."""
-        return sum(1 << p.bits for p in self.parts)
+        return sum(int((1 << p.caps[0].astype(object)).sum()) for p in self.parts)
 
     @property
     def nbytes(self) -> int:
         """Memory held by the tables and the filters."""
-        return sum(p.keys.nbytes + p.counts.nbytes + p.bloom.nbytes for p in self.parts)
+        return sum(p.nbytes for p in self.parts)
 
     def add(self, codes: np.ndarray, offsets: np.ndarray) -> None:
         """Count the reads ``codes[offsets[i]:offsets[i + 1]]`` (uint8 codes, N = 4; int64 offsets)."""
         codes = np.ascontiguousarray(codes, np.uint8)
         offsets = np.ascontiguousarray(offsets, np.int64)
-        jobs = [(part, codes, offsets, self.k, i) for i, part in enumerate(self.parts)]
+        jobs = [(part, codes, offsets, self.k, i) for i, part in enumerate(self.parts) if i in self.partitions]
         if self.threads > 1:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
@@ -149,27 +238,29 @@ class SpectrumCounter:
         """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1;
         for k <= 21 a count above 4,194,303 is kept as that)."""
         extra = 1 if self.bloom_filtered else 0
+        n = self.used
         if 2 * self.k + _COUNT_BITS <= 64:
-            # sort (key, count) packed in one uint64, in place: no argsort permutation, no gathers
-            packed = np.empty(self.used, np.uint64)
+            # sort (key, count) packed in one uint64, in place: no argsort permutation, no gathers;
+            # each sub-table is freed as it is read, so the peak is the packed array plus one table
+            packed = np.empty(n, np.uint64)
             at = 0
             for p in self.parts:
-                full = p.keys != _EMPTY
-                m = int(np.count_nonzero(full))
-                np.left_shift(p.keys[full], np.uint64(_COUNT_BITS), out=packed[at:at + m])
-                packed[at:at + m] |= np.minimum(p.counts[full], (1 << _COUNT_BITS) - 1).astype(np.uint64)
-                at += m
+                at += p.export(packed[at:], None)
+            assert at == n, (at, n)
             packed.sort()
             keys = packed >> np.uint64(_COUNT_BITS)
             packed &= np.uint64((1 << _COUNT_BITS) - 1)
             counts = packed.view(np.int64)
             counts += extra
             return KmerTable(self.k, keys, counts, source="reads")
-        full = [p.keys != _EMPTY for p in self.parts]
-        keys = np.concatenate([p.keys[f] for p, f in zip(self.parts, full)])
-        counts = np.concatenate([p.counts[f] for p, f in zip(self.parts, full)]).astype(np.int64) + extra
+        keys = np.empty(n, np.uint64)
+        counts32 = np.empty(n, np.uint32)
+        at = 0
+        for p in self.parts:
+            at += p.export(keys[at:], counts32[at:])
+        assert at == n, (at, n)
         order = np.argsort(keys, kind="stable")
-        return KmerTable(self.k, keys[order], counts[order], source="reads")
+        return KmerTable(self.k, keys[order], counts32[order].astype(np.int64) + extra, source="reads")
 
 
 def compiled() -> bool:
@@ -200,12 +291,13 @@ def expected_bases(path: str) -> int:
 
 
 def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int = 1 << 26,
-                   bloom: bool = True) -> KmerTable:
-    """The canonical k-mer spectrum of ``reads`` (``(L_i,)`` code arrays, 0-3, N = 4).
+                   bloom: bool = True, partitions: Sequence[int] | None = None) -> KmerTable:
+    """The canonical k-mer spectrum of ``reads`` (``(L_i,)`` code arrays, 0-3, N = 4); with
+    ``partitions``, only the k-mers of those partitions (:class:`SpectrumCounter`).
     Without the compiled kernels: exact counts with numpy (:meth:`KmerTable.from_codes`)."""
     if not compiled():
         return KmerTable.from_codes(reads, k, source="reads")
-    counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom)
+    counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom, partitions=partitions)
     batch: list[np.ndarray] = []
     bases = 0
     for r in reads:
@@ -226,12 +318,14 @@ def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | No
     return count_fastq_files([path], k, bloom=bloom)
 
 
-def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True) -> KmerTable | None:
-    """One spectrum over several 4-line FASTQ files (e.g. R1 and R2), as :func:`count_fastq_file`;
-    None when any of them is not such a file."""
+def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True,
+                      partitions: Sequence[int] | None = None) -> KmerTable | None:
+    """One spectrum over several 4-line FASTQ files (e.g. R1 and R2), as :func:`count_fastq_file`
+    (``partitions``: as :class:`SpectrumCounter`); None when any of them is not such a file."""
     if not compiled():
         return None
-    counter = SpectrumCounter(k, expected_bases=sum(expected_bases(p) for p in paths), bloom=bloom)
+    counter = SpectrumCounter(k, expected_bases=sum(expected_bases(p) for p in paths), bloom=bloom,
+                              partitions=partitions)
     for path in paths:
         if not _add_fastq_file(counter, path):
             return None  # counts so far are discarded: the strict reader recounts every file
@@ -298,7 +392,10 @@ def solid_threshold(table: KmerTable, *, floor: int = 2) -> int:
     if len(table) == 0:
         return floor
     top = int(max(floor + 1, min(4 * table.scale, 10_000)))
-    hist = np.bincount(np.minimum(table.counts, top + 1), minlength=top + 2)[: top + 1]
+    hist = np.zeros(top + 2, np.int64)
+    for at in range(0, len(table), 1 << 22):  # a block at a time: no clipped copy of all the counts
+        hist += np.bincount(np.minimum(table.counts[at:at + (1 << 22)], top + 1), minlength=top + 2)
+    hist = hist[: top + 1]
     ceiling = max(floor, int(table.scale // 2))
     for c in range(floor, min(ceiling, top - 1) + 1):
         if hist[c] <= hist[c + 1]:

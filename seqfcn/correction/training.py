@@ -456,6 +456,29 @@ def _coverages(text: str) -> list[float]:
     return coverages
 
 
+KMER_CONFIG_KEYS = {"model": None, "train": ("steps", "batch_size", "lr", "window", "checkpoint_every",
+                                              "checkpoint_seconds", "progress", "tensorboard", "plot"),
+                    "data": ("error_model",)}
+"""What a k-mer corrector's ``--config`` may set (``model``: any option of the ``read_corrector``
+architecture, checked with the model's sizes; ``progress``/``tensorboard``/``plot`` change no
+weights). Anything else is refused rather than silently ignored."""
+
+
+def _check_kmer_config(config: dict[str, Any]) -> None:
+    """Refuse a ``--config`` key the k-mer corrector would not read (it would be silently ignored)."""
+    for section, value in config.items():
+        if section not in KMER_CONFIG_KEYS:
+            raise SeqfcnError(f"--config section {section!r} is not read by the k-mer corrector "
+                              f"(it reads {', '.join(KMER_CONFIG_KEYS)})")
+        allowed = KMER_CONFIG_KEYS[section]
+        if not isinstance(value, dict):
+            raise SeqfcnError(f"--config section {section!r} must be an object")
+        unknown = sorted(set(value) - set(allowed)) if allowed is not None else []
+        if unknown:
+            raise SeqfcnError(f"--config {section}.{unknown[0]} is not read by the k-mer corrector "
+                              f"({section} takes {', '.join(allowed)})")
+
+
 def train_kmer_model(genomes: Sequence[str | os.PathLike], out: str | os.PathLike,
                      options: KmerModelRun = KmerModelRun(),
                      config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -478,6 +501,7 @@ def train_kmer_model(genomes: Sequence[str | os.PathLike], out: str | os.PathLik
     from seqfcn.training.trainer import TrainConfig
 
     o, config = options, config or {}
+    _check_kmer_config(config)
     spec = f"fitted:{o.reads}" if o.reads else config.get("data", {}).get("error_model", "illumina")
     train = config.get("train", {})
     model_config = {kk: v for kk, v in config.get("model", {}).items() if kk != "name"}

@@ -2,8 +2,11 @@
 
 1. **Attributions.** Every sequence (a FASTA record, or a ``--regions`` interval of a
    genome) is attributed with gradient × input (:func:`seqfcn.interpret.attribute.attribute_sequence`):
-   target = the sum of the model's strand-merged output over the sequence after a sigmoid
-   (probabilities concentrate the gradient on the sites that make the output high).
+   target = the logsumexp of the model's strand-merged output over the sequence (the
+   gradient concentrates on the sites that make the output high). A record or region longer
+   than ``max_length`` is attributed in tiles with the model's receptive field of context
+   each side, target = the sum of the softplus of the output (local, never saturating: a core base's attribution is
+   that of the whole sequence), and its null is the best window of each 200 bp block.
 2. **Seqlets.** The contribution of the base present is summed over sliding windows of
    ``width`` bases; windows are taken greedily from the highest sum down, never
    overlapping, while the sum exceeds the **null threshold**: the ``1 - alpha`` quantile of
@@ -80,8 +83,9 @@ def seqlet_starts(contribution: np.ndarray, width: int, threshold: float) -> lis
 
 
 def attribute_all(fn: torch.nn.Module, xs: Sequence[np.ndarray], batch_size: int = 64,
-                  progress: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Gradient × input of the logsumexp of ``fn``'s output over each whole sequence:
+                  progress: Any = None, target: str = "logsumexp") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Gradient × input of the logsumexp of ``fn``'s output over each whole sequence (``target``
+    ``"softplus_sum"``: of the sum of its softplus, a local target, as tiles of a long sequence need):
     ``(hypothetical (4, L), contribution (L,))`` float64 per one-hot ``(4, L)`` of ``xs``, in
     order. Sequences of one length go through the model together, ``batch_size`` at a time
     (equal to one at a time: no padding, independent items); ``progress`` (a tqdm bar) is
@@ -95,7 +99,8 @@ def attribute_all(fn: torch.nn.Module, xs: Sequence[np.ndarray], batch_size: int
     for i, x in enumerate(xs):
         by_length.setdefault(int(x.shape[1]), []).append(i)
     for length, items in by_length.items():
-        reduce = target_reducer("logsumexp", 0, 0, length)
+        reduce = (target_reducer("logsumexp", 0, 0, length) if target == "logsumexp"
+                  else lambda y: torch.nn.functional.softplus(y[:, 0, :]).sum(dim=-1))
         for a in range(0, len(items), batch_size):
             chunk = items[a : a + batch_size]
             hyp = batch_gradients(fn, torch.from_numpy(np.stack([xs[i] for i in chunk])), reduce)
@@ -179,8 +184,11 @@ def match_motif(pfm: np.ndarray, database: Sequence, null: Sequence[np.ndarray],
     return out
 
 
-def _sequences(genome_path: str | os.PathLike, regions: Sequence[tuple[str, int, int]] | None,
-               max_length: int) -> list[tuple[str, int, str]]:
+def _pieces(genome_path: str | os.PathLike, regions: Sequence[tuple[str, int, int]] | None, max_length: int,
+            margin: int) -> list[tuple[str, int, int, int, int]]:
+    """``(chrom, start, end, core start, core end)`` of each sequence to attribute: a record or
+    region of at most ``max_length`` bp whole (core = all of it); a longer one cut into cores of
+    ``max_length`` bp, each read with up to ``margin`` bp of context on both sides."""
     from seqfcn.io.fasta import Genome
 
     with Genome(genome_path) as g:
@@ -193,12 +201,33 @@ def _sequences(genome_path: str | os.PathLike, regions: Sequence[tuple[str, int,
             if not 0 <= start < end <= g.chrom_sizes[chrom]:  # the --regions rule: refused, never clipped
                 raise RegionError(f"region {start}-{end} is empty or outside the chromosome (length "
                                   f"{g.chrom_sizes[chrom]})", path=str(genome_path), record=chrom, position=start)
-            if end - start > max_length:
-                raise SeqfcnError(f"{chrom}:{start}-{end} is {end - start:,} bp; discover attributes whole "
-                                  f"sequences of at most {max_length:,} bp: give --regions (e.g. peaks)",
-                                  path=str(genome_path), record=chrom)
-            out.append((chrom, start, g.fetch(chrom, start, end).upper()))
+            if end - start <= max_length:
+                out.append((chrom, start, end, start, end))
+                continue
+            for core in range(start, end, max_length):
+                core_end = min(core + max_length, end)
+                out.append((chrom, max(start, core - margin), min(end, core_end + margin), core, core_end))
     return out
+
+
+NULL_BLOCK = 200  # a tiled sequence's null: the best window of each block of this many bp of its shuffle
+
+
+def _block_maxima(sums: np.ndarray, block: int) -> list[float]:
+    """The largest of each run of ``block`` window sums (the last run may be shorter)."""
+    return [float(sums[a : a + block].max()) for a in range(0, len(sums), block)]
+
+
+def _model_margin(net: torch.nn.Module) -> int:
+    """Context each side of a tile's core: the model's whole receptive field (a core base then
+    sees every output that reads it, each with all of its input), at least 1 kb."""
+    from seqfcn.nn.receptive import analytic_receptive_field
+
+    try:
+        rf = int(analytic_receptive_field(net))
+    except Exception:  # a model whose field cannot be derived: a generous fixed margin
+        rf = 1000
+    return max(rf, 1000)
 
 
 @dataclass
@@ -213,7 +242,10 @@ class DiscoverOptions:
             windows (default 0.01).
         min_corr: smallest correlation for a seqlet to join a cluster (default 0.5).
         min_seqlets: smallest cluster kept (default 10).
-        max_length: longest sequence attributed whole (default 10,000 bp).
+        max_length: longest sequence attributed whole (default 10,000 bp); a longer record or
+            region is attributed in tiles of this many bp plus the model's receptive field of
+            context on each side, a group of ``batch_size`` tiles at a time (bounded memory), and
+            its seqlets are taken from the tiles' cores.
         n_null: random motifs of the similarity null (default 10,000).
         top: database matches listed per motif (default 3).
         device: where the model runs (default ``"cpu"``).
@@ -263,6 +295,7 @@ def discover_motifs(
     """
     from tqdm import tqdm
 
+    from seqfcn.io.fasta import Genome
     from seqfcn.io.motifs import Motif
     from seqfcn.runtime.inference import load_sequence_model
     from seqfcn.sequence.encode import one_hot
@@ -275,28 +308,50 @@ def discover_motifs(
     net, fn, _, _ = load_sequence_model(model, [opts.channel], activation="none", device=opts.device)
     for p in net.parameters():
         p.requires_grad_(False)
-    seqs = _sequences(genome_path, regions, opts.max_length)
+    if opts.max_length < 1:
+        raise SeqfcnError(f"max_length must be >= 1, got {opts.max_length}")
+    pieces = _pieces(genome_path, regions, opts.max_length, _model_margin(net))
     rng = np.random.default_rng(seed)
-    xs = []
-    for name, start, text in seqs:
-        try:
-            xs.append(one_hot(text))
-        except SequenceError as exc:  # name the file and the record, at the position in the record
-            raise SequenceError(exc.message, path=str(genome_path), record=name,
-                                position=start + (exc.position or 0)) from None
-    shuffled = [one_hot(dinucleotide_shuffle(text, rng)) for _, _, text in seqs]
-    with tqdm(total=2 * len(seqs), desc="discover", unit="seq", disable=not opts.progress) as bar:
-        attributions = attribute_all(fn, xs + shuffled, opts.batch_size, bar)
-    null_best = [_window_sums(contrib, width).max() for _, contrib in attributions[len(seqs):]
-                 if contrib.shape[0] >= width]
-    threshold = float(np.quantile(null_best, 1 - opts.alpha)) if null_best else np.inf
-    seqlets = []
-    for (name, start, _), x, (hyp, contrib) in zip(seqs, xs, attributions):
-        for s, score in seqlet_starts(contrib, width, threshold):
-            a, b = s - shift, s + width + shift
-            if a < 0 or b > x.shape[1]:
-                continue  # too close to the sequence end to align
-            seqlets.append(Seqlet(name, start + s, score, x[:, a:b], hyp[:, a:b]))
+    group = max(1, int(opts.batch_size))
+    null_best: list[float] = []
+    seqlets: list[Seqlet] = []
+    with Genome(genome_path) as g, tqdm(total=2 * len(pieces), desc="discover", unit="seq",
+                                       disable=not opts.progress) as bar:
+        def encoded(part: Sequence[tuple[str, int, int, int, int]]) -> tuple[list[str], list[np.ndarray]]:
+            texts, xs = [], []
+            for name, start, end, _, _ in part:
+                text = g.fetch(name, start, end).upper()
+                try:
+                    xs.append(one_hot(text))
+                except SequenceError as exc:  # name the file and the record, at the position in the record
+                    raise SequenceError(exc.message, path=str(genome_path), record=name,
+                                        position=start + (exc.position or 0)) from None
+                texts.append(text)
+            return texts, xs
+
+        whole = len(pieces) == sum(1 for p in pieces if p[1:3] == p[3:5])
+        if whole:  # no sequence longer than max_length: one pass, as always
+            texts, xs = encoded(pieces)
+            shuffled = [one_hot(dinucleotide_shuffle(t, rng)) for t in texts]
+            attributions = attribute_all(fn, xs + shuffled, opts.batch_size, bar)
+            null_best = [_window_sums(c, width).max() for _, c in attributions[len(xs):] if c.shape[0] >= width]
+            real = [(pieces, xs, attributions[: len(xs)])]
+        else:  # groups of tiles: the null first (the threshold), then the seqlets, memory bounded by a group
+            for a in range(0, len(pieces), group):
+                texts, _ = encoded(pieces[a : a + group])
+                shuffled = [one_hot(dinucleotide_shuffle(t, rng)) for t in texts]
+                for _, c in attribute_all(fn, shuffled, opts.batch_size, bar, "softplus_sum"):
+                    null_best += _block_maxima(_window_sums(c, width), NULL_BLOCK) if c.shape[0] >= width else []
+            real = ((pieces[a : a + group], *_attributed(encoded(pieces[a : a + group])[1], fn, opts, bar))
+                    for a in range(0, len(pieces), group))
+        threshold = float(np.quantile(null_best, 1 - opts.alpha)) if null_best else np.inf
+        for part, xs, attributions in real:
+            for (name, start, _, core, core_end), x, (hyp, contrib) in zip(part, xs, attributions):
+                for s, score in seqlet_starts(contrib, width, threshold):
+                    a, b = s - shift, s + width + shift
+                    if a < 0 or b > x.shape[1] or not core <= start + s < core_end:
+                        continue  # too close to the sequence end to align, or in another tile's core
+                    seqlets.append(Seqlet(name, start + s, score, x[:, a:b].copy(), hyp[:, a:b].copy()))
     clusters = [c for c in cluster_seqlets(seqlets, width, shift, opts.min_corr)
                 if len(c.members) >= opts.min_seqlets]
     clusters.sort(key=lambda c: -len(c.members))
@@ -310,6 +365,11 @@ def discover_motifs(
         matches = [match_motif(m.pfm, packed, null, opts.top) for m in motifs]
     return {"motifs": motifs, "matches": matches, "seqlets": len(seqlets), "threshold": threshold,
             "clusters": [len(c.members) for c in clusters]}
+
+
+def _attributed(xs: list[np.ndarray], fn: torch.nn.Module, opts: DiscoverOptions, bar: Any
+                ) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    return xs, attribute_all(fn, xs, opts.batch_size, bar, "softplus_sum")
 
 
 def draw_logo(pfm: np.ndarray, path: str | os.PathLike, title: str = "") -> None:

@@ -29,6 +29,14 @@
  *   L >= n_windows + offsets[b] + q - 1 for every block. Sums are exact int32 arithmetic
  *   (the caller checks the ranges). The GIL is released while scanning.
  *
+ * format_hits(chrom, chroms, chrom_off, starts, ends, motif, names, name_off, ids, id_off, minus, scores,
+ *             pq, pq_text, pq_off, seq, seq_off) -> bytes
+ *     BED lines "chrom start end name score strand p\tq sequence id\n" of n hits: chrom/motif/pq
+ *     (int32) index the tables chroms/names/ids/pq_text (bytes, cut at the int64 *_off, k + 1
+ *     entries); starts/ends int64; minus uint8; scores float64 written as Python's f"{x:.4f}"
+ *     (fixed point, the rare ties and huge values through printf, which rounds exactly as
+ *     Python does); seq the sites' bytes cut at seq_off (n + 1). The GIL is released.
+ *
  * How: every position's q-mer code is computed once. Up to SEED leading blocks of each
  * filter that lie next to each other (offsets o, o + q, o + 2q) form its seed; for each,
  * a 64-bit mask per q-mer and per group of 64 filters marks the filters that can still
@@ -38,6 +46,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,11 +300,149 @@ static PyObject *scan_hits(PyObject *self, PyObject *args)
     return result;
 }
 
+
+/* x as "%.4f" would write it (exact binary value rounded half-even: Python's f"{x:.4f}"). */
+static size_t put_score(char *out, double x)
+{
+    const double y = fabs(x) * 1e4;
+    if (!(y < 1e9)) /* huge, inf or nan: printf */
+        return (size_t)sprintf(out, "%.4f", x);
+    const double fl = floor(y), fr = y - fl;
+    if (fabs(fr - 0.5) < 1e-6) /* y carries at most 2**-23 of rounding error: a tie needs the exact value */
+        return (size_t)sprintf(out, "%.4f", x);
+    uint64_t r = (uint64_t)fl + (fr > 0.5);
+    char tmp[24];
+    size_t k = 0, n = 0;
+    uint64_t whole = r / 10000, frac = r % 10000;
+    if (signbit(x)) out[n++] = '-';
+    do {
+        tmp[k++] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole);
+    while (k) out[n++] = tmp[--k];
+    out[n++] = '.';
+    out[n + 3] = (char)('0' + frac % 10);
+    out[n + 2] = (char)('0' + frac / 10 % 10);
+    out[n + 1] = (char)('0' + frac / 100 % 10);
+    out[n] = (char)('0' + frac / 1000);
+    return n + 4;
+}
+
+static size_t put_int(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t k = 0, n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0) out[n++] = '-';
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (k) out[n++] = tmp[--k];
+    return n;
+}
+
+static inline size_t put_text(char *out, const char *table, const int64_t *off, int32_t i)
+{
+    const size_t len = (size_t)(off[i + 1] - off[i]);
+    memcpy(out, table + off[i], len);
+    return len;
+}
+
+/* Index i of a table with k entries (offsets k + 1, non-decreasing, inside the text)? */
+static const char *check_table(const Py_buffer *text, const Py_buffer *off, const int32_t *idx, size_t n,
+                               size_t *longest)
+{
+    const size_t k1 = (size_t)off->len / sizeof(int64_t);
+    const int64_t *o = off->buf;
+    if (k1 < 1) return "a table has no offsets";
+    *longest = 0;
+    for (size_t i = 0; i + 1 < k1; i++) {
+        if (o[i] < 0 || o[i + 1] < o[i] || (size_t)o[i + 1] > (size_t)text->len) return "table offsets out of order";
+        if ((size_t)(o[i + 1] - o[i]) > *longest) *longest = (size_t)(o[i + 1] - o[i]);
+    }
+    if (idx)
+        for (size_t i = 0; i < n; i++)
+            if (idx[i] < 0 || (size_t)idx[i] + 1 >= k1) return "an index lies outside its table";
+    return NULL;
+}
+
+static PyObject *format_hits(PyObject *self, PyObject *args)
+{
+    Py_buffer v[17];
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                          &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16]))
+        return NULL;
+    /* 0 chrom, 1 chroms, 2 chrom_off, 3 starts, 4 ends, 5 motif, 6 names, 7 name_off, 8 ids, 9 id_off,
+       10 minus, 11 scores, 12 pq, 13 pq_text, 14 pq_off, 15 seq, 16 seq_off */
+    const size_t n = (size_t)v[0].len / sizeof(int32_t);
+    const char *problem = NULL;
+    size_t lc = 0, ln = 0, li = 0, lpq = 0, ls = 0;
+    if ((size_t)v[3].len != n * 8 || (size_t)v[4].len != n * 8 || (size_t)v[5].len != n * 4 || (size_t)v[10].len != n ||
+        (size_t)v[11].len != n * 8 || (size_t)v[12].len != n * 4 || (size_t)v[16].len != (n + 1) * 8)
+        problem = "per-hit arrays disagree in length";
+    if (!problem) problem = check_table(&v[1], &v[2], v[0].buf, n, &lc);
+    if (!problem) problem = check_table(&v[6], &v[7], v[5].buf, n, &ln);
+    if (!problem) problem = check_table(&v[8], &v[9], v[5].buf, n, &li);
+    if (!problem) problem = check_table(&v[13], &v[14], v[12].buf, n, &lpq);
+    if (!problem) problem = check_table(&v[15], &v[16], NULL, n, &ls);
+    if (!problem && ((const int64_t *)v[16].buf)[0] != 0) problem = "sequence offsets must start at 0";
+    char *buf = NULL;
+    size_t used = 0;
+    if (!problem) {
+        const size_t total = (size_t)v[15].len + n * (lc + ln + li + lpq + 2 * 21 + 48 + 16);
+        buf = malloc(total ? total : 1);
+        if (!buf) {
+            for (int k = 0; k < 17; k++) PyBuffer_Release(&v[k]);
+            return PyErr_NoMemory();
+        }
+        Py_BEGIN_ALLOW_THREADS
+        const int32_t *chrom = v[0].buf, *motif = v[5].buf, *pq = v[12].buf;
+        const int64_t *starts = v[3].buf, *ends = v[4].buf, *so = v[16].buf;
+        const uint8_t *minus = v[10].buf;
+        const double *scores = v[11].buf;
+        char *o = buf;
+        for (size_t i = 0; i < n; i++) {
+            o += put_text(o, v[1].buf, v[2].buf, chrom[i]);
+            *o++ = '\t';
+            o += put_int(o, starts[i]);
+            *o++ = '\t';
+            o += put_int(o, ends[i]);
+            *o++ = '\t';
+            o += put_text(o, v[6].buf, v[7].buf, motif[i]);
+            *o++ = '\t';
+            o += put_score(o, scores[i]);
+            *o++ = '\t';
+            *o++ = minus[i] ? '-' : '+';
+            *o++ = '\t';
+            o += put_text(o, v[13].buf, v[14].buf, pq[i]);
+            *o++ = '\t';
+            memcpy(o, (const char *)v[15].buf + so[i], (size_t)(so[i + 1] - so[i]));
+            o += so[i + 1] - so[i];
+            *o++ = '\t';
+            o += put_text(o, v[8].buf, v[9].buf, motif[i]);
+            *o++ = '\n';
+        }
+        used = (size_t)(o - buf);
+        Py_END_ALLOW_THREADS
+    }
+    for (int k = 0; k < 17; k++) PyBuffer_Release(&v[k]);
+    if (problem) {
+        PyErr_Format(PyExc_ValueError, "format_hits: %s", problem);
+        return NULL;
+    }
+    PyObject *result = PyBytes_FromStringAndSize(buf, (Py_ssize_t)used);
+    free(buf);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"seed_masks", seed_masks, METH_VARARGS,
      "seed_masks(q, tables, offsets, needs, first, nblocks) -> bytes: the (SEED, groups, 4**q) uint64 masks."},
     {"scan_hits", scan_hits, METH_VARARGS,
      "Windows whose integer PWM score reaches the filter's threshold: (starts, filters, scores) int64 bytes."},
+    {"format_hits", format_hits, METH_VARARGS,
+     "BED lines of hits from index arrays and text tables (see the file's header): bytes."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -34,9 +34,21 @@ import numpy as np
 from tqdm import tqdm
 
 from seqfcn.errors import SeqfcnError, SequenceError
+from seqfcn.io.atomic import atomic_text
 from seqfcn.io.fasta import Genome
-from seqfcn.io.intervals import read_bed, write_bed
+from seqfcn.io.intervals import read_bed
 from seqfcn.io.motifs import Motif, read_motifs
+from seqfcn.motifs.hitblock import (
+    HitBlock,
+    Table,
+    byte_sink,
+    frame_block,
+    pair_index,
+    read_blocks,
+    site_bytes,
+    value_table,
+    write_block,
+)
 from seqfcn.motifs.pwm import (
     DEFAULT_SCALE,
     PValueCounts,
@@ -45,7 +57,6 @@ from seqfcn.motifs.pwm import (
     bh_qvalues,
     compile_pwms,
     make_scorer,
-    value_text,
 )
 from seqfcn.runtime.options import resolve_options
 from seqfcn.runtime.tiling import Tile, genome_spans, select_shard, tile_chromosome
@@ -237,7 +248,7 @@ def scan_pwm(
     opts = resolve_options(ScanOptions, options, overrides, "scan_pwm")
     if opts.max_hits is not None and opts.max_hits < 1:
         raise SeqfcnError(f"--max-hits must be >= 1, got {opts.max_hits}")
-    return _scan(genome, motifs, lambda g, pwms, parts: _collect(g, pwms, parts, opts.max_hits, opts.q_tests),
+    return _scan(genome, motifs, lambda g, pwms, parts, _: _collect(g, pwms, parts, opts.max_hits, opts.q_tests),
                  opts, regions)
 
 
@@ -265,13 +276,14 @@ def scan_pwm_bed(
     for name in ("max_hits", "shard"):
         if getattr(opts, name) is not None:
             raise SeqfcnError(f"scan_pwm_bed() writes every hit of the whole scan; {name} is for scan_pwm()")
-    return _scan(genome, motifs, lambda g, pwms, parts: _stream(g, pwms, parts, output, opts.q_tests), opts,
-                 regions)
+    return _scan(genome, motifs, lambda g, pwms, parts, workers: _stream(pwms, parts, output, opts.q_tests, workers),
+                 opts, regions, finish_blocks=True)
 
 
-def _scan(genome, motifs, finish: Callable, opts: ScanOptions, regions):
+def _scan(genome, motifs, finish: Callable, opts: ScanOptions, regions, finish_blocks: bool = False):
     """Set a scan up (motifs, regions, background, exact thresholds, scorer, tiles, threads)
-    and return ``finish(genome, pwms, parts)``, ``parts`` the :func:`_tile_parts` of the tiles."""
+    and return ``finish(genome, pwms, parts, workers)``, ``parts`` the :func:`_tile_parts` of the
+    tiles (as :class:`HitBlock` when ``finish_blocks``)."""
     if opts.q_tests not in ("tested", "hits"):
         raise ValueError(f"q_tests must be 'tested' or 'hits', got {opts.q_tests!r}")
     if opts.tile_size < 1:
@@ -319,16 +331,19 @@ def _scan(genome, motifs, finish: Callable, opts: ScanOptions, regions):
         if torch_threads:  # a torch scorer: its threads for this scan only
             from seqfcn.runtime.device import torch_threads as threads_for
         with threads_for(torch_threads) if torch_threads else contextlib.nullcontext():
-            return finish(g, pwms, _tile_parts(g, pwms, scorer, tiles, opts.progress, workers))
+            return finish(g, pwms, _tile_parts(g, pwms, scorer, tiles, opts.progress, workers,
+                                               as_block=finish_blocks), workers)
     finally:
         if own:
             g.close()
 
 
 def _score_tile(
-    pwms: PWMSet, scorer: Scorer, tile: Tile, seq: str, abs0: int, path: str
-) -> tuple[dict[str, np.ndarray] | None, int, int]:
-    """Hits of one tile (``seq`` = core + right context, starting at ``abs0``): ``(hits, tests, core bases)``."""
+    pwms: PWMSet, scorer: Scorer, tile: Tile, seq: str, abs0: int, path: str, as_block: bool = False
+) -> tuple[dict[str, np.ndarray] | tuple[str, HitBlock] | None, int, int]:
+    """Hits of one tile (``seq`` = core + right context, starting at ``abs0``): ``(hits, tests, core bases)``;
+    with ``as_block`` the hits are ``(chrom, HitBlock)`` (chromosome index 0, motif = motif index)
+    in :func:`_collect`'s order, else :func:`_concat`'s arrays in the kernel's order."""
     chrom = tile.chrom
     codes = _base_codes(seq, chrom, abs0, path)
     n = tile.core_length
@@ -343,6 +358,8 @@ def _score_tile(
     starts, filters, ints, floats = starts[ok], filters[ok], ints[ok], floats[ok]
     if not len(starts):
         return None, tested, n
+    if as_block:
+        return (chrom, _tile_block(pwms, seq, starts, filters, ints, floats, abs0)), tested, n
     seqs = [seq[s : s + w] for s, w in zip(starts.tolist(), pwms.widths[filters].tolist())]
     part = {
         "chrom": np.full(len(starts), chrom, dtype=object),
@@ -356,6 +373,28 @@ def _score_tile(
     return part, tested, n
 
 
+def _tile_block(pwms: PWMSet, seq: str, starts: np.ndarray, filters: np.ndarray, ints: np.ndarray,
+                scores: np.ndarray, abs0: int) -> HitBlock:
+    """One tile's hits (tile-relative ``starts``) as a :class:`HitBlock`, sorted as :func:`_collect`
+    sorts (start, end, motif name, ``+`` before ``-``; stable)."""
+    m = pwms.n_motifs
+    minus = filters >= m
+    motif = np.where(minus, filters - m, filters)
+    widths = pwms.widths[filters]
+    order = np.lexsort((minus, _name_rank(pwms)[motif], starts + widths, starts))
+    starts, filters, widths, minus, motif = starts[order], filters[order], widths[order], minus[order], motif[order]
+    text = np.frombuffer(seq.encode("ascii"), dtype=np.uint8)
+    site, site_off = site_bytes(text, starts, widths, minus)
+    return HitBlock(chrom=np.zeros(len(starts), np.int32), start=starts + abs0, end=starts + widths + abs0,
+                    motif=motif.astype(np.int32), minus=minus.astype(np.uint8), score=scores[order],
+                    p=pwms.pvalues(filters, ints[order]), q=np.zeros(len(starts)), seq=site, seq_off=site_off)
+
+
+def _name_rank(pwms: PWMSet) -> np.ndarray:
+    """``(M,)`` each motif's rank among the motif names (equal names share a rank)."""
+    return np.unique(np.array(pwms.names, dtype=object), return_inverse=True)[1].ravel()
+
+
 def _default_threads() -> int:
     """PyTorch's intra-op thread count when PyTorch is loaded, else the CPUs this process may use."""
     torch = sys.modules.get("torch")
@@ -365,10 +404,10 @@ def _default_threads() -> int:
 
 
 def _tile_parts(genome: Genome, pwms: PWMSet, scorer: Scorer, tiles: list[tuple[Tile, int, int]], progress: bool,
-                workers: int) -> Iterator[tuple[dict[str, np.ndarray] | None, int]]:
-    """``(hits or None, windows tested)`` of each tile, in tile order. The genome is read in
-    this thread (a Genome is not thread-safe); tiles are scored by ``workers`` threads, at
-    most ``2 * workers`` tiles in flight."""
+                workers: int, as_block: bool = False) -> Iterator[tuple[Any, int]]:
+    """``(hits or None, windows tested)`` of each tile, in tile order (hits as :func:`_score_tile`
+    gives them). The genome is read in this thread (a Genome is not thread-safe); tiles are
+    scored by ``workers`` threads, at most ``2 * workers`` tiles in flight."""
     pwms.pvalues(np.zeros(0, np.int64), np.zeros(0, np.int64))  # build the shared table before the workers
     bar = tqdm(total=sum(t.core_length for t, _, _ in tiles), unit="bp", unit_scale=True,
                desc="scan", file=sys.stderr, disable=not progress)
@@ -377,7 +416,7 @@ def _tile_parts(genome: Genome, pwms: PWMSet, scorer: Scorer, tiles: list[tuple[
         for tile, seg_start, _ in tiles:
             abs0 = seg_start + tile.core_start
             seq = genome.fetch(tile.chrom, abs0, seg_start + tile.end)
-            pending.append(pool.submit(_score_tile, pwms, scorer, tile, seq, abs0, str(genome.path)))
+            pending.append(pool.submit(_score_tile, pwms, scorer, tile, seq, abs0, str(genome.path), as_block))
             while len(pending) > 2 * workers or (pending and pending[0].done()):
                 part, n_tested, n_bases = pending.popleft().result()
                 bar.update(n_bases)
@@ -448,47 +487,54 @@ def _hit_columns(hits: dict[str, np.ndarray], pwms: PWMSet, q: np.ndarray) -> di
         }
 
 
-def _stream(genome: Genome, pwms: PWMSet, parts: Iterator[tuple[dict | None, int]], output: str | os.PathLike,
-            q_tests: str) -> dict[str, int]:
-    """:func:`scan_pwm_bed`: each tile's sorted hits, as BED text without q and their p-values, to a
-    temporary folder while the workers scan on; then the BED with exact q-values."""
+def _stream(pwms: PWMSet, parts: Iterator[tuple[Any, int]], output: str | os.PathLike, q_tests: str,
+            workers: int) -> dict[str, int]:
+    """:func:`scan_pwm_bed`: each tile's sorted hits, a :class:`HitBlock`, appended to a temporary
+    file while the workers scan on, its p-values counted; then every block formatted with the
+    exact q-values (by ``workers`` threads, in order) and written."""
     import tempfile
 
     tested, n_hits = 0, 0
     counts = PValueCounts()
-    name_rank = np.unique(np.array(pwms.names, dtype=object), return_inverse=True)[1].ravel()
+    chrom_names: list[str] = []  # chromosome of each stored block
     with tempfile.TemporaryDirectory(prefix="seqfcn-scan-") as tmp:
-        stored: list[str] = []
-        for part, n_tested in parts:
-            tested += n_tested
-            if part is None:
-                continue
-            cols = _hit_columns(part, pwms, np.zeros(len(part["p"])))
-            minus = part["filter"] >= pwms.n_motifs  # "+" sorts before "-"
-            # the order of _collect's sort (start, end, motif name, strand; stable)
-            order = np.lexsort((minus, name_rank[np.where(minus, part["filter"] - pwms.n_motifs, part["filter"])],
-                                cols["end"], cols["start"]))
-            cols = {k: v[order] for k, v in cols.items()}
-            heads, tails = _hit_text(cols)
-            stem = os.path.join(tmp, str(len(stored)))
-            for suffix, lines in ((".head", heads), (".tail", tails)):
-                with open(stem + suffix, "w") as fh:
-                    fh.write("\n".join(lines))
-            np.save(stem + ".npy", cols["p"])
-            stored.append(stem)
-            counts.add(part["p"])
-            n_hits += len(order)
+        store = os.path.join(tmp, "hits.npy")
+        with open(store, "wb") as fh:
+            for part, n_tested in parts:
+                tested += n_tested
+                if part is None:
+                    continue
+                chrom, block = part
+                write_block(fh, block)
+                chrom_names.append(chrom)
+                counts.add(block.p)
+                n_hits += len(block)
         values, q = counts.qvalues(tested if q_tests == "tested" else None)
-        q_text = np.array(value_text(q), dtype=object)
+        pq_text = value_table(values, q)
+        names, ids = Table.of(pwms.names), Table.of(pwms.ids)
 
-        def blocks() -> Iterator[str]:
-            for stem in stored:
-                with open(stem + ".head") as h, open(stem + ".tail") as t:
-                    heads, tails = h.read().split("\n"), t.read().split("\n")
-                yield _lines(heads, q_text[np.searchsorted(values, np.load(stem + ".npy"))].tolist(), tails)
+        def text(block: HitBlock, chrom: str) -> bytes:
+            return block.lines(Table.of([chrom]), names, ids, np.searchsorted(values, block.p), pq_text)
 
-        write_bed(blocks(), output, track_line=HIT_TRACK)
+        with open(store, "rb") as fh, atomic_text(output) as out:
+            sink = byte_sink(out)
+            sink.write(HIT_TRACK.encode() + b"\n")
+            write_ordered(sink, (lambda b=b, c=c: text(b, c) for b, c in zip(read_blocks(fh), chrom_names)),
+                          workers)
     return {"hits": n_hits, "tested": tested}
+
+
+def write_ordered(sink: Any, jobs: Iterator[Callable[[], bytes]], workers: int) -> None:
+    """Run ``jobs`` (each returns bytes) on ``workers`` threads, at most ``2 * workers`` in
+    flight, and write their results to ``sink`` in order."""
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for job in jobs:
+            pending.append(pool.submit(job))
+            while len(pending) > 2 * workers:
+                sink.write(pending.popleft().result())
+        while pending:
+            sink.write(pending.popleft().result())
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -505,30 +551,18 @@ def _best(hits: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     return {k: v[order] for k, v in hits.items()}
 
 
-def _hit_text(hits: pd.DataFrame | dict[str, np.ndarray]) -> tuple[list[str], list[str]]:
-    """BED text of each hit (a table or :data:`HIT_COLUMNS` arrays) without its q-value: the
-    columns before q (score with 4 decimals, p with 4 significant digits) and those after it."""
-    values, which = np.unique(np.asarray(hits["p"]), return_inverse=True)  # few distinct p-values
-    p_text = np.array(value_text(values), dtype=object)[which.ravel()].tolist()
-    heads = [f"{c}\t{s}\t{e}\t{m}\t{sc:.4f}\t{st}\t{p}"
-             for c, s, e, m, sc, st, p in zip(*(hits[k].tolist() for k in HIT_COLUMNS[:6]), p_text)]
-    tails = [f"{s}\t{i}" for s, i in zip(hits["sequence"].tolist(), hits["motif_id"].tolist())]
-    return heads, tails
-
-
-def _lines(heads: list[str], q_text: list[str], tails: list[str]) -> str:
-    """Whole BED lines from :func:`_hit_text`'s parts and the q-values' text."""
-    return "".join(f"{h}\t{q}\t{t}\n" for h, q, t in zip(heads, q_text, tails))
-
-
 def write_hits_bed(hits: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write hits as BED6+ (``-`` = stdout, ``.gz`` compresses), atomically.
 
     Columns: chrom, start, end, motif, score, strand, p, q, sequence, motif_id;
     the first line is a ``track`` line naming the seqfcn version and the columns.
     """
-    heads, tails = _hit_text(hits)
-    write_bed([_lines(heads, value_text(np.asarray(hits["q"])), tails)], path, track_line=HIT_TRACK)
+    block, chroms, names, ids = frame_block(hits)
+    pq, pq_text = pair_index(block.p, block.q)
+    with atomic_text(path) as out:
+        sink = byte_sink(out)
+        sink.write(HIT_TRACK.encode() + b"\n")
+        sink.write(block.lines(chroms, names, ids, pq, pq_text))
 
 
 def _track() -> str:

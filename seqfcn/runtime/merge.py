@@ -18,6 +18,9 @@
   in the order given. SAM/BAM keep the first shard's header, with
   ``--shard X`` removed from seqfcn's @PG ``CL`` so it matches the unsharded run.
 
+* k-mer spectra (``seqfcn count --shard``, disjoint shares of the k-mers):
+  :func:`seqfcn.correction.count_shards.merge_count_shards` (dispatched by ``seqfcn merge``).
+
 Every shard set is checked before anything is written (:func:`seqfcn.runtime.shard.check_shard_set`).
 Every output is atomic (a hidden temporary file ``.NAME.XXXXXXXX.tmp``/``.part`` in the
 output's directory, renamed into place at the end); ``-`` writes to stdout.
@@ -38,7 +41,7 @@ T = TypeVar("T")
 __all__ = ["interleave", "merge_scan_shards", "merge_predict_shards", "merge_bed", "merge_reads", "merge_shards",
            "MERGE_KINDS"]
 
-MERGE_KINDS = ("auto", "scan", "bed", "reads")
+MERGE_KINDS = ("auto", "scan", "bed", "reads", "spectrum")
 BED_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".bedgraph")
 _HEADER_PREFIXES = ("track", "browser", "#")
 _END = object()

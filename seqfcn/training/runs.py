@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Mapping
 
 from seqfcn.errors import SeqfcnError
+from seqfcn.nn.checkpoint import TRAINED_MODEL_DIR
 
 if TYPE_CHECKING:
     from seqfcn.training.trainer import TrainConfig
@@ -110,6 +111,8 @@ def start_run(out_dir: str | os.PathLike, identity: dict[str, Any], *, resume: b
               force: bool | None = False) -> RunRecord:
     """The :class:`RunRecord` of a run about to start in ``out_dir``; call it before any work.
 
+    Without ``resume``, an unfinished run's checkpoint in ``out_dir/last/`` (no ``model/`` yet) is
+    never replaced: :class:`SeqfcnError` says to ``--resume`` it or remove the directory.
     With ``resume`` and a checkpoint in ``out_dir/last/``, ``identity`` is compared with the
     one the checkpoint recorded: a difference raises :class:`SeqfcnError` naming it (one
     line; ``force=None``: the command has no ``--force`` to offer), or with ``force`` logs a
@@ -119,8 +122,11 @@ def start_run(out_dir: str | os.PathLike, identity: dict[str, Any], *, resume: b
     out_dir = Path(out_dir)
     identity = json.loads(json.dumps(identity, default=str))
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    state = _saved_state(out_dir) if resume else None
-    if state is None:
+    state = _saved_state(out_dir)
+    if not resume and state is not None and not (out_dir / TRAINED_MODEL_DIR).exists():
+        raise SeqfcnError(f"holds the checkpoint of an unfinished run (step {state.get('step')}); --resume "
+                          "continues it, or remove the directory to start over", path=out_dir)
+    if not resume or state is None:
         return RunRecord(identity, [{"event": "start", "time": now, "identity": identity}])
     step = state.get("step")
     saved = state.get("run")

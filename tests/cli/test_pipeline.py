@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from seqfcn.resources import MODELS, MOTIFS
@@ -34,8 +35,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.skipif(importlib.util.find_spec("snakemake") is None, reason="snakemake is not installed")
 def test_snakemake_example_end_to_end(tmp_path: Path) -> None:
-    """scan shards -> merge, and paired reads: count once -> 4 correct shards -> merge per mate;
-    each merged output equals one unsharded run byte for byte."""
+    """scan shards -> merge, and paired reads: 2 count shards -> merge -> 4 correct shards -> merge
+    per mate; each merged output equals one unsharded run (the spectrum array for array, the reads
+    byte for byte)."""
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--cores", "2", "--directory", str(run),
            "--quiet"]
@@ -57,7 +59,14 @@ def test_snakemake_example_end_to_end(tmp_path: Path) -> None:
         assert (run / "correct" / f"corrected_{mate}.fastq.gz").read_bytes() == one[mate - 1].read_bytes()
     assert not (run / "correct" / "shard1_1.fastq.gz").exists()
     assert not list((run / "correct").glob("*.seqfcn-shard.json"))  # the manifests are temp() too
-    assert (run / "logs" / "count.log").exists() and not list((run / "logs").glob("count*.log"))[1:]
+    one_spectrum = tmp_path / "one.kmers"
+    assert main(["count", "-q", str(R1), str(R2), "--model", str(KMER), "-o", str(one_spectrum)]) == 0
+    with np.load(run / "correct" / "sample.kmers") as merged, np.load(one_spectrum) as one:
+        assert sorted(merged.files) == sorted(one.files) == ["counts", "keys", "meta"]
+        assert all(np.array_equal(merged[f], one[f]) for f in one.files) and one["keys"].size > 1000
+    assert not list((run / "correct").glob("sample.*.kmers"))  # the count shards are temp()
+    assert sorted(p.name for p in (run / "logs").glob("count*.log")) == [
+        "count_merge.log", "count_shard1.log", "count_shard2.log"]
 
 
 @pytest.mark.parametrize("job", ["scan", "correct", "predict"])

@@ -339,6 +339,22 @@ def _other_reads_spectrum(fingerprints: bool) -> Callable[[Path], list[str]]:
     return make
 
 
+def _merge_spectra(*names: str) -> Callable[[Path], list[str]]:
+    """Count shards 1..3 of r.fq (s.i.kmers), shard 2/3 of other reads of the same name and size
+    (other/r.fq -> o.2.kmers) and of another k (k.2.kmers); merge ``names``."""
+    def make(w: Path) -> list[str]:
+        (w / "other").mkdir()
+        flipped = [(n, s[::-1], q[::-1]) for n, s, q in _ex1_records(100)]  # same size, other content
+        (w / "other" / "r.fq").write_text(_fastq(flipped))
+        for i in (1, 2, 3):
+            _seqfcn(w, "count", "r.fq", "-k", "21", "--shard", f"{i}/3", "-o", f"s.{i}.kmers")
+        _seqfcn(w, "count", "other/r.fq", "-k", "21", "--shard", "2/3", "-o", "o.2.kmers")
+        _seqfcn(w, "count", "r.fq", "-k", "23", "--shard", "2/3", "-o", "k.2.kmers")
+        _keep(w, "s.1.kmers", "s.2.kmers", "s.3.kmers", "o.2.kmers", "k.2.kmers", "r.fq", "other/r.fq")
+        return ["merge", *names, "-o", "m.kmers"]
+    return make
+
+
 SHARD_PROBES: list[Probe] = [
     Probe("merge with read shard 2/3 missing", 2, "shard(s) 2/3 missing from the merge (given: a.1.fq, a.3.fq)",
           _merge_reads("a.1.fq", "a.3.fq"), _nothing_written("m.fq")),
@@ -357,6 +373,15 @@ SHARD_PROBES: list[Probe] = [
           _nothing_written("out.fq")),
     Probe("correct --spectrum without fingerprints (older seqfcn)", 2, "recount with `seqfcn count`",
           _other_reads_spectrum(False), _nothing_written("out.fq")),
+    Probe("merge with spectrum shard 2/3 missing", 2, "shard(s) 2/3 missing from the merge (given: s.1.kmers, "
+          "s.3.kmers)", _merge_spectra("s.3.kmers", "s.1.kmers"), _nothing_written("m.kmers")),
+    Probe("merge of a spectrum shard given twice", 2, "s.1.kmers: shard 1/3 given twice (also s.1.kmers)",
+          _merge_spectra("s.1.kmers", "s.2.kmers", "s.1.kmers", "s.3.kmers"), _nothing_written("m.kmers")),
+    Probe("merge with spectrum shard 2/3 of other reads (same name and size)", 2,
+          "o.2.kmers: was counted from r.fq (fingerprint", _merge_spectra("s.1.kmers", "o.2.kmers", "s.3.kmers"),
+          _nothing_written("m.kmers")),
+    Probe("merge with spectrum shard 2/3 of another k", 2, "k.2.kmers: has k=23, but s.1.kmers has k=21",
+          _merge_spectra("s.1.kmers", "k.2.kmers", "s.3.kmers"), _nothing_written("m.kmers")),
 ]
 
 # --------------------------------------------------------------------------- VCF round trip and variants (#28: 3)
@@ -526,7 +551,30 @@ def _deep_model_dir(w: Path) -> list[str]:
     return ["info", "m"]
 
 
+def _kmer_config_key(w: Path) -> list[str]:
+    (w / "k.json").write_text(json.dumps({"train": {"steps": 2, "warmup_steps": 5}}))
+    return ["train", "--task", "correct", "--genome", "g.fa", "--config", "k.json", "--out", "run", "--device", "cpu"]
+
+
+def _fresh_run_over_unfinished(w: Path) -> list[str]:
+    (w / "run" / "last").mkdir(parents=True)
+    (w / "run" / "last" / "trainer_state.json").write_text(json.dumps({"step": 40}))
+    (w / "c.json").write_text(json.dumps(_RUN_CFG))
+    return ["train", "--task", "correct", "--evidence", "none", "--genome", "g.fa", "--config", "c.json",
+            "--out", "run", "--device", "cpu"]
+
+
+def _checkpoint_kept(w: Path, out: str, err: str) -> None:
+    assert json.loads((w / "run" / "last" / "trainer_state.json").read_text()) == {"step": 40}
+    assert not (w / "run" / "model").exists()
+
+
 TRAIN_PROBES: list[Probe] = [
+    Probe("#28 a fresh run never replaces an unfinished run's checkpoint", 2,
+          "run: holds the checkpoint of an unfinished run (step 40); --resume continues it",
+          _fresh_run_over_unfinished, _checkpoint_kept),
+    Probe("#28 a k-mer corrector config key it would ignore", 2,
+          "--config train.warmup_steps is not read by the k-mer corrector", _kmer_config_key, _no_run_dir),
     Probe("#28.4 resume with another genome", 2, "run: was trained on genome ex1.fa (fingerprint ",
           _resume_other_genome(), _run_untouched),
     Probe("#28.4 resume a motif run as a profile task", 2, "run: was trained for task motif, not profile",
@@ -709,7 +757,7 @@ def test_probe(probe: Probe, tmp_path: Path, cli) -> None:
     assert code == probe.rc, f"{probe.case}: expected {probe.expected}, observed {observed}"
     assert probe.needle in err, f"{probe.case}: expected {probe.expected}, observed {observed}"
     if code == 2:  # one message line (progress bars aside), no traceback
-        lines = [x for x in err.replace("\r", "\n").splitlines() if x.strip() and not x.startswith("scan:")]
+        lines = [x for x in err.replace("\r", "\n").splitlines() if x.strip() and "%|" not in x]  # bars aside
         assert len(lines) == 1 and "Traceback" not in err, err
     if probe.check is not None:
         probe.check(tmp_path, out, err)

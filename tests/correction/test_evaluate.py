@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from seqfcn.cli import main
-from seqfcn.correction.evaluate import correction_metrics, evaluate_with_truth, format_metrics
+from seqfcn.correction.evaluate import (
+    correction_metrics,
+    edit_distance,
+    edit_metrics,
+    evaluate_with_truth,
+    format_metrics,
+)
 from seqfcn.errors import SeqfcnError
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -46,6 +52,96 @@ def test_perfect_and_empty() -> None:
 def test_length_mismatch_names_read() -> None:
     with pytest.raises(SeqfcnError, match="read2.*lengths differ"):
         correction_metrics(["ACGT", "ACGT"], ["ACGT", "ACG"], ["ACGT", "ACGT"], names=["read1", "read2"])
+
+
+def _levenshtein(a: str, b: str) -> int:
+    """The oracle: Levenshtein distance by dynamic programming over the whole (len(a)+1) x (len(b)+1) table."""
+    d = [[i + j if i == 0 or j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+    return d[len(a)][len(b)]
+
+
+def _plant(rng, seq: str, n: int) -> str:
+    """``seq`` with ``n`` random edits: substitutions, insertions and deletions."""
+    s = list(seq)
+    for _ in range(n):
+        kind = rng.integers(3)
+        i = int(rng.integers(len(s) + (kind == 1))) if s else 0
+        if kind == 0 and s:
+            s[i] = "ACGT"[("ACGT".index(s[i]) + 1 + int(rng.integers(3))) % 4]
+        elif kind == 1 or not s:
+            s.insert(i, "ACGT"[int(rng.integers(4))])
+        else:
+            del s[i]
+    return "".join(s)
+
+
+def test_edit_distances_equal_a_dynamic_programming_oracle() -> None:
+    """Random reads with planted substitutions, insertions and deletions: every distance and
+    every sum equals the oracle's; a read and its exact copy are 0 apart."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    truth = ["".join(rng.choice(list("ACGT"), int(rng.integers(1, 60)))) for _ in range(150)]
+    original = [_plant(rng, t, int(rng.integers(0, 6))) for t in truth]
+    corrected = [t if i % 3 == 0 else o if i % 3 == 1 else _plant(rng, o, int(rng.integers(0, 3)))
+                 for i, (t, o) in enumerate(zip(truth, original))]
+    before = [_levenshtein(o, t) for o, t in zip(original, truth)]
+    after = [_levenshtein(c, t) for c, t in zip(corrected, truth)]
+    assert [edit_distance(o, t) for o, t in zip(original, truth)] == before
+    assert [edit_distance(c, t) for c, t in zip(corrected, truth)] == after
+    assert len({len(o) - len(t) for o, t in zip(original, truth)}) > 3  # indels of both signs were planted
+    m = edit_metrics(original, corrected, truth)
+    assert (m["edits_before"], m["edits_after"]) == (sum(before), sum(after))
+    assert m["edit_reduction"] == 1 - sum(after) / sum(before)
+    assert m["reads_improved"] == sum(a < b for a, b in zip(after, before))
+    assert m["reads_worsened"] == sum(a > b for a, b in zip(after, before))
+    assert m["reads_unchanged"] == sum(a == b for a, b in zip(after, before))
+    assert (m["reads_exact_before"], m["reads_exact_after"]) == (before.count(0), after.count(0))
+    assert m["reads_exact_after"] >= 50  # every third read was corrected to its truth
+    assert edit_distance("", "ACG") == 3 and edit_distance("acgt", "ACGT") == 0
+
+
+# hand-made: r1 a deletion fixed (better, exact after); r2 an insertion made by the corrector (worse);
+# r3 a substitution swapped for another one (unchanged); r4 exact and left so; r5 two errors, one fixed
+INDEL_NAMES = ["r1", "r2", "r3", "r4", "r5"]
+INDEL_TRUTH = ["ACGTACGTAA", "GGGCCCAAAT", "ACGTTGCA", "TTTTAAAA", "ACACACACGG"]
+INDEL_ORIGINAL = ["ACGTCGTAA", "GGGCCCAAAT", "ACGATGCA", "TTTTAAAA", "ACTCACACGGG"]
+INDEL_CORRECTED = ["ACGTACGTAA", "GGGCCCCAAAT", "ACGTTGCT", "TTTTAAAA", "ACACACACGGG"]
+
+
+def test_hand_made_indel_reads_better_worse_exact(tmp_path) -> None:
+    orig = _fastq(tmp_path / "o.fq", INDEL_NAMES, INDEL_ORIGINAL)
+    corr = _fastq(tmp_path / "c.fq", INDEL_NAMES[::-1], INDEL_CORRECTED[::-1])  # names decide, not order
+    truth = tmp_path / "t.fa"
+    truth.write_text("".join(f">{n}\n{s}\n" for n, s in zip(INDEL_NAMES, INDEL_TRUTH)))
+    m = evaluate_with_truth(orig, corr, truth)
+    assert (m["edits_before"], m["edits_after"]) == (1 + 0 + 1 + 0 + 2, 0 + 1 + 1 + 0 + 1)
+    assert m["edit_reduction"] == 1 - 3 / 4
+    assert (m["reads_improved"], m["reads_worsened"], m["reads_unchanged"]) == (2, 1, 2)
+    assert (m["reads_exact_before"], m["reads_exact_after"]) == (2, 2)
+    # base-level counts only the reads whose three versions have one length: r3 (TP 1, FP 1) and r4
+    assert (m["reads"], m["base_level_reads"]) == (5, 2)
+    assert (m["TP"], m["FP"], m["FN"], m["bases"]) == (1, 1, 0, 16)
+    table = format_metrics(m)
+    assert "edits after (residual)" in table and "reads made worse (more edits)" in table
+
+
+def test_missing_edlib_is_one_line(monkeypatch) -> None:
+    import builtins
+
+    real = builtins.__import__
+
+    def no_edlib(name, *args, **kwargs):
+        if name == "edlib":
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_edlib)
+    with pytest.raises(SeqfcnError, match="needs edlib.*pip install edlib"):
+        edit_distance("ACGT", "AGT")
 
 
 def _fastq(path: Path, names, seqs) -> Path:
@@ -109,6 +205,10 @@ def test_cli_table_and_json(tmp_path, capsys) -> None:
     assert "gain (TP-FP)/(TP+FN)" in table and "0.2500" in table
     m = json.loads(out.read_text())
     assert (m["TP"], m["FP"], m["FN"], m["mode"]) == (2, 1, 2, "truth")
+    # edit distances: r1 3 -> 3 (as many), r2 1 -> 0 (better, exact), r3 1 (the N) -> 1 (as many)
+    assert (m["edits_before"], m["edits_after"], m["edit_reduction"]) == (5, 4, 1 - 4 / 5)
+    assert (m["reads_improved"], m["reads_worsened"], m["reads_unchanged"], m["reads_exact_after"]) == (1, 0, 2, 1)
+    assert "edits before (edit distance to truth)" in table and "0.2000" in table
     assert not list(tmp_path.glob(".*tmp"))
     corr2 = _fastq(tmp_path / "short.fq", names[:2], CORRECTED[:2])
     rc = main(["evaluate", "correction", "--original", str(orig), "--corrected", str(corr2), "--truth", str(truth)])

@@ -123,3 +123,22 @@ def test_cli_discover_logos_never_replace_an_input(tmp_path, jaspar, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "seqfcn_1.png" in err[0]
     assert fasta.read_bytes() == before and not (tmp_path / "d.meme").exists()
+
+
+def test_discover_over_a_region_longer_than_max_length_finds_the_planted_motif_first(tmp_path, jaspar):
+    """A 60 kb random chromosome with 40 planted sites: discover over a 50 kb region (tiles of
+    10 kb plus the model's receptive field) returns the planted motif first; no 10 kb refusal."""
+    motif = next(m for m in jaspar if m.id == "MA0142.1")
+    rng = np.random.default_rng(5)
+    s = list(rng.choice(list("ACGT"), 60_000))
+    for k in range(40):
+        site = "".join("ACGT"[rng.choice(4, p=motif.pfm[:, j])] for j in range(motif.width))
+        if k % 2:
+            site = site[::-1].translate(str.maketrans("ACGT", "TGCA"))
+        p = 5_000 + k * 1_200 + int(rng.integers(0, 800))
+        s[p : p + len(site)] = site
+    (tmp_path / "g.fa").write_text(">chr1\n" + "".join(s) + "\n")
+    found = discover_motifs(tmp_path / "g.fa", "pou5f1_sox2_pwm", regions=[("chr1", 4_000, 54_000)],
+                            min_seqlets=5, n_null=500, batch_size=2)
+    assert found["clusters"][0] >= 10 and len(found["clusters"]) == 1  # the planted sites only
+    assert similarity(found["motifs"][0].pfm, motif.pfm) > 0.9

@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pysam
 import pytest
-
-from seqfcn.resources import MODELS
-from seqfcn.cli import main
-from seqfcn.io.read_writers import FastqWriter
-from seqfcn.io.reads import read_reads
-from seqfcn.runtime.merge import merge_bed
-from seqfcn.cli.merge import merge_shards
-from seqfcn.io.fingerprint import file_fingerprint
-from seqfcn.runtime.shard import ReadShardManifest, shard_reads, write_read_manifest
-
 from conftest import EX1_BAM as BAM
 from conftest import EX1_FASTQ as FASTQ
 from conftest import EX1_MODEL as MODEL
 from conftest import JASPAR_MEME as MOTIFS
 from conftest import LAMBDA_FA as GENOME
+
+from seqfcn.cli import main
+from seqfcn.cli.merge import merge_shards
+from seqfcn.io.fingerprint import file_fingerprint
+from seqfcn.io.read_writers import FastqWriter
+from seqfcn.io.reads import read_reads
+from seqfcn.motifs.shards import read_scan_shard
+from seqfcn.resources import MODELS
+from seqfcn.runtime.merge import merge_bed
+from seqfcn.runtime.shard import ReadShardManifest, shard_reads, write_read_manifest
 
 
 def _scan(*extra: str) -> list[str]:
@@ -38,7 +38,7 @@ def test_scan_shards_merge_byte_identical(tmp_path: Path, q_tests: str, count: i
         assert main(_scan("--q-tests", q_tests, "--shard", f"{i}/{count}", "-o", str(path))) == 0
     lines = full.read_text().splitlines()
     assert len(lines) > 100 and lines[0].startswith("track") and "seqfcn 0.1" in lines[0]
-    shard_rows = sum(len(p.read_text().splitlines()) - 1 for p in shards)
+    shard_rows = sum(len(read_scan_shard(p)[1]) for p in shards)  # binary payloads
     assert shard_rows == len(lines) - 1  # every hit in exactly one shard
     merged = tmp_path / "merged.bed"
     assert main(["merge", "-q", *map(str, reversed(shards)), "-o", str(merged)]) == 0  # any order
@@ -70,20 +70,17 @@ def test_scan_merge_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
 
 
 def test_scan_merge_bad_shard_line_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    """The merge streams the shards twice; a malformed hit line is caught by the first pass:
-    one line naming the file and line, exit 2, no output."""
+    """The merge streams the shards twice; a malformed payload is caught by the first pass:
+    one line naming the file, exit 2, no output."""
     shards = [tmp_path / f"s{i}.bed" for i in (1, 2)]
     for i, path in enumerate(shards, 1):
         assert main(_scan("--shard", f"{i}/2", "-o", str(path))) == 0
-    lines = shards[1].read_text().split("\n")
-    fields = lines[5].split("\t")
-    fields[6] = "zero"
-    lines[5] = "\t".join(fields)
-    shards[1].write_text("\n".join(lines))
+    blob = shards[1].read_bytes()
+    shards[1].write_bytes(blob[: len(blob) - 50])  # a binary payload cut short
     capsys.readouterr()
     assert main(["merge", *map(str, shards), "-o", str(tmp_path / "m.bed")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and str(shards[1]) in err and "line 6" in err
+    assert err.count("\n") == 1 and str(shards[1]) in err and "malformed scan shard payload" in err
     assert not (tmp_path / "m.bed").exists()
 
 

@@ -65,7 +65,7 @@ def _hits() -> pd.DataFrame:
 def test_scan_shard_round_trip_full_precision(tmp_path: Path) -> None:
     hits = _hits()
     write_scan_shard(hits, tmp_path / "s.bed", (1, 4), q_tests="hits")
-    first = (tmp_path / "s.bed").read_text().split("\n")[0]
+    first = (tmp_path / "s.bed").read_bytes().split(b"\n")[0].decode()
     assert first.startswith("track name=seqfcn_scan") and "seqfcn_shard=2/4 seqfcn_tested=12345" in first
     info, table = read_scan_shard(tmp_path / "s.bed")
     assert (info.index, info.count, info.tested, info.q_tests, info.run) == (1, 4, 12345, "hits", "")
@@ -82,11 +82,16 @@ def test_read_scan_shard_errors(tmp_path: Path) -> None:
     with pytest.raises(InputFormatError, match="not a seqfcn scan shard"):
         read_scan_shard(tmp_path / "plain.bed")
     write_scan_shard(_hits(), tmp_path / "s.bed", (0, 2))
-    text = (tmp_path / "s.bed").read_text().split("\n")
-    text[2] = text[2].rsplit("\t", 1)[0]  # a row with 9 columns
-    (tmp_path / "bad.bed").write_text("\n".join(text))
+    track = (tmp_path / "s.bed").read_bytes().split(b"\n")[0].decode()
+    rows = ["\t".join(map(str, r)) for r in _hits().itertuples(index=False)]  # an earlier version's text shard
+    rows[1] = rows[1].rsplit("\t", 1)[0]  # a row with 9 columns
+    (tmp_path / "bad.bed").write_text("\n".join([track, *rows]) + "\n")
     with pytest.raises(InputFormatError, match="line 3: 9 columns"):
         read_scan_shard(tmp_path / "bad.bed")
+    blob = (tmp_path / "s.bed").read_bytes()
+    (tmp_path / "cut.bed").write_bytes(blob[: len(blob) - 40])  # a binary payload cut short
+    with pytest.raises(InputFormatError, match="malformed scan shard payload"):
+        read_scan_shard(tmp_path / "cut.bed")
 
 
 def test_torchrun_rank_and_paths() -> None:

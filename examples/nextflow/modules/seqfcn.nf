@@ -22,21 +22,25 @@ process SEQFCN_SCAN_SHARD {
     """
 }
 
-// Count the k-mer spectrum of both mates once (reads-spectrum models); shards reuse it.
+// Count share i of n of the k-mers of both mates (reads-spectrum models); SEQFCN_MERGE joins
+// the shares into exactly the one-process spectrum, which every correct shard reuses.
 process SEQFCN_COUNT {
+    tag "shard ${shard}/${nshards}"
     cpus 1
 
     input:
     path r1
     path r2
     path model
+    tuple val(shard), val(nshards)
 
     output:
-    path "sample.kmers"
+    tuple val(shard), path("sample.${shard}.kmers")
 
     script:
     """
-    seqfcn count ${r1} ${r2} --model ${model} -q -o sample.kmers
+    seqfcn count ${r1} ${r2} --model ${model} --shard ${shard}/${nshards} --threads ${task.cpus} -q \
+        -o sample.${shard}.kmers
     """
 }
 

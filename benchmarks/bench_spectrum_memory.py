@@ -1,0 +1,104 @@
+"""Spectrum memory benchmark: peak RSS and bytes per distinct k-mer of ``seqfcn count``.
+
+    python benchmarks/bench_spectrum_memory.py --out DIR [--genomes 5,60] [--coverage 25]
+        [--python PYTHON] [--pythonpath DIR] [--label after]
+
+For each genome size (Mbp) a random genome (uniform bases, seed = its size) and reads
+sampled from it (150 bp, both strands, ``--coverage`` x, 1% uniform substitutions,
+quality ``I``) are written once to ``DIR/g{size}.fq``; then ``seqfcn count -k 21`` runs on
+them as a whole process under GNU ``/usr/bin/time -v``. Printed (and appended to
+``DIR/results.jsonl``): the peak RSS, the distinct k-mers kept in the spectrum, peak RSS per
+distinct k-mer and the wall time. ``--pythonpath`` puts another seqfcn package first on
+``PYTHONPATH`` (e.g. a copy of the previous version) so before/after run on the same reads.
+The extrapolation to a human genome (3.1 Gbp at 30x) scales the kept k-mers with the genome
+size: ``bytes per k-mer x kept k-mers per genome base x 3.1e9``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+READ_LEN = 150
+ERROR_RATE = 0.01
+
+
+def simulate(path: Path, genome_bp: int, coverage: float, seed: int) -> None:
+    """Write ``coverage`` x of 150 bp reads of a random genome to ``path`` (FASTQ)."""
+    rng = np.random.default_rng(seed)
+    genome = rng.integers(0, 4, genome_bp, dtype=np.uint8)
+    n_reads = int(genome_bp * coverage / READ_LEN)
+    letters = np.frombuffer(b"ACGT", np.uint8)
+    qual = b"I" * READ_LEN
+    tmp = path.with_suffix(".tmp")
+    chunk = 200_000
+    with open(tmp, "wb") as fh:
+        for start in range(0, n_reads, chunk):
+            m = min(chunk, n_reads - start)
+            pos = rng.integers(0, genome_bp - READ_LEN, m)
+            reads = genome[pos[:, None] + np.arange(READ_LEN)[None, :]]
+            rc = rng.random(m) < 0.5
+            reads[rc] = 3 - reads[rc, ::-1]
+            err = rng.random(reads.shape) < ERROR_RATE
+            reads[err] = (reads[err] + rng.integers(1, 4, int(err.sum()), dtype=np.uint8)) % 4
+            seqs = letters[reads]
+            out = bytearray()
+            for i in range(m):
+                out += b"@r%d\n" % (start + i) + seqs[i].tobytes() + b"\n+\n" + qual + b"\n"
+            fh.write(out)
+    os.replace(tmp, path)
+
+
+def measure(fastq: Path, out: Path, python: str, pythonpath: str | None) -> dict:
+    """Run ``seqfcn count -k 21`` under ``/usr/bin/time -v``: peak RSS (bytes), wall seconds, distinct k-mers."""
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = ["/usr/bin/time", "-v", python, "-m", "seqfcn", "count", "-k", "21", "-o", str(out.resolve()),
+           str(fastq.resolve())]
+    t0 = time.time()
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=out.parent)  # not the repo: -m puts cwd first
+    wall = time.time() - t0
+    if run.returncode:
+        raise SystemExit(f"seqfcn count failed: {run.stderr[-2000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr).group(1)) * 1024
+    with np.load(out, allow_pickle=False) as z:
+        distinct = int(z["keys"].shape[0])
+    return {"peak_rss": rss, "distinct": distinct, "wall_s": round(wall, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--genomes", default="5,60", help="genome sizes in Mbp, comma-separated")
+    ap.add_argument("--coverage", type=float, default=25.0)
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--pythonpath", help="directory put first on PYTHONPATH (another seqfcn)")
+    ap.add_argument("--label", default="current")
+    a = ap.parse_args(argv)
+    a.out.mkdir(parents=True, exist_ok=True)
+    for mbp in (float(x) for x in a.genomes.split(",")):
+        bp = int(mbp * 1e6)
+        fq = a.out / f"g{mbp:g}.fq"
+        if not fq.exists():
+            simulate(fq, bp, a.coverage, seed=int(mbp * 1000))
+        r = measure(fq, a.out / f"g{mbp:g}.{a.label}.kmers.npz", a.python, a.pythonpath)
+        per = r["peak_rss"] / r["distinct"]
+        human = per * r["distinct"] / bp * 3.1e9
+        r.update(label=a.label, genome_mbp=mbp, coverage=a.coverage, bytes_per_kmer=round(per, 1),
+                 human_gb=round(human / 1e9, 1))
+        print(json.dumps(r), flush=True)
+        with open(a.out / "results.jsonl", "a") as fh:
+            fh.write(json.dumps(r) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
