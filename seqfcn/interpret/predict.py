@@ -62,7 +62,7 @@ def channel_paths(output: str | os.PathLike, names: Sequence[str]) -> list[str]:
 
 
 def _shard_track_lines(shard: tuple[int, int], outputs: Sequence[int], **settings: Any) -> list[str]:
-    """The track line of each channel's shard file (:func:`seqfcn.runtime.shard.predict_track_line`)."""
+    """The track line of each channel's shard file (:func:`seqfcn.interpret.shards.predict_track_line`)."""
     from seqfcn.interpret.shards import predict_track_line
     from seqfcn.runtime.shard import run_fingerprint
 

@@ -36,6 +36,7 @@ class ScanShardInfo:
     tested: int
     q_tests: str
     run: str = ""
+    hits: int | None = None  # hits the shard holds (binary shards; None in older text shards)
 
 
 def scan_run_id(**settings: object) -> str:
@@ -72,6 +73,7 @@ def write_scan_shard(
              + " ".join(HIT_COLUMNS) + f'" seqfcn_shard={index + 1}/{count} seqfcn_tested={tested} '
              f"seqfcn_q_tests={q_tests}" + (f" seqfcn_run={run}" if run else ""))
     block, chroms, names, ids = frame_block(hits)
+    track += f" seqfcn_hits={len(block)}"  # a payload cut at a block boundary is caught by the count
     with atomic_text(path) as out:
         sink = byte_sink(out)
         sink.write(track.encode("utf-8") + b"\n")
@@ -144,7 +146,11 @@ def scan_shard_info(path: str | os.PathLike) -> ScanShardInfo:
         tested = int(keys["tested"])
     except ValueError:
         raise InputFormatError(f"line 1: seqfcn_tested={keys['tested']!r} is not an integer", path=label) from None
-    return ScanShardInfo(index, count, tested, keys["q_tests"], keys.get("run", ""))
+    hits = keys.get("hits")
+    if hits is not None and not hits.isdigit():
+        raise InputFormatError(f"line 1: seqfcn_hits={hits!r} is not an integer", path=label)
+    return ScanShardInfo(index, count, tested, keys["q_tests"], keys.get("run", ""),
+                         None if hits is None else int(hits))
 
 
 def scan_shard_rows(path: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
@@ -215,10 +221,15 @@ def merge_scan_shards(paths: Sequence[str | os.PathLike], output: str | os.PathL
                             "scan")
     shards = [(label, infos[label]) for label in order]
     counts, n_hits = PValueCounts(), 0
-    for label, _ in shards:  # every shard read and checked before anything is written
+    for label, info in shards:  # every shard read and checked before anything is written
+        held = 0
         for block, *_ in shard_blocks(label):
             counts.add(block.p)
-            n_hits += len(block)
+            held += len(block)
+        if info.hits is not None and held != info.hits:
+            raise SeqfcnError(f"holds {held:,} hits but its track line says {info.hits:,}: the file was cut "
+                              "short or changed", path=label)
+        n_hits += held
     tested = sum(info.tested for _, info in shards)
     values, q = counts.qvalues(max(tested, n_hits) if first.q_tests == "tested" else None)
     pq_text = value_table(values, q)

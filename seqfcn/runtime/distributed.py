@@ -117,7 +117,7 @@ def run_sharded(
         output: the final output file (not ``-``: ranks cannot share stdout).
         run_part: does the work of one shard (0-based ``(index, count)``, or None for
             the whole input) and writes it to ``path``.
-        merge: ``merge(part_paths, output)`` — e.g. :func:`seqfcn.runtime.merge.merge_scan_shards`.
+        merge: ``merge(part_paths, output)`` — e.g. :func:`seqfcn.motifs.shards.merge_scan_shards`.
         info: the rank (default: :func:`torchrun_rank`); None runs ``run_part(None, output)``.
         timeout_s: how long ranks wait for each other (gloo timeout).
 

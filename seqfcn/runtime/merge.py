@@ -1,29 +1,17 @@
-"""Merge shard outputs back into exactly the output of the unsharded run (``seqfcn merge``).
+"""The generic pieces of ``seqfcn merge``: round-robin re-interleaving and sorted BED merges.
 
-* scan shards (:func:`seqfcn.runtime.shard.write_scan_shard`): concatenated in shard order
-  (already genome order), q-values recomputed over all shards with the summed number of
-  tested windows, streamed in the format of :func:`seqfcn.motifs.scan.write_hits_bed` —
-  byte-identical to ``seqfcn scan`` without ``--shard``.
-* predict bedGraph shards (``seqfcn predict --shard``, a ``name=seqfcn_predict`` track line
-  with ``seqfcn_shard=i/n seqfcn_run=ID``): checked as one set, concatenated in shard
-  order without the track line — byte-identical to the unsharded bedGraph.
-* other BED files: a sorted merge (chromosome order = first appearance over the files
-  in the order given, then ``start``, ``end``; ties keep file order), header lines
-  (``track``/``browser``/``#``) of the first file only; data lines are copied verbatim.
-* reads (FASTQ/FASTA, SAM/BAM): re-interleaved round-robin (the split of
-  :func:`seqfcn.runtime.shard.shard_reads`) in the order of the shard indices their manifests
-  record (:func:`seqfcn.runtime.shard.read_manifest`; files in any order), after proving the set
-  (one input, run, mate and ``n``; every shard once; each holds its share of the input's
-  reads); or, for plain chunks without manifests, concatenated with ``order="concat"``
-  in the order given. SAM/BAM keep the first shard's header, with
-  ``--shard X`` removed from seqfcn's @PG ``CL`` so it matches the unsharded run.
+* :func:`interleave`: item 1 of shard 1, item 1 of shard 2, ..., the inverse of
+  :func:`seqfcn.runtime.shard.shard_reads` (used by :mod:`seqfcn.correction.shards`).
+* :func:`merge_bed`: other BED files, a sorted merge (chromosome order = first appearance over
+  the files in the order given, then ``start``, ``end``; ties keep file order), header lines
+  (``track``/``browser``/``#``) of the first file only; data lines copied verbatim.
+* :func:`read_bed_lines`, :func:`chunks`: shared by the jobs' shard merges.
 
-* k-mer spectra (``seqfcn count --shard``, disjoint shares of the k-mers):
-  :func:`seqfcn.correction.count_shards.merge_count_shards` (dispatched by ``seqfcn merge``).
-
-Every shard set is checked before anything is written (:func:`seqfcn.runtime.shard.check_shard_set`).
-Every output is atomic (a hidden temporary file ``.NAME.XXXXXXXX.tmp``/``.part`` in the
-output's directory, renamed into place at the end); ``-`` writes to stdout.
+The merges of each job's shards live with the job (:mod:`seqfcn.motifs.shards`,
+:mod:`seqfcn.interpret.shards`, :mod:`seqfcn.correction.shards`,
+:mod:`seqfcn.correction.count_shards`); :mod:`seqfcn.cli.merge` dispatches among them. Every
+shard set is checked before anything is written (:func:`seqfcn.runtime.shard.check_shard_set`);
+every output is atomic; ``-`` writes to stdout.
 """
 from __future__ import annotations
 
@@ -38,8 +26,7 @@ from seqfcn.errors import InputFormatError, SeqfcnError
 
 T = TypeVar("T")
 
-__all__ = ["interleave", "merge_scan_shards", "merge_predict_shards", "merge_bed", "merge_reads", "merge_shards",
-           "MERGE_KINDS"]
+__all__ = ["interleave", "merge_bed", "read_bed_lines", "chunks", "MERGE_KINDS", "BED_SUFFIXES"]
 
 MERGE_KINDS = ("auto", "scan", "bed", "reads", "spectrum")
 BED_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".bedgraph")

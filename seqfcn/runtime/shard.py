@@ -1,36 +1,26 @@
-"""Split one job into ``n`` independent shards whose merged outputs equal the unsharded run.
+"""Split one job into ``n`` independent shards whose merged outputs equal the unsharded run:
+the machinery every job's shards share.
 
-Two kinds of work are sharded, each the way that keeps a merge exact:
+* :func:`shard_reads`: reads are split **round-robin** (read ``k``, 0-based in file order,
+  belongs to shard ``k % n``): no counting pass (stdin works), streamed, every shard the same
+  mix of read lengths; :func:`seqfcn.runtime.merge.interleave` restores the order (plain
+  ``cat`` does **not**). FASTQ has no header, so each read shard gets a manifest beside it
+  (``NAME.seqfcn-shard.json``, :func:`write_read_manifest`, written atomically after the shard):
+  the input's content fingerprints, ``i/n``, the run fingerprint, the mate, the reads of the
+  whole input and of the shard, and the shard file's own fingerprint (:func:`read_manifest`).
+* :func:`run_fingerprint`: a run's options and the *content* of every file argument
+  (:func:`seqfcn.io.fingerprint.file_fingerprint`), never a name or time stamp, so shards of
+  different runs are never merged.
+* :func:`check_shard_set`: one ``n``, one run, every index ``1..n`` exactly once, files in
+  any order — checked before a merge writes anything.
+* :data:`TRACK_KEYS`: the ``seqfcn_shard=i/n seqfcn_run=ID ...`` keys of a shard's track line.
 
-* **genome scans** (``seqfcn scan --shard i/n``) split the list of genome tiles into
-  ``n`` contiguous blocks (:func:`seqfcn.runtime.tiling.select_shard`), so shard outputs are
-  already in genome order. A scan's q-values are global (Benjamini–Hochberg over every
-  window of the genome), so a shard file is an *intermediate*: :func:`write_scan_shard`
-  writes full-precision ``score``/``p`` and the shard's number of tested windows in the
-  track line (``seqfcn_shard=i/n seqfcn_tested=N seqfcn_q_tests=... seqfcn_run=ID``;
-  ``ID`` = :func:`scan_run_id`, so shards of different scans are never merged), and
-  ``seqfcn merge`` (:func:`seqfcn.runtime.merge.merge_scan_shards`) recomputes q over all
-  shards and writes exactly the unsharded BED.
-* **reads** (``seqfcn correct --shard i/n``) are split **round-robin**:
-  read number ``k`` (0-based, in file order) belongs to shard ``k % n``
-  (:func:`shard_reads`). This needs no counting pass (stdin works), streams, and gives
-  every shard the same mix of read lengths. The merge re-interleaves: one read from
-  shard 1, one from shard 2, ..., so ``seqfcn merge`` (:func:`seqfcn.runtime.merge.interleave`)
-  restores the input order exactly. Plain ``cat`` does **not** restore it. FASTQ has no
-  header, so each read shard gets a manifest beside it (``NAME.seqfcn-shard.json``,
-  :func:`write_read_manifest`, written atomically after the shard itself): the input's
-  content fingerprints, ``i/n``, the run fingerprint, the mate, the reads of the whole
-  input and of the shard, and the shard file's own fingerprint.
-* **predict** bedGraph shards carry ``seqfcn_shard=i/n seqfcn_run=ID`` in a track line
-  (:func:`predict_track_line`).
-
-Every shard set is checked before a merge writes anything (:func:`check_shard_set`): one
-``n``, one run, every index ``1..n`` exactly once; files may be given in any order.
-Run fingerprints (:func:`run_fingerprint`) hash the options and the *content* of every
-file argument (:func:`seqfcn.io.fingerprint.file_fingerprint`), never its name or time.
-
-On the command line shards are 1-based ``i/n`` (``2/8``); in Python they are 0-based
-``(index, count)`` tuples, as :func:`seqfcn.runtime.tiling.parse_shard` returns.
+Each job keeps its own shard files: genome scans in :mod:`seqfcn.motifs.shards` (contiguous
+blocks of tiles, q-values recomputed at the merge), predictions in
+:mod:`seqfcn.interpret.shards`, reads in :mod:`seqfcn.correction.shards`, k-mer spectra in
+:mod:`seqfcn.correction.count_shards`; ``seqfcn merge`` (:mod:`seqfcn.cli.merge`) picks the
+right one. On the command line shards are 1-based ``i/n`` (``2/8``); in Python they are
+0-based ``(index, count)`` tuples, as :func:`seqfcn.runtime.tiling.parse_shard` returns.
 """
 from __future__ import annotations
 
@@ -53,8 +43,6 @@ __all__ = [
     "parse_shard",
     "check_shard",
     "shard_reads",
-    "ScanShardInfo",
-    "scan_run_id",
     "run_fingerprint",
     "check_shard_set",
     "ReadShardManifest",
@@ -62,16 +50,11 @@ __all__ = [
     "write_read_manifest",
     "read_manifest",
     "remove_manifest",
-    "predict_track_line",
-    "predict_shard_info",
-    "write_scan_shard",
-    "read_scan_shard",
-    "scan_shard_info",
-    "scan_shard_rows",
     "strip_shard_argument",
+    "TRACK_KEYS",
 ]
 
-TRACK_KEYS = re.compile(r"\bseqfcn_(shard|tested|q_tests|run)=(\S+)")
+TRACK_KEYS = re.compile(r"\bseqfcn_(shard|tested|q_tests|run|hits)=(\S+)")
 
 
 def check_shard(shard: tuple[int, int]) -> tuple[int, int]:

@@ -84,6 +84,25 @@ def test_scan_merge_bad_shard_line_is_one_line_error(tmp_path: Path, capsys: pyt
     assert not (tmp_path / "m.bed").exists()
 
 
+
+def test_scan_merge_refuses_a_shard_whose_hits_disagree_with_its_track_line(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    """A payload cut at a block boundary still parses; the hit count in the track line catches it."""
+    import re
+
+    shards = [tmp_path / f"s{i}.bed" for i in (1, 2)]
+    for i, path in enumerate(shards, 1):
+        assert main(_scan("--shard", f"{i}/2", "-o", str(path))) == 0
+    blob = shards[0].read_bytes()
+    held = int(re.search(rb"seqfcn_hits=(\d+)", blob).group(1))
+    assert held > 0
+    shards[0].write_bytes(blob.replace(b"seqfcn_hits=%d" % held, b"seqfcn_hits=%d" % (held + 1), 1))
+    capsys.readouterr()
+    assert main(["merge", *map(str, shards), "-o", str(tmp_path / "m.bed")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"holds {held:,} hits but its track line says {held + 1:,}" in err
+    assert not (tmp_path / "m.bed").exists()
+
 def _manifest(path: Path, source: Path, i: int, count: int, total: int, reads: int) -> None:
     """The manifest `seqfcn correct --shard` writes, for a shard made here."""
     write_read_manifest(path, ReadShardManifest(i, count, "testrun", (file_fingerprint(source),), 0, total, reads))
