@@ -89,6 +89,16 @@ def test_c_equals_brute_force_table_and_conv(thresh: float) -> None:
     _assert_same(_via_candidates(ConvScorer(pwms), pwms, codes, n), want)
 
 
+
+def test_c_equals_brute_force_over_several_filter_groups() -> None:
+    """40 motifs = 80 filters: the kernel runs two groups of 64 filters one after the other."""
+    pwms = compile_pwms(_motifs(11, tuple(range(3, 43))), thresh=3e-3)
+    assert len(pwms.widths) > 64
+    codes = _codes(12, 8_000)
+    want = _brute(pwms, codes, len(codes))
+    assert len(want[0]) > 1_000 and want[1].max() >= 64
+    _assert_same(CScorer(pwms).hits(codes, len(codes)), want)
+
 def test_c_with_asymmetric_background_and_long_tile() -> None:
     bg = [0.35, 0.15, 0.2, 0.3]
     pwms = compile_pwms(_motifs(3, (1, 8, 12, 20, 33)), thresh=1e-3, background=bg)
