@@ -201,11 +201,9 @@ def add_discover(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
 
 def run_discover(args: argparse.Namespace) -> int:
     """``seqfcn discover``: motifs from a model's attributions, as MEME (+ matches, logos)."""
-    import os
-
-    from seqfcn.interpret.discover import DiscoverOptions, discover_motifs, draw_logo
+    from seqfcn.interpret.discover import DiscoverOptions, discover_motifs, write_discovery
     from seqfcn.io.intervals import read_regions
-    from seqfcn.io.motifs import read_motifs, write_meme
+    from seqfcn.io.motifs import read_motifs
 
     database = read_motifs(args.motifs)
     options = DiscoverOptions(channel=args.output_channel, width=args.width, alpha=args.alpha,
@@ -213,23 +211,8 @@ def run_discover(args: argparse.Namespace) -> int:
                               progress=not args.quiet)
     done = discover_motifs(args.genome, args.model, options, regions=read_regions(args.regions, args.genome),
                            database=database)
-    logos = [os.path.join(args.logos, f"{m.id}.png") for m in done["motifs"]] if args.logos else []
-    refuse_overwrite(args, "--logos", logos)
-    write_meme(done["motifs"], args.output)
-    if args.logos:
-        os.makedirs(args.logos, exist_ok=True)
-        for m, matches, logo in zip(done["motifs"], done["matches"], logos):
-            best = f" ~ {matches[0]['name']} ({matches[0]['id']})" if matches else ""
-            draw_logo(m.pfm, logo, f"{m.id}: {m.nsites} seqlets{best}")
-    if args.matches:
-        from seqfcn.io.atomic import atomic_text
-
-        with atomic_text(args.matches) as fh:
-            fh.write("motif\tseqlets\trank\tid\tname\tsimilarity\tp\tE\n")
-            for m, matches in zip(done["motifs"], done["matches"]):
-                for x in matches:
-                    fh.write(f"{m.id}\t{m.nsites}\t{x['rank']}\t{x['id']}\t{x['name']}\t{x['similarity']:.4f}\t"
-                             f"{x['p']:.3g}\t{x['E']:.3g}\n")
+    write_discovery(done, args.output, logos=args.logos, matches=args.matches,
+                    check_paths=lambda paths: refuse_overwrite(args, "--logos", paths))
     log.info("%d seqlets (threshold %.3g) -> %d motifs", done["seqlets"], done["threshold"], len(done["motifs"]))
     for m, matches in zip(done["motifs"], done["matches"]):
         top = ", ".join(f"{x['id']} {x['name']} ({x['similarity']:.3f}, E={x['E']:.2g})" for x in matches)

@@ -98,20 +98,14 @@ def _tile_bases(text: str, auto: int) -> int:
 def run_scan(args: argparse.Namespace) -> int:
     """``seqfcn scan``: PWM hits (or with ``--model`` a model's sites) as BED, whole, one ``--shard`` or per torchrun rank."""
     from seqfcn.io.intervals import read_regions
-    from seqfcn.motifs.scan import (
-        ScanOptions,
-        parse_background,
-        scan_pwm,
-        scan_pwm_bed,
-        write_hits_bed,
-    )
+    from seqfcn.motifs.scan import ScanOptions, parse_background, scan_to_file
 
     if args.model:
         return _run_model_scan(args)
     tile = _tile_bases(args.batch_size, 1_000_000)
     background = parse_background(args.background)
     read_regions(args.regions, args.genome)  # the --regions rule of every subcommand, before the scan
-    from seqfcn.motifs.shards import merge_scan_shards, scan_run_id, write_scan_shard
+    from seqfcn.motifs.shards import merge_scan_shards, scan_run_id
     from seqfcn.runtime.distributed import rank_device
 
     run_id = scan_run_id(genome=args.genome, motifs=args.motifs, motif_names=args.motif_names, thresh=args.thresh,
@@ -124,17 +118,10 @@ def run_scan(args: argparse.Namespace) -> int:
     def run(shard: tuple[int, int] | None, output: str) -> None:
         options = ScanOptions(thresh=args.thresh, motif_names=args.motif_names, background=background,
                               pseudocount=args.pseudocount, device=rank_device(args.device, rank), method=args.method,
-                              tile_size=tile, q_tests=args.q_tests, threads=args.threads, progress=not args.quiet)
-        if shard is None and args.max_hits is None:  # streamed: memory does not grow with the hits
-            done = scan_pwm_bed(args.genome, args.motifs, output, options, regions=args.regions)
-            log.info("%d hits (%d windows tested)", done["hits"], done["tested"])
-            return
-        hits = scan_pwm(args.genome, args.motifs, options, regions=args.regions, max_hits=args.max_hits, shard=shard)
-        if shard is None:
-            write_hits_bed(hits, output)
-        else:
-            write_scan_shard(hits, output, shard, q_tests=args.q_tests, run=run_id)
-        log.info("%d hits (%d windows tested)", len(hits), hits.attrs.get("tested", 0))
+                              tile_size=tile, q_tests=args.q_tests, threads=args.threads, progress=not args.quiet,
+                              max_hits=args.max_hits, shard=shard)
+        done = scan_to_file(args.genome, args.motifs, output, options, regions=args.regions, run=run_id)
+        log.info("%d hits (%d windows tested)", done["hits"], done["tested"])
 
     run_shards(args, rank, run, merge_scan_shards)
     return 0

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -413,3 +413,34 @@ def draw_logo(pfm: np.ndarray, path: str | os.PathLike, title: str = "") -> None
     with atomic_path(path, suffix=".tmp.png") as tmp:
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
+
+
+def write_discovery(found: dict[str, Any], output: str | os.PathLike, *, logos: str | os.PathLike | None = None,
+                    matches: str | os.PathLike | None = None,
+                    check_paths: Callable[[Sequence[str]], None] | None = None) -> None:
+    """Write what :func:`discover_motifs` found: the PFMs as MEME (``output``), one logo PNG per
+    motif in the directory ``logos`` (``ID.png``, titled with its seqlets and best match) and the
+    database matches as a TSV (``matches``: motif, seqlets, rank, id, name, similarity, p, E).
+
+    ``check_paths(paths)`` is called with the logo paths before anything is written (the CLI
+    refuses names that would replace an input). Every file is atomic.
+    """
+    from seqfcn.io.atomic import atomic_text
+    from seqfcn.io.motifs import write_meme
+
+    logo_paths = [os.path.join(logos, f"{m.id}.png") for m in found["motifs"]] if logos else []
+    if check_paths is not None:
+        check_paths(logo_paths)
+    write_meme(found["motifs"], output)
+    if logos:
+        os.makedirs(logos, exist_ok=True)
+        for m, best, path in zip(found["motifs"], found["matches"], logo_paths):
+            title = f" ~ {best[0]['name']} ({best[0]['id']})" if best else ""
+            draw_logo(m.pfm, path, f"{m.id}: {m.nsites} seqlets{title}")
+    if matches:
+        with atomic_text(matches) as fh:
+            fh.write("motif\tseqlets\trank\tid\tname\tsimilarity\tp\tE\n")
+            for m, rows in zip(found["motifs"], found["matches"]):
+                for x in rows:
+                    fh.write(f"{m.id}\t{m.nsites}\t{x['rank']}\t{x['id']}\t{x['name']}\t{x['similarity']:.4f}\t"
+                             f"{x['p']:.3g}\t{x['E']:.3g}\n")

@@ -573,3 +573,30 @@ def _track() -> str:
 
 
 HIT_TRACK = _track()
+
+
+def scan_to_file(genome: str | os.PathLike, motifs: Any, output: str | os.PathLike,
+                 options: ScanOptions | None = None, *, regions: Any = None, run: str | None = None
+                 ) -> dict[str, int]:
+    """``seqfcn scan``'s one call: the hits of ``motifs`` over ``genome`` written to ``output``.
+
+    Without ``options.shard`` or ``options.max_hits`` the hits stream to a BED in memory that does
+    not grow with them (:func:`scan_pwm_bed`); with ``max_hits`` the best are kept in memory
+    (:func:`scan_pwm` + :func:`write_hits_bed`); with ``shard`` the output is a scan shard
+    (:func:`seqfcn.motifs.shards.write_scan_shard`, fingerprinted ``run``) for ``seqfcn merge``.
+    Returns ``{"hits", "tested"}``.
+    """
+    opts = options or ScanOptions()
+    if opts.shard is not None and opts.max_hits is not None:
+        raise SeqfcnError("--max-hits keeps the best hits of the whole genome; it cannot be combined with sharding")
+    if opts.shard is None and opts.max_hits is None:
+        done = scan_pwm_bed(genome, motifs, output, opts, regions=regions)
+        return {"hits": int(done["hits"]), "tested": int(done["tested"])}
+    hits = scan_pwm(genome, motifs, opts, regions=regions)
+    if opts.shard is None:
+        write_hits_bed(hits, output)
+    else:
+        from seqfcn.motifs.shards import write_scan_shard
+
+        write_scan_shard(hits, output, opts.shard, q_tests=opts.q_tests, run=run)
+    return {"hits": len(hits), "tested": int(hits.attrs.get("tested", 0))}
