@@ -37,7 +37,7 @@ from seqfcn.correction.labels import LabelScheme, scheme_of
 from seqfcn.correction.model_files import check_corrector
 from seqfcn.sequence.encode import reverse_complement_codes
 from seqfcn.errors import SeqfcnError
-from seqfcn.training.options import with_overrides
+from seqfcn.runtime.options import resolve_options
 from seqfcn.correction.spectrum import support, walk
 from seqfcn.correction.kmers import mirror_order
 
@@ -219,7 +219,7 @@ class CorrectionEngine:
                  evidence: KmerEvidence | None = None, **overrides: Any) -> None:
         from seqfcn.runtime.device import resolve_device
 
-        o = with_overrides(options, EngineOptions, overrides, "CorrectionEngine")
+        o = resolve_options(EngineOptions, options, overrides, "CorrectionEngine")
         device, min_confidence, batch_size, solid = o.device, o.min_confidence, o.batch_size, o.solid
 
         if not 0.0 <= float(min_confidence):

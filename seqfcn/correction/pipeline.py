@@ -42,7 +42,7 @@ from seqfcn.correction.engine import CorrectionEngine
 from seqfcn.correction.evidence import as_paths, check_spectrum, count_reads, load_spectrum
 from seqfcn.correction.model_files import load_corrector
 from seqfcn.errors import SeqfcnError
-from seqfcn.training.options import with_overrides
+from seqfcn.runtime.options import resolve_options
 from seqfcn.io.reads import Read, read_reads
 from seqfcn.io.read_writers import format_from_name, open_read_writer
 
@@ -189,7 +189,7 @@ def correct_reads(
 
 def _options(options: CorrectionOptions | None, overrides: dict[str, Any]) -> CorrectionOptions:
     """``options`` (default: the defaults) with ``overrides`` applied and checked."""
-    opts = dataclasses.replace(with_overrides(options, CorrectionOptions, overrides, "correct_reads"))
+    opts = dataclasses.replace(resolve_options(CorrectionOptions, options, overrides, "correct_reads"))
     if opts.recalibrate not in defaults.RECALIBRATE_MODES:
         raise SeqfcnError(f"recalibrate must be one of {defaults.RECALIBRATE_MODES}, not {opts.recalibrate!r}")
     return opts

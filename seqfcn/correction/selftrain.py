@@ -34,7 +34,7 @@ from torch.utils.data import Dataset
 from seqfcn.correction import defaults
 from seqfcn.correction.labels import BASES, BASES_GAP
 from seqfcn.correction.training import TrainSchedule, train_corrector, train_kmer_corrector
-from seqfcn.training.options import with_overrides
+from seqfcn.runtime.options import resolve_options
 from seqfcn.training.simulate import MAX_Q, IlluminaErrorModel, OntErrorModel, make_error_model
 from seqfcn.sequence.encode import QUALITY_CAP, reverse_complement_codes, to_codes
 from seqfcn.errors import SeqfcnError
@@ -158,7 +158,7 @@ def self_train(reads_path: str | os.PathLike, options: SelfTrainOptions | None =
     from seqfcn.training.datasets import CorruptedWindows
     from seqfcn.nn.models import create_model
 
-    o = with_overrides(options, SelfTrainOptions, overrides, "self_train")
+    o = resolve_options(SelfTrainOptions, options, overrides, "self_train")
     error_model, steps, batch_size, seed = o.error_model, o.steps, o.batch_size, o.seed
     reads = training_reads(reads_path, o.max_reads, reference=o.reference)
     lengths = np.array([len(r.sequence) for r in reads])
@@ -205,7 +205,7 @@ def self_train_kmer(reads_path: str | os.PathLike, options: SelfTrainOptions | N
     ``max_reads``, ``reference`` and the schedule) and ``overrides`` as for :func:`self_train`.
     """
 
-    o = with_overrides(options, SelfTrainOptions, overrides, "self_train_kmer")
+    o = resolve_options(SelfTrainOptions, options, overrides, "self_train_kmer")
     k, genome_size = o.k, o.genome_size
     reads = training_reads(reads_path, o.max_reads, reference=o.reference)
     length = int(np.median([len(r.sequence) for r in reads]))

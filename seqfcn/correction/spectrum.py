@@ -30,7 +30,7 @@ import numpy as np
 
 from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
-from seqfcn.training.options import with_overrides
+from seqfcn.runtime.options import resolve_options
 from seqfcn.correction.kmers import KmerTable, _check_k, _kmercount, kernel_threads
 
 log = logging.getLogger(__name__)
@@ -463,7 +463,7 @@ def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *
         walk and after it. One pass over the k-mers of every read: reads whose k-mers are
         all solid are only looked up, so this also replaces a :func:`support` pass for them.
     """
-    o = with_overrides(settings, WalkSettings, overrides, "walk")
+    o = resolve_options(WalkSettings, settings, overrides, "walk")
     start = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4), np.uint8)
     out = start.copy()
     n, w = out.shape

@@ -25,7 +25,7 @@ from seqfcn.correction import defaults
 from seqfcn.correction.evidence import KmerEvidence
 from seqfcn.correction.inputs import model_inputs
 from seqfcn.correction.labels import scheme_for_edits
-from seqfcn.training.options import with_overrides
+from seqfcn.runtime.options import resolve_options
 from seqfcn.training.simulate import GAP, IGNORE_INDEX, CorruptedBatch
 from seqfcn.sequence.encode import reverse_complement_codes
 from seqfcn.errors import SeqfcnError
@@ -75,7 +75,7 @@ def train_corrector(dataset: Dataset, model: nn.Module, schedule: TrainSchedule 
     says. Returns ``(model on CPU in eval mode, the trainer's final metrics)``."""
     from seqfcn.training.trainer import Trainer, TrainConfig
 
-    o = with_overrides(schedule, TrainSchedule, overrides, "train_corrector")
+    o = resolve_options(TrainSchedule, schedule, overrides, "train_corrector")
     steps, run = o.steps, o.run
     saving = {} if run is None else {"checkpoint_every": run.checkpoint_every,
                                      "checkpoint_seconds": run.checkpoint_seconds}
@@ -292,7 +292,7 @@ def build_training_set(genomes: Sequence[Sequence[np.ndarray]], error_model: Any
     """
     from seqfcn.correction.spectrum import count_spectrum
 
-    o = with_overrides(options, KmerTrainingOptions, overrides, "build_training_set")
+    o = resolve_options(KmerTrainingOptions, options, overrides, "build_training_set")
     coverages, read_length, seed, max_reads = o.coverages, o.read_length, o.seed, o.max_reads
     models = list(error_model) if isinstance(error_model, (list, tuple)) else [error_model]
     walked = o.walked and ev.source == "reads" and ev.edits == "sub"
@@ -385,7 +385,7 @@ def train_kmer_corrector(genome: str | os.PathLike | Sequence[str | os.PathLike]
     """
     from seqfcn.nn.models import create_model
 
-    o = with_overrides(options, KmerTrainingOptions, overrides, "train_kmer_corrector")
+    o = resolve_options(KmerTrainingOptions, options, overrides, "train_kmer_corrector")
     k, edits, source, seed = o.k, o.edits, o.source, o.seed
     paths = [genome] if isinstance(genome, (str, os.PathLike)) else \
         list(genome) if genome and isinstance(genome[0], (str, os.PathLike)) else None

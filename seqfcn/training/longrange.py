@@ -37,7 +37,7 @@ from torch.utils.data import Dataset
 from seqfcn.sequence.alphabet import BASES
 from seqfcn.errors import SeqfcnError
 from seqfcn.training.metrics import auroc
-from seqfcn.training.options import with_overrides
+from seqfcn.runtime.options import resolve_options
 
 DEFAULT_ENHANCER_MOTIF = "CACGTGAC"
 BackgroundFn = Callable[[np.random.Generator, int], np.ndarray]
@@ -153,7 +153,7 @@ class LongRangeDataset(Dataset):
 
     def __init__(self, n_items: int, distance: int | tuple[int, int], options: LongRangeOptions | None = None,
                  **overrides: object) -> None:
-        o = with_overrides(options, LongRangeOptions, overrides, "LongRangeDataset")
+        o = resolve_options(LongRangeOptions, options, overrides, "LongRangeDataset")
         promoter_length, enhancer_copies, promoter = o.promoter_length, o.enhancer_copies, o.promoter
         p_positive, p_decoy, length, sampling = o.p_positive, o.p_decoy, o.length, o.sampling
         if n_items < 0:

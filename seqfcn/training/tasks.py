@@ -36,7 +36,7 @@ import numpy as np
 
 from seqfcn.sequence.encode import QUALITY_CAP
 from seqfcn.errors import SeqfcnError
-from seqfcn.training.options import with_overrides
+from seqfcn.runtime.options import resolve_options
 
 log = logging.getLogger("seqfcn.training.tasks")
 
@@ -201,7 +201,7 @@ def train_task(task: str, genome: str | os.PathLike, out_dir: str | os.PathLike,
     from seqfcn.training.trainer import TrainConfig, Trainer
     from seqfcn.training.runs import input_identity, start_run, train_identity
 
-    o = with_overrides(options, TrainTaskOptions, overrides, "train_task")
+    o = resolve_options(TrainTaskOptions, options, overrides, "train_task")
     labels, reads, device, seed, resume = o.labels, o.reads, o.device, o.seed, o.resume
     cfg = task_config(task, o.config)
     train_cfg = TrainConfig.from_dict({**cfg["train"], "device": device, "seed": seed})
