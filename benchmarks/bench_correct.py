@@ -6,11 +6,13 @@
 
 1. **klebsiella** (the whole-genome sets): *Klebsiella pneumoniae* HS11286 with its six
    plasmids (5,682,322 bp, Debian ``kleborate-examples``; never used to train the shipped
-   model) and reads simulated from it with art_illumina (Debian), substitutions only, R1
+   model) and, for the ``hx`` sets, 30 Mbp of human GRCh37 chrX (5-20 and 50-65 Mbp of
+   Debian ``smalt-examples``' ``hs37chrXtrunc.fa.gz``; the rest is kept for an independent
+   check), reads simulated with art_illumina (Debian) at its **default indel rates**, R1
    and R2 concatenated into one file, truth = art's error-free ``-ef`` SAM::
 
-       art_illumina -ss PROFILE -i HS11286.fa -p -l LEN -f COV -m MEAN -s 30 -rs SEED \\
-           -ir 0 -ir2 0 -dr 0 -dr2 0 -ef -na -o SIMS/NAME/r && cat r1.fq r2.fq > all.fq
+       art_illumina -ss PROFILE -i GENOME.fa -p -l LEN -f COV -m MEAN -s 30 -rs SEED \\
+           -ef -na -o SIMS/NAME/r && cat r1.fq r2.fq > all.fq
 
    with the sets of :data:`SETS` (made when ``SIMS/NAME/all.fq`` is missing), and the
    GC-biased sets of :data:`GC_SETS`: pairs of a uniform set kept with probability
@@ -67,13 +69,19 @@ ONT_CONS = ROOT / "data/sarscov2/MT007544.consensus.medaka.fasta"
 KMER_MODEL = MODELS["kmer_illumina"].path
 EX1_MODEL = MODELS["ex1_illumina"].path
 ONT_MODEL = MODELS["sarscov2_ont"].path
-SETS = {  # name: (art profile, read length, coverage, mean fragment, seed, title)
+SMALT_CHRX = Path("/usr/share/doc/smalt/test/data/hs37chrXtrunc.fa.gz")
+HUMAN_REGIONS = ((5_000_000, 20_000_000), (50_000_000, 65_000_000))
+"""GRCh37 chrX dev regions (0-based, end exclusive; only 0-20 and 50-70 Mbp may be used)."""
+SETS = {  # name: (art profile, read length, coverage, mean fragment, seed, title); art's default indel rates
     "hs30": ("HS25", 150, 30, 450, 11, "HS25 150 bp 30×"),
     "hs8": ("HS25", 150, 8, 450, 12, "HS25 150 bp 8×"),
     "ms30": ("MSv3", 250, 30, 600, 13, "MiSeq v3 250 bp 30×"),
     "hs60": ("HS25", 150, 60, 450, 14, "HS25 150 bp 60×"),
     "ms8": ("MSv3", 250, 8, 600, 15, "MiSeq v3 250 bp 8×"),
     "ms60": ("MSv3", 250, 60, 600, 16, "MiSeq v3 250 bp 60×"),
+    "hx25": ("HS25", 150, 25, 450, 21, "human chrX 5-20 + 50-65 Mbp, HS25 150 bp 25×"),
+    "hx8": ("HS25", 150, 8, 450, 22, "human chrX 5-20 + 50-65 Mbp, HS25 150 bp 8×"),
+    "hx60": ("HS25", 150, 60, 450, 23, "human chrX 5-20 + 50-65 Mbp, HS25 150 bp 60×"),
 }
 GC_SETS = {  # name: (source set, GC bias (peak, width), kept fraction, seed, title)
     "hs30gc": ("hs60", (0.5, 0.1), 0.5, 17, "HS25 150 bp 30×, GC-biased coverage"),
@@ -128,19 +136,42 @@ def restore_dropped(original: Path, corrected: Path, out: Path) -> int:
     return dropped
 
 
+def genome_of(data: Path, name: str) -> Path:
+    """The FASTA a set is simulated from: HS11286, or (``hx`` sets) the chrX dev regions."""
+    data.mkdir(parents=True, exist_ok=True)
+    if not name.startswith("hx"):
+        genome = data / "Klebs_HS11286.fa"
+        if not genome.exists():
+            with open(genome, "wb") as fh:
+                subprocess.run(["xz", "-dc", str(KLEBORATE)], stdout=fh, check=True)
+        return genome
+    genome = data / "chrX_dev.fa"
+    if not genome.exists():
+        whole = data / "hs37chrX.fa"
+        with open(whole, "wb") as fh:
+            subprocess.run(["gzip", "-dc", str(SMALT_CHRX)], stdout=fh, check=True)
+        import pysam
+
+        with pysam.FastaFile(str(whole)) as fa, open(genome.with_suffix(".tmp"), "w") as out:
+            for lo, hi in HUMAN_REGIONS:
+                seq = fa.fetch(fa.references[0], lo, hi)
+                out.write(f">chrX:{lo + 1}-{hi}\n" + "\n".join(seq[i:i + 80] for i in range(0, len(seq), 80)) + "\n")
+        os.replace(genome.with_suffix(".tmp"), genome)
+        whole.unlink()
+        Path(str(whole) + ".fai").unlink(missing_ok=True)
+    return genome
+
+
 def simulate(data: Path, name: str) -> Path:
-    """``data/NAME`` with ``all.fq`` and ``r_errFree.sam`` (art_illumina from HS11286)."""
+    """``data/NAME`` with ``all.fq`` and ``r_errFree.sam`` (art_illumina, its default indel rates)."""
     profile, length, cov, mean, seed, _ = SETS[name]
     d = data / name
     if (d / "all.fq").exists():
         return d
+    genome = genome_of(data, name)
     d.mkdir(parents=True, exist_ok=True)
-    genome = data / "Klebs_HS11286.fa"
-    if not genome.exists():
-        with open(genome, "wb") as fh:
-            subprocess.run(["xz", "-dc", str(KLEBORATE)], stdout=fh, check=True)
     run(["art_illumina", "-ss", profile, "-i", genome, "-p", "-l", length, "-f", cov, "-m", mean, "-s", 30,
-         "-rs", seed, "-ir", 0, "-ir2", 0, "-dr", 0, "-dr2", 0, "-ef", "-na", "-o", d / "r"], log=d / "art.log")
+         "-rs", seed, "-ef", "-na", "-o", d / "r"], log=d / "art.log")
     with open(d / "all.fq", "wb") as out:
         for mate in ("r1.fq", "r2.fq"):
             with open(d / mate, "rb") as fh:
@@ -186,10 +217,10 @@ def simulate_gc(data: Path, name: str) -> Path:
 
 def part_klebsiella(out: Path, args: argparse.Namespace) -> dict:
     results = {}
-    size = 5_682_322
     for name in args.sets.split(","):
         d = simulate_gc(args.data, name) if name in GC_SETS else simulate(args.data, name)
         reads, truth = d / "all.fq", d / "r_errFree.sam"
+        size = genome_size(genome_of(args.data, name)) if name in SETS else 5_682_322
         o = out / "klebsiella" / name
         o.mkdir(parents=True, exist_ok=True)
         runs = [("Lighter 1.1.2", *lighter(reads, o / "lighter", 21, size, args.threads))]
@@ -197,6 +228,12 @@ def part_klebsiella(out: Path, args: argparse.Namespace) -> dict:
             runs.append(("SPAdes 3.15 BayesHammer", *bayeshammer(reads, o / "bayeshammer", args.threads)))
         runs.append(("seqfcn", o / "seqfcn.fq", seqfcn_correct(reads, o / "seqfcn.fq", args.threads,
                                                               "--model", args.model)))
+        if name in args.ablation.split(","):  # what each part adds: the indel pass, the network
+            for label, stem, extra in (("seqfcn --indels 0 (no indel pass)", "noindel", ("--indels", "0")),
+                                       ("seqfcn --rounds 0 (walk and indel pass, no network)", "walk",
+                                        ("--rounds", "0"))):
+                runs.append((label, o / f"{stem}.fq", seqfcn_correct(reads, o / f"{stem}.fq", args.threads,
+                                                                     "--model", args.model, *extra)))
         if name in args.self_train.split(","):
             runs.append(("seqfcn --self-train", o / "selftrain.fq",
                          seqfcn_correct(reads, o / "selftrain.fq", args.threads, "--self-train")))
@@ -322,7 +359,7 @@ def aligned_table(title: str, rows: dict) -> str:
 def tables(results: dict) -> str:
     parts = []
     if "klebsiella" in results:
-        parts.append("### Klebsiella pneumoniae HS11286, whole genome (simulated truth)\n\n"
+        parts.append("### Simulated sets with indels: Klebsiella HS11286 and human chrX dev regions (simulated truth)\n\n"
                      + klebsiella_table(results["klebsiella"]))
     if "ex1" in results:
         parts.append(aligned_table("### samtools ex1, real 35 bp Illumina (bwa mem to ex1.fa)", results["ex1"]))
@@ -344,6 +381,7 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join([*SETS, *GC_SETS]), help="Klebsiella sets (default %(default)s)")
     ap.add_argument("--bayeshammer", default="hs30,ex1", help="sets BayesHammer runs on ('' for none)")
     ap.add_argument("--self-train", default="hs30", help="Klebsiella sets seqfcn --self-train runs on")
+    ap.add_argument("--ablation", default="hs30", help="sets seqfcn also runs on with --indels 0 and --rounds 0")
     ap.add_argument("--model", type=Path, default=KMER_MODEL)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--coverage", type=float, nargs="+", default=[40, 60], help="lambda coverages (seeds 1, 2, ...)")

@@ -16,15 +16,25 @@ from typing import Any
 from seqfcn.errors import SeqfcnError
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (a bad value is a usage error, exit 2, one line)."""
+def _at_least(text: str, low: int) -> int:
+    """``text`` as an integer >= ``low`` (a bad value is a usage error, exit 2, one line)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, not {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, not {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _at_least(text, 1)
+
+
+def count_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _at_least(text, 0)
 
 
 def solid_count(text: str) -> int | str | None:

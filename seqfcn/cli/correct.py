@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from seqfcn.cli.args import declare_io, run_shards, solid_count, torchrun_rank
+from seqfcn.cli.args import count_int, declare_io, run_shards, solid_count, torchrun_rank
 from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
 
@@ -94,8 +94,13 @@ def add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.add_argument("--self-train-mode", choices=("kmer", "memorise"), default="kmer",
                    help="kmer (default): a k-mer-evidence model fitted to the reads' qualities, length and "
                    "coverage; memorise: a plain model that learns the sample's sequence in its weights")
-    p.add_argument("--rounds", type=int,
-                   help="passes of the model over each read (default: 2 for k-mer models, 4 with indels, else 1)")
+    p.add_argument("--rounds", type=count_int,
+                   help="passes of the model over each read (default: 2 for k-mer models, 4 with indels, else 1; "
+                   "0: the spectrum walk and the indel pass alone)")
+    p.add_argument("--indels", type=count_int, default=defaults.INDEL_LENGTH, metavar="N",
+                   help="with solid k-mer checks: fix insertions and deletions of up to N bases where exactly one "
+                   f"such edit makes the read's k-mers solid (default {defaults.INDEL_LENGTH}; 0: substitutions "
+                   "only; reads with a CIGAR never change length)")
     p.add_argument("--save-model", help="with --self-train: save the trained model to this directory")
     p.add_argument("--self-train-dir", metavar="DIR", help="with --self-train: keep the training's checkpoints in "
                    "DIR/last/ (every 500 steps, every 5 minutes and on SIGTERM), so --resume can continue them")
@@ -175,7 +180,7 @@ def run_correct(args: argparse.Namespace) -> int:
         recalibrate=args.recalibrate, both_strands=not args.single_strand, rounds=args.rounds, solid=args.solid,
         output_format=args.output_format, reference=args.reference, phred=args.phred,
         stats_path=args.stats if rank is None else None, progress=progress, pg=pg, spectrum=args.spectrum,
-        interleaved=args.interleaved,
+        interleaved=args.interleaved, indels=args.indels,
     )
 
     def run(shard: tuple[int, int] | None, output: str | list[str]) -> None:

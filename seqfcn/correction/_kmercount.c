@@ -62,7 +62,7 @@
  * extend(codes, lengths, n, w, k, slots, shift, keys, counts, solid, max_edits, min_run, quals, depth,
  *        weight, margin, max_q, passes, threads, flags) -> edits
  *   Spectrum-guided substitutions, in place on codes (n, w) uint8. Walking right from a
- *   read's first solid k-mer (count >= solid), the first non-solid k-mer's new (last) base
+ *   read's longest run of solid k-mers (count >= solid), the first non-solid k-mer's new (last) base
  *   is the suspect; walking left from it, the first non-solid k-mer's first base (an N is a
  *   suspect too). Each other base at the suspect is scored by its best continuation:
  *   weight per solid k-mer reached (at most k, or the k-mers left) less the summed quality
@@ -774,14 +774,19 @@ static void recount(const index_t *ix, const uint8_t *row, int p, int nk, int64_
         cnt[j] = count_at(ix, row, j);
 }
 
-/* one walk over a row (rightwards from its first solid k-mer, then leftwards); cnt[j] holds
+/* one walk over a row (rightwards from its longest run of solid k-mers, then leftwards); cnt[j] holds
  * the count of k-mer j and is kept up to date; returns the edits made */
 static int walk_row(const walk_t *wk, uint8_t *row, const uint8_t *qual, int64_t *cnt, int budget)
 {
     const index_t *ix = wk->ix;
-    int nk = wk->nk, k = ix->k, made = 0, first = -1;
-    for (int j = 0; j < nk; j++)
-        if (cnt[j] >= wk->solid) { first = j; break; }
+    int nk = wk->nk, k = ix->k, made = 0, first = -1, longest = 0;
+    /* the anchor: the longest run of solid k-mers (the first run when several are as long); an
+     * error can make a few k-mers that another copy of the genome holds, a short solid run that
+     * is not the read's */
+    for (int j = 0, run = 0; j < nk; j++) {
+        run = cnt[j] >= wk->solid ? run + 1 : 0;
+        if (run > longest) { longest = run; first = j - run + 1; }
+    }
     if (first < 0)
         return 0;
     int prev_solid = 1;

@@ -3,7 +3,8 @@
 With solid checks the compiled spectrum walk goes first over every read (it also finds the
 reads whose k-mers are all solid: they get no edit state and are written as they came);
 the network then runs only on the reads the walk leaves weak, and the walk goes once more
-over those. Used by :mod:`.pipeline` for every input and by :mod:`.blocks` for the few reads
+over those. Reads still weak then get the indel pass (:mod:`.indels`; not reads with a
+CIGAR), and the reads it changes one more walk. Used by :mod:`.pipeline` for every input and by :mod:`.blocks` for the few reads
 of a FASTQ block that the walk leaves weak.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from seqfcn.correction.edits import CorrectionStats, Edited, edit, finish, initial
 from seqfcn.correction.engine import CorrectionEngine, ReadItem
+from seqfcn.correction.indels import IndelSettings, IndelWalker
 from seqfcn.sequence.encode import to_codes
 from seqfcn.io.reads import Read
 
@@ -33,7 +35,8 @@ def correct_chunk(chunk: list[Read], corrector: CorrectionEngine, stats: Correct
     all: they are written as they came. With solid checks the spectrum walk
     (:meth:`CorrectionEngine.spectrum_fix`, which also finds the solid reads) goes first, the
     network then runs only on the reads it leaves with unsupported bases, and the walk goes
-    once more over those. ``rounds`` passes of the model, each on the previous output."""
+    once more over those. ``rounds`` passes of the model, each on the previous output (0: the
+    spectrum walk and the indel pass alone)."""
     order = [i for i, read in enumerate(chunk) if read.sequence]
     codes = _chunk_codes(chunk, order)
     states: dict[int, Edited] = {}
@@ -57,13 +60,14 @@ def correct_weak(chunk: list[Read], corrector: CorrectionEngine, codes: dict[int
                  states: dict[int, Edited], may: dict[int, bool], todo: list[int], recalibrate: str,
                  rounds: int) -> None:
     """The network's ``rounds`` over the reads ``todo`` of ``chunk`` (those the spectrum walk
-    left weak, or all without solid checks), then (solid checks) the walk once more over them.
-    ``codes`` and ``states`` (by index) are the reads after the first walk; updated in place."""
+    left weak, or all without solid checks), then (solid checks) the walk once more over them
+    and the indel pass over those it leaves weak. ``codes`` and ``states`` (by index) are the
+    reads after the first walk; updated in place."""
     for i in todo:
         _state(chunk, states, may, i)
     after_walk = todo
     known: dict[int, np.ndarray] = {}
-    for _ in range(max(1, rounds)):
+    for _ in range(rounds):
         items = [ReadItem(i, codes[i], states[i].qual, may[i], known.get(i)) for i in todo]
         if not items:
             break
@@ -77,7 +81,26 @@ def correct_weak(chunk: list[Read], corrector: CorrectionEngine, codes: dict[int
                 changed.append(i)
         todo, known = _still_weak(corrector, codes, sorted(changed))
     if corrector.solid is not None and after_walk:
-        _walk(corrector, chunk, codes, states, may, after_walk)
+        weak = _walk(corrector, chunk, codes, states, may, after_walk)[1]
+        _indels(corrector, chunk, codes, states, may, weak)
+
+
+def _indels(corrector: CorrectionEngine, chunk: list[Read], codes: dict[int, np.ndarray], states: dict[int, Edited],
+            may: dict[int, bool], weak: Sequence[int]) -> None:
+    """The indel pass over the reads ``weak`` that may change length, then the walk over those it changed."""
+    todo = [i for i in weak if may[i]]
+    if not corrector.indels or not todo:
+        return
+    walker = IndelWalker(corrector.evidence.table, corrector.solid, IndelSettings(max_length=corrector.indels))
+    fixed = walker.fix([states[i] for i in todo])
+    changed = [i for i, st in zip(todo, fixed) if st.n_changed != states[i].n_changed]
+    for i, st in zip(todo, fixed):
+        states[i] = st
+    corrector.indel_edits += walker.edits
+    for i in changed:
+        codes[i] = to_codes(states[i].seq)
+    if changed:
+        _walk(corrector, chunk, codes, states, may, changed)
 
 
 def _state(chunk: list[Read], states: dict[int, Edited], may: dict[int, bool], i: int) -> Edited:

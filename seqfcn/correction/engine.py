@@ -176,6 +176,7 @@ class EngineOptions:
     max_quality: int = defaults.MAX_QUALITY
     solid: int | None = None
     windows: bool = True
+    indels: int = defaults.INDEL_LENGTH
 
 
 class CorrectionEngine:
@@ -213,6 +214,9 @@ class CorrectionEngine:
             receptive field needs for those bases' posteriors to equal the whole read's
             (elsewhere no edit could pass the checks). Posteriors outside the windows are
             not computed, so ``recalibrate="all"`` needs ``windows=False``.
+        indels: with ``solid``, the longest insertion or deletion the indel pass
+            (:mod:`seqfcn.correction.indels`, run by :func:`seqfcn.correction.chunks.correct_weak`
+            on the reads still weak after the walk and the network) tries; 0: none.
     """
 
     def __init__(self, model: nn.Module, options: EngineOptions | None = None, *,
@@ -249,6 +253,10 @@ class CorrectionEngine:
         if solid is not None and (evidence is None or evidence.table is None or evidence.source != "reads"):
             raise SeqfcnError("solid k-mer checks need a model whose evidence is the reads' spectrum")
         self.solid = None if solid is None else int(solid)
+        if int(o.indels) < 0:
+            raise SeqfcnError(f"--indels must be >= 0, not {o.indels}")
+        self.indels = int(o.indels) if self.min_confidence < 1 else 0  # min_confidence 1: nothing changes
+        self.indel_edits = 0
         self.vetoed = 0
         self.spectrum_edits = 0
         # with solid checks an edit is only ever accepted at a base no solid k-mer supports, so

@@ -64,7 +64,8 @@ class CorrectionOptions:
         both_strands: average the posteriors of each read and its reverse complement.
         max_quality: cap of recalibrated qualities.
         rounds: passes of the model over each read (default
-            :func:`seqfcn.correction.defaults.default_rounds`).
+            :func:`seqfcn.correction.defaults.default_rounds`); 0 with solid checks: the
+            spectrum walk and the indel pass alone (the network never runs).
         solid: reads-spectrum models: the solid k-mer count of
             :class:`~seqfcn.correction.engine.CorrectionEngine` (``"auto"``: the spectrum's
             valley, :func:`seqfcn.correction.spectrum.solid_threshold`; None: no checks).
@@ -83,6 +84,9 @@ class CorrectionOptions:
         spectrum: reads-spectrum models: use this spectrum (``seqfcn count``) instead of
             counting the input; its ``k`` and the files it was counted from must match.
         interleaved: the one input holds mate pairs (1, 2, 1, 2, ...): checked as it streams.
+        indels: with solid checks, the longest insertion or deletion the indel pass fixes
+            (:mod:`seqfcn.correction.indels`); 0: substitutions only. Reads with a CIGAR
+            (aligned SAM/BAM) never change length.
     """
 
     min_confidence: float = defaults.MIN_CONFIDENCE
@@ -102,6 +106,7 @@ class CorrectionOptions:
     pg: dict | None = None
     spectrum: str | os.PathLike | None = None
     interleaved: bool = False
+    indels: int = defaults.INDEL_LENGTH
 
 
 def correct_reads(
@@ -151,12 +156,15 @@ def correct_reads(
         raise SeqfcnError("--spectrum is for models whose evidence is the reads' k-mer spectrum", path=loaded.label)
     rounds = defaults.default_rounds(None if evidence is None else evidence.edits) if opts.rounds is None \
         else int(opts.rounds)
-    if rounds < 1:
-        raise SeqfcnError(f"rounds must be >= 1, not {rounds}")
+    if rounds < 0:
+        raise SeqfcnError(f"rounds must be >= 0, not {rounds}")
     corrector = CorrectionEngine(loaded.model, device=opts.device, min_confidence=opts.min_confidence,
                                  batch_size=opts.batch_size, both_strands=opts.both_strands,
                                  max_quality=opts.max_quality, evidence=evidence,
-                                 solid=_solid(opts.solid, evidence), windows=opts.recalibrate != "all")
+                                 solid=_solid(opts.solid, evidence), windows=opts.recalibrate != "all",
+                                 indels=opts.indels)
+    if rounds == 0 and corrector.solid is None:
+        raise SeqfcnError("--rounds 0 (no network) needs solid k-mer checks: a reads-spectrum model and --solid")
     t0 = time.monotonic()
     run = _run_fingerprint(loaded, opts, rounds) if opts.shard is not None else ""
     stats = _stream(inputs, outputs, corrector, opts, rounds, run)
@@ -172,6 +180,7 @@ def correct_reads(
         seconds=round(time.monotonic() - t0, 3), model=loaded.label, device=str(corrector.device),
         min_confidence=opts.min_confidence, recalibrate=opts.recalibrate, both_strands=corrector.both_strands,
         rounds=rounds, solid=corrector.solid, edits_vetoed=corrector.vetoed, spectrum_edits=corrector.spectrum_edits,
+        indel_edits=corrector.indel_edits,
         bases_through_network=corrector.bases_run,
         input=inputs[0] if len(inputs) == 1 else inputs, output=outputs[0] if len(outputs) == 1 else outputs,
         shard=None if opts.shard is None else f"{opts.shard[0] + 1}/{opts.shard[1]}",
@@ -210,7 +219,8 @@ def _run_fingerprint(loaded: Any, opts: CorrectionOptions, rounds: int) -> str:
         model=digest.hexdigest()[:16], evidence=None if loaded.evidence is None else loaded.evidence.to_dict(),
         min_confidence=opts.min_confidence, recalibrate=opts.recalibrate, both_strands=opts.both_strands,
         max_quality=opts.max_quality, rounds=rounds, solid=opts.solid, output_format=opts.output_format,
-        reference=opts.reference, phred=opts.phred, interleaved=opts.interleaved)
+        reference=opts.reference, phred=opts.phred, interleaved=opts.interleaved,
+        indels=opts.indels)
 
 
 def _solid(solid: int | str | None, evidence: Any) -> int | None:

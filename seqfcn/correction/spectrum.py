@@ -434,7 +434,7 @@ def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *
          **overrides: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spectrum-guided substitutions walking out of each read's solid k-mers.
 
-    From the first solid k-mer rightwards (then leftwards), the base entering the first
+    From the start of the longest run of solid k-mers rightwards (then leftwards), the base entering the first
     non-solid k-mer is the suspect. Each of the 3 other bases is scored by its best
     continuation: ``weight`` per solid k-mer it reaches (at most k, or the k-mers left)
     less the summed quality of up to ``depth`` further substitutions that continuation

@@ -252,19 +252,20 @@ def test_gap_class_deletes_only_without_cigar(tmp_path):
 
 # --------------------------------------------------------------------------- a trained model
 def test_trained_tiny_model_fixes_planted_substitutions(tmp_path):
-    """Train ~300 steps on a 120 bp piece of a real genome (ex1.fa seq1:200-320) with errors at
-    low-quality (Q10) bases and 15% hidden bases; plant one Q10 substitution in half of 300
-    error-free reads (both strands): gain > 0.5, and error-free reads keep >= 99.8% of their bases."""
+    """Train 150 steps (lr 3e-2) on a 120 bp piece of a real genome (ex1.fa seq1:200-320) with errors at
+    low-quality (Q10) bases and 15% hidden bases; plant one Q10 substitution in 225 of 300
+    error-free reads (both strands): gain > 0.5, and error-free reads keep >= 99.8% of their bases.
+    Measured gain 0.80 (training seeds 1-3); 0.77-0.85 over other data/weight seeds (300 steps at 1e-2: 0.84)."""
     torch.manual_seed(0)
     genome = Genome(EX1_FA)
     region = [Region("seq1", 200, 320)]
     quality = np.zeros((1, MAX_Q + 1))
     quality[0, 35], quality[0, 10] = 0.9, 0.1  # 90% of bases Q35, 10% Q10 (10% of those wrong)
     em = IlluminaErrorModel(quality_probs=quality, error_by_q=10.0 ** (-np.arange(MAX_Q + 1) / 10))
-    data = MaskedInputs(CorruptedWindows(GenomeWindows(genome, 36, 64 * 300, seed=1, regions=region), em, seed=2),
+    data = MaskedInputs(CorruptedWindows(GenomeWindows(genome, 36, 64 * 150, seed=1, regions=region), em, seed=2),
                         0.15, seed=3)
     model = create_model("read_corrector", channels=32, n_layers=3, stem_kernel=9)
-    model, _ = train_corrector(data, model, steps=300, batch_size=64, lr=1e-2, device="cpu", progress=False)
+    model, _ = train_corrector(data, model, steps=150, batch_size=64, lr=3e-2, device="cpu", progress=False)
 
     rng = np.random.default_rng(7)
     ref = genome.fetch("seq1", 200, 320).upper()

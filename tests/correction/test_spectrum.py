@@ -69,13 +69,29 @@ def test_bloom_keeps_every_repeated_kmer_with_its_count() -> None:
     assert sum(oracle[key] == 1 for key in got) <= 0.05 * sum(c == 1 for c in oracle.values())
 
 
+def _canonical_keys(codes: np.ndarray, k: int) -> np.ndarray:
+    """The packed canonical k-mer of every window of ``codes`` (ACGT only), vectorised."""
+    windows = np.lib.stride_tricks.sliding_window_view(codes.astype(np.uint64), k)
+    fwd = np.zeros(len(windows), np.uint64)
+    rev = np.zeros(len(windows), np.uint64)
+    for j in range(k):
+        fwd = fwd * np.uint64(4) + windows[:, j]
+        rev = rev * np.uint64(4) + (np.uint64(3) - windows[:, k - 1 - j])
+    return np.minimum(fwd, rev)
+
+
 def test_table_grows_past_its_first_size() -> None:
+    """A million random 21-mers (about 4x the first table's slots, so the sub-tables double
+    several times): every one is kept, with the brute-force count."""
     counter = SpectrumCounter(21, bloom=False)
     first = counter.slots
     rng = np.random.default_rng(2)
-    codes = rng.integers(0, 4, 4_000_000).astype(np.uint8)
+    codes = rng.integers(0, 4, 1_000_000).astype(np.uint8)
     counter.add(codes, np.array([0, codes.size], np.int64))
-    assert counter.slots > first and counter.used == len(counter.table()) > 3_900_000
+    table = counter.table()
+    assert counter.slots > first and counter.used == len(table) > 999_900
+    keys, counts = np.unique(_canonical_keys(codes, 21), return_counts=True)
+    assert np.array_equal(table.keys, keys) and np.array_equal(table.counts, counts)
 
 
 def test_partitions_counted_on_threads_give_the_same_spectrum_as_one_thread() -> None:
@@ -208,9 +224,9 @@ def test_lookahead_substitutes_only_bases_below_the_quality_cap_and_undoes_unsup
 @pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
 def test_lookahead_prefers_the_continuation_that_spends_less_quality() -> None:
     """A 2-copy repeat; the read matches neither copy: both need its base 40 changed, copy A
-    also base 45, copy B base 48. The plain walk takes copy B (its first run is longer); the
-    lookahead takes the copy whose second change is at the low-quality base, and neither when
-    the two cost the same."""
+    also base 45, copy B base 48. The plain walk takes copy A (the read's longest solid run,
+    its anchor, is copy A's: bases 48 on); the lookahead takes the copy whose second change
+    is at the low-quality base, and neither when the two cost the same."""
     rng = np.random.default_rng(8)
     left, m1, m2, right = ("".join(rng.choice(list("ACGT"), n)) for n in (40, 4, 2, 40))
     copy_a = left + "A" + m1 + "C" + m2 + "T" + right
@@ -226,13 +242,34 @@ def test_lookahead_prefers_the_continuation_that_spends_less_quality() -> None:
         out = extend(codes, lengths, table, solid=2, qualities=qual, max_quality=40, **kw)[0]
         return "".join("ACGTN"[c] for c in out)
 
-    assert walk(3, 35, depth=0, weight=1, margin=1) == copy_b
+    assert walk(3, 35, depth=0, weight=1, margin=1) == copy_a
     assert walk(3, 35, depth=3) == copy_a
     assert walk(35, 3, depth=3) == copy_b
     assert walk(20, 20, depth=3) == read
 
 
 @pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+@pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
+def test_the_walk_anchors_on_the_longest_solid_run() -> None:
+    """An error at base 20 whose first k-mers another genome copy holds (a short solid run
+    before it): walking from the first solid k-mer would suspect a later base; from the
+    longest run (right of the error) the error itself is fixed."""
+    rng = np.random.default_rng(3)
+    genome = rng.integers(0, 4, 400).astype(np.uint8)
+    read_true = genome[100:200].copy()
+    read = read_true.copy()
+    read[20] = (read[20] + 1) % 4
+    other = np.concatenate([rng.integers(0, 4, 30).astype(np.uint8), read[6:26], rng.integers(0, 4, 30).astype(np.uint8)])
+    reads = [g[s:s + 40] for g in (genome, other) for s in range(0, g.shape[0] - 39) for _ in range(3)]
+    table = count_spectrum(reads, 11, bloom=False)
+    from seqfcn.correction.indels import kmer_counts
+
+    counts = kmer_counts([read], table)[0]
+    assert (counts[10:16] >= 2).all() and (counts[16:21] < 2).all()  # a short solid run holds the error
+    out = extend(read[None].copy(), np.array([100]), table, solid=2)[0]
+    assert out.tobytes() == read_true.tobytes()
+
+
 def test_a_high_quality_base_near_a_read_end_is_changed_only_with_k_solid_k_mers() -> None:
     """An error 2 bases from a read's end is confirmed by only 2 k-mers: fixed at quality 10,
     left at quality 35 (>= max_quality); the same error mid-read (k k-mers) is fixed at 35."""

@@ -140,14 +140,16 @@ def test_tiled_prediction_equals_whole_sequence_at_32k_reach() -> None:
 
 # ---------------------------------------------------------------- learning at d = 1 kb
 def test_dilated_model_learns_1kb_dependency_undilated_cannot() -> None:
-    stages = [(100, 60, 32), (300, 30, 16), (1000, 40)]
+    # 90 steps at lr 7e-3 (was 130 at 5e-3): seed 0 gives dilated AUROC 1.000, flat 0.544; seeds 1-3
+    # 1.000 / 0.47-0.55 too (the 130-step run: seeds 0-4 pass, 5 and 6 miss; this one: 0-3, 4 at 0.90)
+    stages = [(100, 40, 32), (300, 20, 16), (1000, 30)]
     val = LongRangeDataset(128, 1000, seed=99)
 
     def trained(dilations: list[int] | None) -> torch.nn.Module:
         torch.manual_seed(0)
         model = create_model("dilated_fcn", channels=8, n_layers=10, kernel_size=3, stem_kernel=9,
                              head_task="multilabel", dilations=dilations)
-        fit_longrange(model, stages, batch_size=8, lr=5e-3, seed=0)
+        fit_longrange(model, stages, batch_size=8, lr=7e-3, seed=0)
         return model
 
     dilated, flat = trained(None), trained([1] * 10)
