@@ -61,6 +61,20 @@ def cli(capsys) -> Callable[[Sequence[str]], tuple[int, str, str]]:
     return run
 
 
+def hide_module(monkeypatch, module: str) -> None:
+    """Make ``import module`` fail (as when an optional dependency is not installed)."""
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *args, **kwargs):
+        if name == module:
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+
+
 def write_simulated_reads(path: Path, genome: list[np.ndarray], em, n: int, length: int, seed: int) -> Path:
     """``n`` reads of ``length`` simulated from ``genome`` with the error model ``em``, written as
     FASTQ (names ``r0, r1, ...``) to ``path``; returns the FASTQ of their error-free truth beside it."""

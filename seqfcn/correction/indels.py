@@ -27,6 +27,7 @@ base gets the quality of the base before it (:func:`seqfcn.correction.edits.edit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 from typing import Sequence
 
@@ -36,9 +37,8 @@ from seqfcn.correction.edits import Edited, edit
 from seqfcn.correction.engine import Decision
 from seqfcn.correction.kmers import KmerTable
 from seqfcn.correction.spectrum import support
-from seqfcn.sequence.encode import to_codes
+from seqfcn.sequence.encode import reverse_complement, to_codes
 
-_COMPLEMENT = bytes.maketrans(b"ACGTNacgtn", b"TGCANtgcan")
 _BATCH = 512
 """Suspects checked in one lookup pass (bounds the memory of the candidates' windows)."""
 
@@ -105,6 +105,14 @@ def first_suspect(counts: np.ndarray, solid: int, start: int) -> int:
     return int(weak[0]) if weak.size else -1
 
 
+@lru_cache(maxsize=None)
+def _layout(k: int, max_length: int) -> tuple[list[_Candidate], np.ndarray]:
+    """The candidates tried (:func:`candidates`) and their gather table (:func:`_gather_table`),
+    made once per ``(k, max_length)``: a walker is made for every chunk of reads."""
+    cands = candidates(max_length)
+    return cands, _gather_table(k, max_length, cands)
+
+
 def _gather_table(k: int, max_length: int, cands: Sequence[_Candidate]) -> np.ndarray:
     """``(len(cands), width)`` indices into a suspect's source: its read from ``max_length``
     bases before the suspect k-mer ``j`` on, ``width + max_length`` bases padded with N, then
@@ -132,9 +140,8 @@ class IndelWalker:
     def __init__(self, table: KmerTable, solid: int, settings: IndelSettings | None = None) -> None:
         self.table, self.solid = table, int(solid)
         self.settings = s = settings or IndelSettings()
-        self.cands = candidates(s.max_length)
-        self.width = 2 * (table.k + s.max_length) - 1
-        self.gather = _gather_table(table.k, s.max_length, self.cands)
+        self.cands, self.gather = _layout(table.k, s.max_length)
+        self.width = self.gather.shape[1]
         self.shift = np.array([c.shift for c in self.cands])
         self.first = s.max_length - np.array([c.back for c in self.cands])  # first base of the first k-mer changed
         self.edits = 0
@@ -250,7 +257,7 @@ def _apply(seq: np.ndarray, p: int, c: _Candidate) -> np.ndarray:
 
 def _flip(state: Edited) -> Edited:
     """The reverse complement of an edit state (qualities reversed, counts kept)."""
-    seq = np.frombuffer(state.seq.tobytes().translate(_COMPLEMENT)[::-1], np.uint8).copy()
+    seq = np.frombuffer(reverse_complement(state.seq.tobytes()), np.uint8).copy()
     qual = None if state.qual is None else state.qual[::-1].copy()
     return Edited(seq, qual, state.n_sub, state.n_del, state.n_ins, state.n_replaced)
 

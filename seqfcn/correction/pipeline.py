@@ -41,6 +41,7 @@ from seqfcn.correction.edits import CorrectionStats
 from seqfcn.correction.engine import CorrectionEngine
 from seqfcn.correction.evidence import as_paths, check_spectrum, count_reads, load_spectrum
 from seqfcn.correction.model_files import load_corrector
+from seqfcn.correction.spectrum import compiled, solid_threshold
 from seqfcn.errors import SeqfcnError
 from seqfcn.runtime.options import resolve_options
 from seqfcn.io.reads import Read, read_reads
@@ -145,6 +146,12 @@ def correct_reads(
     _check_files(inputs, outputs, opts)
     loaded = load_corrector(model_path_or_model)
     evidence = loaded.evidence
+    rounds = defaults.default_rounds(None if evidence is None else evidence.edits) if opts.rounds is None \
+        else int(opts.rounds)
+    if rounds < 0:
+        raise SeqfcnError(f"rounds must be >= 0, not {rounds}")
+    if rounds == 0 and not (_wants_solid(opts.solid, evidence) and compiled()):
+        raise SeqfcnError("--rounds 0 (no network) needs solid k-mer checks: a reads-spectrum model and --solid")
     if evidence is not None and evidence.table is None:
         if opts.spectrum is not None:
             table = load_spectrum(opts.spectrum)
@@ -154,17 +161,11 @@ def correct_reads(
         evidence = evidence.with_table(table)
     elif opts.spectrum is not None:
         raise SeqfcnError("--spectrum is for models whose evidence is the reads' k-mer spectrum", path=loaded.label)
-    rounds = defaults.default_rounds(None if evidence is None else evidence.edits) if opts.rounds is None \
-        else int(opts.rounds)
-    if rounds < 0:
-        raise SeqfcnError(f"rounds must be >= 0, not {rounds}")
     corrector = CorrectionEngine(loaded.model, device=opts.device, min_confidence=opts.min_confidence,
                                  batch_size=opts.batch_size, both_strands=opts.both_strands,
                                  max_quality=opts.max_quality, evidence=evidence,
                                  solid=_solid(opts.solid, evidence), windows=opts.recalibrate != "all",
                                  indels=opts.indels)
-    if rounds == 0 and corrector.solid is None:
-        raise SeqfcnError("--rounds 0 (no network) needs solid k-mer checks: a reads-spectrum model and --solid")
     t0 = time.monotonic()
     run = _run_fingerprint(loaded, opts, rounds) if opts.shard is not None else ""
     stats = _stream(inputs, outputs, corrector, opts, rounds, run)
@@ -223,15 +224,19 @@ def _run_fingerprint(loaded: Any, opts: CorrectionOptions, rounds: int) -> str:
         indels=opts.indels)
 
 
+def _wants_solid(solid: int | str | None, evidence: Any) -> bool:
+    """Whether solid k-mer checks are asked for and apply: a reads-spectrum model and ``solid`` set."""
+    return evidence is not None and evidence.source == "reads" and solid is not None
+
+
 def _solid(solid: int | str | None, evidence: Any) -> int | None:
     """The solid k-mer count to use (None: no checks, and always for non-reads evidence)."""
-    if evidence is None or evidence.source != "reads" or solid is None:
+    if not _wants_solid(solid, evidence):
         return None
-    from seqfcn.correction.spectrum import compiled, solid_threshold
-
     if not compiled():
         log.warning("the compiled k-mer kernels are not built: no solid k-mer checks (the model alone decides)")
         return None
+
     if solid == "auto":
         solid = solid_threshold(evidence.table)
         log.info("k-mers counted %d times or more are solid", solid)

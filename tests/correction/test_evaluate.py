@@ -130,16 +130,9 @@ def test_hand_made_indel_reads_better_worse_exact(tmp_path) -> None:
 
 
 def test_missing_edlib_is_one_line(monkeypatch) -> None:
-    import builtins
+    from conftest import hide_module
 
-    real = builtins.__import__
-
-    def no_edlib(name, *args, **kwargs):
-        if name == "edlib":
-            raise ImportError(name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_edlib)
+    hide_module(monkeypatch, "edlib")
     with pytest.raises(SeqfcnError, match="needs edlib.*pip install edlib"):
         edit_distance("ACGT", "AGT")
 

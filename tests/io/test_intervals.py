@@ -263,15 +263,8 @@ def test_bigwig_round_trip(tmp_path):
 
 
 def test_bigwig_missing_pybigwig(tmp_path, monkeypatch):
-    import builtins
+    from conftest import hide_module
 
-    real_import = builtins.__import__
-
-    def fake(name, *args, **kwargs):
-        if name == "pyBigWig":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake)
+    hide_module(monkeypatch, "pyBigWig")
     with pytest.raises(SeqfcnError, match=r"seqfcn\[bigwig\]"):
         write_bigwig({"c": np.zeros(2)}, {"c": 2}, tmp_path / "a.bw")
