@@ -12,9 +12,9 @@ setup(
     ext_modules=[
         Extension("seqfcn.sequence._onehot", ["seqfcn/sequence/_onehot.c"], optional=True, extra_compile_args=flags),
         Extension("seqfcn.motifs._pwmscan", ["seqfcn/motifs/_pwmscan.c"], optional=True, extra_compile_args=flags),
-        Extension("seqfcn.correction._kmerev", ["seqfcn/correction/_kmerev.c"], depends=["seqfcn/correction/_rows.h"], optional=True,
+        Extension("seqfcn.correction._kmerev", ["seqfcn/correction/_kmerev.c"], depends=["seqfcn/correction/_rows.h", "seqfcn/correction/_spectrum_index.h"], optional=True,
                   extra_compile_args=flags),
-        Extension("seqfcn.correction._kmercount", ["seqfcn/correction/_kmercount.c"], depends=["seqfcn/correction/_rows.h"], optional=True,
+        Extension("seqfcn.correction._kmercount", ["seqfcn/correction/_kmercount.c"], depends=["seqfcn/correction/_rows.h", "seqfcn/correction/_spectrum_index.h"], optional=True,
                   extra_compile_args=flags),
     ]
 )

@@ -1,14 +1,17 @@
-"""Spectrum memory benchmark: peak RSS and bytes per distinct k-mer of ``seqfcn count``.
+"""Spectrum memory benchmark: peak RSS and bytes per distinct k-mer of ``seqfcn count``
+and ``seqfcn correct``.
 
     python benchmarks/bench_spectrum_memory.py --out DIR [--genomes 5,60] [--coverage 25]
-        [--python PYTHON] [--pythonpath DIR] [--label after]
+        [--job count|correct] [--python PYTHON] [--pythonpath DIR] [--label after]
 
 For each genome size (Mbp) a random genome (uniform bases, seed = its size) and reads
 sampled from it (150 bp, both strands, ``--coverage`` x, 1% uniform substitutions,
 quality ``I``) are written once to ``DIR/g{size}.fq``; then ``seqfcn count -k 21`` runs on
 them as a whole process under GNU ``/usr/bin/time -v``. Printed (and appended to
 ``DIR/results.jsonl``): the peak RSS, the distinct k-mers kept in the spectrum, peak RSS per
-distinct k-mer and the wall time. ``--pythonpath`` puts another seqfcn package first on
+distinct k-mer and the wall time. ``--job correct`` runs ``seqfcn correct`` with the shipped
+reads-spectrum model (``kmer_illumina``, k = 21, its own counting pass included) instead, and
+takes the distinct k-mers from a ``seqfcn count`` of the same file. ``--pythonpath`` puts another seqfcn package first on
 ``PYTHONPATH`` (e.g. a copy of the previous version) so before/after run on the same reads.
 The extrapolation to a human genome (3.1 Gbp at 30x) scales the kept k-mers with the genome
 size: ``bytes per k-mer x kept k-mers per genome base x 3.1e9``.
@@ -56,22 +59,34 @@ def simulate(path: Path, genome_bp: int, coverage: float, seed: int) -> None:
     os.replace(tmp, path)
 
 
-def measure(fastq: Path, out: Path, python: str, pythonpath: str | None) -> dict:
-    """Run ``seqfcn count -k 21`` under ``/usr/bin/time -v``: peak RSS (bytes), wall seconds, distinct k-mers."""
+def timed(args: list[str], cwd: Path, python: str, pythonpath: str | None) -> tuple[int, float]:
+    """Run ``python -m seqfcn ARGS`` under ``/usr/bin/time -v``: peak RSS (bytes) and wall seconds."""
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = ["/usr/bin/time", "-v", python, "-m", "seqfcn", "count", "-k", "21", "-o", str(out.resolve()),
-           str(fastq.resolve())]
     t0 = time.time()
-    run = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=out.parent)  # not the repo: -m puts cwd first
+    run = subprocess.run(["/usr/bin/time", "-v", python, "-m", "seqfcn", *args], env=env, capture_output=True,
+                         text=True, cwd=cwd)  # not the repo: -m puts cwd first
     wall = time.time() - t0
     if run.returncode:
-        raise SystemExit(f"seqfcn count failed: {run.stderr[-2000:]}")
+        raise SystemExit(f"seqfcn {args[0]} failed: {run.stderr[-2000:]}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr).group(1)) * 1024
-    with np.load(out, allow_pickle=False) as z:
+    return rss, wall
+
+
+def measure(fastq: Path, out: Path, python: str, pythonpath: str | None, job: str = "count") -> dict:
+    """Peak RSS (bytes), wall seconds and distinct k-mers of ``seqfcn count -k 21`` on ``fastq``
+    (``job="correct"``: of ``seqfcn correct`` with the shipped reads-spectrum model)."""
+    fastq = fastq.resolve()
+    spectrum = out.with_suffix(".kmers.npz").resolve()
+    rss, wall = timed(["count", "-k", "21", "-o", str(spectrum), str(fastq)], out.parent, python, pythonpath)
+    if job == "correct":
+        rss, wall = timed(["correct", str(fastq), "--model", "kmer_illumina", "-o", str(out.with_suffix(".fq").resolve()),
+                           "--no-progress"],
+                          out.parent, python, pythonpath)
+    with np.load(spectrum, allow_pickle=False) as z:
         distinct = int(z["keys"].shape[0])
-    return {"peak_rss": rss, "distinct": distinct, "wall_s": round(wall, 1)}
+    return {"job": job, "peak_rss": rss, "distinct": distinct, "wall_s": round(wall, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--pythonpath", help="directory put first on PYTHONPATH (another seqfcn)")
     ap.add_argument("--label", default="current")
+    ap.add_argument("--job", choices=("count", "correct"), default="count")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     for mbp in (float(x) for x in a.genomes.split(",")):
@@ -89,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         fq = a.out / f"g{mbp:g}.fq"
         if not fq.exists():
             simulate(fq, bp, a.coverage, seed=int(mbp * 1000))
-        r = measure(fq, a.out / f"g{mbp:g}.{a.label}.kmers.npz", a.python, a.pythonpath)
+        r = measure(fq, a.out / f"g{mbp:g}.{a.label}.{a.job}", a.python, a.pythonpath, a.job)
         per = r["peak_rss"] / r["distinct"]
         human = per * r["distinct"] / bp * 3.1e9
         r.update(label=a.label, genome_mbp=mbp, coverage=a.coverage, bytes_per_kmer=round(per, 1),

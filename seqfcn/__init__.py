@@ -6,6 +6,8 @@ scanning, self-supervised read correction.
 """
 from __future__ import annotations
 
+from seqfcn._lazy import lazy_exports
+
 __version__ = "0.1.0"
 
 # Public names, imported on first use (PEP 562): `import seqfcn` and `seqfcn --version` do not
@@ -125,16 +127,4 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'seqfcn' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -63,9 +64,21 @@ def _setup(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, format="seqfcn: %(levelname)s: %(message)s", stream=sys.stderr)
     # scan hands --threads to its kernels itself, so a CPU PWM scan never loads PyTorch
     if args.threads and args.command != "scan":
-        import torch
+        _set_threads(args.threads)
 
-        torch.set_num_threads(args.threads)
+
+def _set_threads(n: int) -> None:
+    """``--threads`` for the compiled k-mer kernels and for PyTorch, without importing it (``seqfcn
+    correct`` counts the reads before it does): set now where it is loaded, else through
+    ``OMP_NUM_THREADS``, which it reads when it is imported."""
+    from seqfcn.correction.kmers import set_kernel_threads
+
+    set_kernel_threads(n)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(n)
 
 
 class _Terminated(BaseException):

@@ -28,15 +28,15 @@
  * rehash(keys, counts, new_keys, new_counts, new_shift) -> None: move all entries of an
  *   overflow table into a larger one.
  *
- * cover_min(codes, n, w, k, slots, shift, keys, counts, out[, largest[, threads]]) -> None
- *   codes: (n, w) uint8 padded reads (N past a read's end); slots/keys/counts: a
- *   seqfcn.kmers._HashIndex (int64 slots into sorted keys) and int64 counts.
+ * cover_min(codes, n, w, k, index, out[, largest[, threads]]) -> None
+ *   codes: (n, w) uint8 padded reads (N past a read's end); index: a
+ *   seqfcn.correction.kmers.SpectrumIndex as its tuple (_spectrum_index.h).
  *   out: (n, w) int64: for every base the smallest count of the N-free k-mers covering
  *   it (the largest with `largest` true), -1 where none covers it; O(w) per row (a monotonic
  *   deque over the k-mers), rows split over `threads` POSIX threads.
  *
- * build_index(keys, shift, slots) -> None: fill slots (-1 = empty) with indices of keys
- *   (the layout of seqfcn.kmers._HashIndex, in one pass instead of numpy rounds).
+ * index_build(src, cbits, counts, k, rbits, offsets, rem, cnt) -> None: fill a
+ *   SpectrumIndex's arrays (below, at the function).
  *
  * parse_fastq(buf, codes, offsets) -> (consumed, records) or (-1, record) when malformed
  *   Splits the complete 4-line FASTQ records at the start of buf ('@' header, bases,
@@ -59,7 +59,7 @@
  *   The n records of spans as (n, w) uint8 codes (table: 256 bytes, byte -> code; padding
  *   4) and Phred qualities (quality byte - phred; padding 0).
  *
- * extend(codes, lengths, n, w, k, slots, shift, keys, counts, solid, max_edits, min_run, quals, depth,
+ * extend(codes, lengths, n, w, k, index, solid, max_edits, min_run, quals, depth,
  *        weight, margin, max_q, passes, threads, flags) -> edits
  *   Spectrum-guided substitutions, in place on codes (n, w) uint8. Walking right from a
  *   read's longest run of solid k-mers (count >= solid), the first non-solid k-mer's new (last) base
@@ -87,6 +87,7 @@
 #include <string.h>
 
 #include "_rows.h"
+#include "_spectrum_index.h"
 
 static const uint64_t MULT = 0x9E3779B97F4A7C15ULL;
 static const uint64_t EMPTY = ~0ULL;
@@ -146,20 +147,6 @@ static inline unsigned part_of(uint64_t v, unsigned parts)
 #define SUBS (1 << SUB_BITS)
 
 typedef struct { uint8_t *p; uint64_t qmask, dmask, dmax; unsigned q, r, d, w; } qtab_t;
-
-static inline uint64_t nmask(unsigned n) { return n >= 64 ? ~0ULL : (1ULL << n) - 1; }
-
-static inline uint64_t mix(uint64_t x, unsigned n)
-{
-    uint64_t m = nmask(n);
-    unsigned s = (n + 1) / 2;
-    x ^= x >> s;
-    x = (x * 0xFF51AFD7ED558CCDULL) & m;
-    x ^= x >> s;
-    x = (x * 0xC4CEB9FE1A85EC53ULL) & m;
-    x ^= x >> s;
-    return x;
-}
 
 static inline uint64_t unxorshift(uint64_t y, unsigned s, unsigned n)
 {
@@ -497,45 +484,25 @@ static PyObject *rehash(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-static inline int64_t find_count(uint64_t v, const int64_t *slots, uint64_t mask, unsigned shift,
-                                 const uint64_t *keys, const int64_t *counts)
-{
-    uint64_t h = (v * MULT) >> shift;
-    for (;;) {
-        int64_t idx = slots[h];
-        if (idx < 0)
-            return 0;
-        if (keys[idx] == v)
-            return counts[idx];
-        h = (h + 1) & mask;
-    }
-}
-
-/* counts of n canonical k-mers, with the table lines prefetched a batch ahead (the lookups
- * are independent, so their cache misses overlap instead of queueing) */
+/* counts of n canonical k-mers, prefetched a batch ahead in two stages (bucket offsets, then
+ * entries): the lookups are independent, so their cache misses overlap instead of queueing */
 #define PF 16
-static void find_counts(const uint64_t *v, Py_ssize_t n, const int64_t *S, uint64_t mask, unsigned shift,
-                        const uint64_t *K, const int64_t *C, int64_t *out)
+static void find_counts(const uint64_t *v, Py_ssize_t n, const cindex_t *ix, int64_t *out)
 {
     for (Py_ssize_t i = 0; i < n && i < PF; i++)
-        __builtin_prefetch(&S[(v[i] * MULT) >> shift]);
+        cindex_prefetch(ix, v[i]);
     for (Py_ssize_t i = 0; i < n; i++) {
         if (i + PF < n)
-            __builtin_prefetch(&S[(v[i + PF] * MULT) >> shift]);
-        if (i + PF / 2 < n) {
-            int64_t j = S[(v[i + PF / 2] * MULT) >> shift];
-            if (j >= 0) {
-                __builtin_prefetch(&K[j]);
-                __builtin_prefetch(&C[j]);
-            }
-        }
-        out[i] = find_count(v[i], S, mask, shift, K, C);
+            cindex_prefetch(ix, v[i + PF]);
+        if (i + PF / 2 < n)
+            cindex_prefetch_entries(ix, v[i + PF / 2]);
+        out[i] = cindex_count(ix, v[i]);
     }
 }
 
 typedef struct {
     const uint8_t *c; int64_t *o; Py_ssize_t w; int k, largest;
-    const int64_t *S; uint64_t mask; unsigned shift; const uint64_t *K; const int64_t *C;
+    const cindex_t *ix;
     uint64_t *vals; int64_t *cnts; Py_ssize_t *at, *dq;  /* per thread: (w + 1) entries each */
 } cover_ctx;
 
@@ -556,7 +523,7 @@ static void cover_rows(void *arg, ptrdiff_t start, ptrdiff_t stop, int t)
         for (Py_ssize_t i = 0; i < w; i++)
             if (roll(&ro, row[i], &vals[m]))
                 at[m++] = i;
-        find_counts(vals, m, x->S, x->mask, x->shift, x->K, x->C, cnts);
+        find_counts(vals, m, x->ix, cnts);
         Py_ssize_t head = 0, tail = 0, next = 0;  /* deque dq[head..tail) of k-mer indices */
         for (Py_ssize_t j = 0; j < w; j++) {
             while (next < m && at[next] <= j + x->k - 1) {
@@ -574,33 +541,34 @@ static void cover_rows(void *arg, ptrdiff_t start, ptrdiff_t stop, int t)
 
 static PyObject *cover_min(PyObject *self, PyObject *args)
 {
-    Py_buffer codes, slots, keys, counts, out;
+    Py_buffer codes, out;
+    PyObject *index;
     Py_ssize_t n, w;
     int k, largest = 0, threads = 1;
-    unsigned shift;
-    if (!PyArg_ParseTuple(args, "y*nniy*Iy*y*w*|pi", &codes, &n, &w, &k, &slots, &shift, &keys, &counts, &out,
-                          &largest, &threads))
+    if (!PyArg_ParseTuple(args, "y*nniOw*|pi", &codes, &n, &w, &k, &index, &out, &largest, &threads))
         return NULL;
+    cindex_t ix;
+    if (cindex_parse(index, k, &ix) < 0) {
+        PyBuffer_Release(&codes);
+        PyBuffer_Release(&out);
+        return NULL;
+    }
     threads = rows_threads(n, threads);
     size_t each = (size_t)threads * (size_t)(w + 1);
-    cover_ctx x = {codes.buf, out.buf, w, k, largest, slots.buf, (uint64_t)(slots.len / 8) - 1, shift, keys.buf,
-                   counts.buf, malloc(sizeof(uint64_t) * each), malloc(sizeof(int64_t) * each),
-                   malloc(sizeof(Py_ssize_t) * each), malloc(sizeof(Py_ssize_t) * each)};
-    if (!x.vals || !x.cnts || !x.at || !x.dq) {
-        free(x.vals); free(x.cnts); free(x.at); free(x.dq);
-        PyBuffer_Release(&codes); PyBuffer_Release(&slots); PyBuffer_Release(&keys);
-        PyBuffer_Release(&counts); PyBuffer_Release(&out);
-        return PyErr_NoMemory();
+    cover_ctx x = {codes.buf, out.buf, w, k, largest, &ix, malloc(sizeof(uint64_t) * each),
+                   malloc(sizeof(int64_t) * each), malloc(sizeof(Py_ssize_t) * each), malloc(sizeof(Py_ssize_t) * each)};
+    int oom = !x.vals || !x.cnts || !x.at || !x.dq;
+    if (!oom) {
+        Py_BEGIN_ALLOW_THREADS
+        run_rows(n, threads, cover_rows, &x);
+        Py_END_ALLOW_THREADS
     }
-    Py_BEGIN_ALLOW_THREADS
-    run_rows(n, threads, cover_rows, &x);
-    Py_END_ALLOW_THREADS
     free(x.vals); free(x.cnts); free(x.at); free(x.dq);
+    cindex_release(&ix);
     PyBuffer_Release(&codes);
-    PyBuffer_Release(&slots);
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&counts);
     PyBuffer_Release(&out);
+    if (oom)
+        return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 
@@ -617,15 +585,13 @@ static inline uint64_t kmer_at(const uint8_t *row, int j, int k, int *ok)
     return f < r ? f : r;
 }
 
-typedef struct {
-    const int64_t *S; uint64_t mask; unsigned shift; const uint64_t *K; const int64_t *C; int k;
-} index_t;
+typedef struct { const cindex_t *cx; int k; } index_t;
 
 static inline int64_t count_at(const index_t *ix, const uint8_t *row, int j)
 {
     int ok;
     uint64_t v = kmer_at(row, j, ix->k, &ok);
-    return ok ? find_count(v, ix->S, ix->mask, ix->shift, ix->K, ix->C) : -1;
+    return ok ? cindex_count(ix->cx, v) : -1;
 }
 
 /* solid k-mers in a row from start j0 stepping by dir, stopping at the first weak one (at most limit) */
@@ -849,7 +815,7 @@ static void extend_rows(void *arg, ptrdiff_t start, ptrdiff_t stop, int t)
                 vals[m++] = EMPTY;  /* placeholder: an N in this k-mer */
         }
         const index_t *ix = wk.ix;
-        find_counts(vals, m, ix->S, ix->mask, ix->shift, ix->K, ix->C, cnt);
+        find_counts(vals, m, ix->cx, cnt);
         for (int j = 0; j < nk; j++) {
             if (vals[j] == EMPTY)
                 cnt[j] = -1;
@@ -874,16 +840,23 @@ static void extend_rows(void *arg, ptrdiff_t start, ptrdiff_t stop, int t)
 
 static PyObject *extend(PyObject *self, PyObject *args)
 {
-    Py_buffer codes, lengths, slots, keys, counts, quals, flags;
+    Py_buffer codes, lengths, quals, flags;
+    PyObject *index;
     Py_ssize_t n, w;
     int k, max_edits, min_run, depth, weight, margin, max_q, passes, threads;
-    unsigned shift;
     long long solid_ll;
-    if (!PyArg_ParseTuple(args, "w*y*nniy*Iy*y*Liiy*iiiiiiw*", &codes, &lengths, &n, &w, &k, &slots, &shift, &keys,
-                          &counts, &solid_ll, &max_edits, &min_run, &quals, &depth, &weight, &margin, &max_q,
-                          &passes, &threads, &flags))
+    if (!PyArg_ParseTuple(args, "w*y*nniOLiiy*iiiiiiw*", &codes, &lengths, &n, &w, &k, &index, &solid_ll,
+                          &max_edits, &min_run, &quals, &depth, &weight, &margin, &max_q, &passes, &threads, &flags))
         return NULL;
-    index_t ix = {slots.buf, (uint64_t)(slots.len / 8) - 1, shift, keys.buf, counts.buf, k};
+    cindex_t cx;
+    if (cindex_parse(index, k, &cx) < 0) {
+        PyBuffer_Release(&codes);
+        PyBuffer_Release(&lengths);
+        PyBuffer_Release(&quals);
+        PyBuffer_Release(&flags);
+        return NULL;
+    }
+    index_t ix = {&cx, k};
     threads = rows_threads(n, threads);
     size_t each = (size_t)threads * (size_t)(w + 1);
     extend_ctx x = {codes.buf, quals.len >= (Py_ssize_t)(n * w) ? quals.buf : NULL, lengths.buf, w,
@@ -902,9 +875,7 @@ static PyObject *extend(PyObject *self, PyObject *args)
     free(x.cnts);
     PyBuffer_Release(&codes);
     PyBuffer_Release(&lengths);
-    PyBuffer_Release(&slots);
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&counts);
+    cindex_release(&cx);
     PyBuffer_Release(&quals);
     PyBuffer_Release(&flags);
     if (oom)
@@ -912,28 +883,73 @@ static PyObject *extend(PyObject *self, PyObject *args)
     return PyLong_FromLongLong(edits);
 }
 
-static PyObject *build_index(PyObject *self, PyObject *args)
+/* index_build(src, cbits, counts, k, rbits, offsets, entries) -> None
+ * Fill a SpectrumIndex (_spectrum_index.h) from m unique canonical k-mers in any order:
+ * src uint64 (m,) holds key << cbits | count (cbits > 0; counts empty) or the keys alone
+ * (cbits = 0; counts int64 (m,)). offsets uint32 (2**(2k - rbits) + 1,), entries uint32 or
+ * uint64 (m,) by their size (counts saturate at the entry's count field; negative ones are
+ * 0). A counting pass, a scatter pass and a sort of each bucket (insertion: ~12 entries). */
+static PyObject *index_build(PyObject *self, PyObject *args)
 {
-    Py_buffer keys, slots;
-    unsigned shift;
-    if (!PyArg_ParseTuple(args, "y*Iw*", &keys, &shift, &slots))
+    Py_buffer src, counts, off, ent;
+    unsigned cbits, rbits;
+    int k;
+    if (!PyArg_ParseTuple(args, "y*Iy*iIw*w*", &src, &cbits, &counts, &k, &rbits, &off, &ent))
         return NULL;
-    const uint64_t *K = keys.buf;
-    int64_t *S = slots.buf;
-    Py_ssize_t m = keys.len / 8, nslots = slots.len / 8;
-    uint64_t mask = (uint64_t)nslots - 1;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < nslots; i++)
-        S[i] = -1;
-    for (Py_ssize_t i = 0; i < m; i++) {
-        uint64_t h = (K[i] * MULT) >> shift;
-        while (S[h] >= 0)
-            h = (h + 1) & mask;
-        S[h] = i;
+    const uint64_t m = (uint64_t)src.len / 8, n = 2u * (unsigned)k;
+    const uint64_t buckets = (uint64_t)off.len / 4;
+    const int wide = m ? (uint64_t)ent.len == 8 * m : rbits > 31;  /* empty: as the layout says */
+    const unsigned fbits = (wide ? 64u : 32u) - rbits;  /* the entry's count field */
+    const char *err = NULL;
+    if (k < 1 || k > 31 || rbits > n || buckets != (1ULL << (n - rbits)) + 1)
+        err = "offsets must hold 2**(2k - rbits) + 1 uint32";
+    else if ((uint64_t)ent.len != (wide ? 8 : 4) * m || m >= (1ULL << 32) || rbits + 1 > (wide ? 64u : 32u))
+        err = "entries must be one uint32 or uint64 per k-mer (fewer than 2**32), wider than the remainder";
+    else if (cbits == 0 && (uint64_t)counts.len != 8 * m)
+        err = "counts must hold one int64 per key";
+    uint32_t *cur = err ? NULL : calloc(buckets, sizeof(uint32_t));
+    if (!err && !cur)
+        err = "out of memory";
+    if (err) {
+        PyBuffer_Release(&src); PyBuffer_Release(&counts); PyBuffer_Release(&off); PyBuffer_Release(&ent);
+        PyErr_SetString(err[0] == 'o' ? PyExc_MemoryError : PyExc_ValueError, err);
+        return NULL;
     }
+    const uint64_t *S = src.buf;
+    const int64_t *C = counts.buf;
+    uint32_t *O = off.buf;
+    uint32_t *E4 = ent.buf;
+    uint64_t *E8 = ent.buf;
+    const uint64_t cmask = nmask(cbits), rmask = nmask(rbits), cap = nmask(fbits);
+    Py_BEGIN_ALLOW_THREADS
+    for (uint64_t i = 0; i < m; i++)
+        cur[mix(cbits ? S[i] >> cbits : S[i], n) >> rbits]++;
+    O[0] = 0;
+    for (uint64_t b = 0; b + 1 < buckets; b++) {
+        O[b + 1] = O[b] + cur[b];
+        cur[b] = O[b];
+    }
+    for (uint64_t i = 0; i < m; i++) {
+        uint64_t h = mix(cbits ? S[i] >> cbits : S[i], n);
+        int64_t c = cbits ? (int64_t)(S[i] & cmask) : C[i];
+        uint64_t x = (h & rmask) << fbits | (c < 0 ? 0 : (uint64_t)c > cap ? cap : (uint64_t)c);
+        uint32_t j = cur[h >> rbits]++;
+        if (wide) E8[j] = x; else E4[j] = (uint32_t)x;
+    }
+    for (uint64_t b = 0; b + 1 < buckets; b++)  /* insertion sort of each bucket (distinct remainders) */
+        for (uint64_t i = (uint64_t)O[b] + 1; i < O[b + 1]; i++) {
+            uint64_t x = wide ? E8[i] : E4[i], j = i;
+            for (; j > O[b]; j--) {
+                uint64_t y = wide ? E8[j - 1] : E4[j - 1];
+                if (y <= x)
+                    break;
+                if (wide) E8[j] = y; else E4[j] = (uint32_t)y;
+            }
+            if (wide) E8[j] = x; else E4[j] = (uint32_t)x;
+        }
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&slots);
+    free(cur);
+    PyBuffer_Release(&src); PyBuffer_Release(&counts); PyBuffer_Release(&off); PyBuffer_Release(&ent);
     Py_RETURN_NONE;
 }
 
@@ -1109,7 +1125,7 @@ static PyMethodDef methods[] = {
     {"rehash", rehash, METH_VARARGS, "Move a table's entries into a larger one."},
     {"cover_min", cover_min, METH_VARARGS, "Per base, the smallest count of the k-mers covering it."},
     {"extend", extend, METH_VARARGS, "Spectrum-guided substitutions walking out of solid k-mers."},
-    {"build_index", build_index, METH_VARARGS, "Fill a _HashIndex slot array for sorted keys."},
+    {"index_build", index_build, METH_VARARGS, "Fill a SpectrumIndex from k-mers and counts."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,20 +1,19 @@
 /* Substitution k-mer evidence for seqfcn.kmers (the 12 "sub" channels), compiled.
  *
- * substitutions(codes, n, w, k, slots, shift, keys, values, out[, threads]) -> None
+ * substitutions(codes, n, w, k, index, values, out[, threads]) -> None
  *
  *   codes:  bytes-like, (n, w) uint8 base codes, row-major: 0-3 = A, C, G, T, anything
  *           else is N (the caller turns positions past a read's end into N).
  *   k:      k-mer length, odd, 3..31.
- *   slots:  (2**bits,) int64 open-addressing hash table of indices into keys (-1 empty),
- *           home slot (key * 0x9E3779B97F4A7C15) >> shift, linear probing
- *           (seqfcn.kmers._HashIndex).
- *   keys:   (m,) uint64 canonical k-mers; values: (m,) float32 feature value of each.
+ *   index:  the spectrum, a seqfcn.correction.kmers.SpectrumIndex as its tuple
+ *           (_spectrum_index.h); values: (top + 1,) float32 feature value of the counts
+ *           0..top (a larger count takes top's).
  *   out:    writable (n, 12, w) float32: channel 3 * b + j, placement j = 0, 1, 2 with
  *           a = k - 1, k / 2, 0 bases of the k-mer left of the position; the k-mer's value
  *           when the read has base b at the position (0 when the k-mer is absent), -1 when
  *           the k-mer leaves the row or holds an N other than the position itself.
  *
- * Same numbers as the numpy path in seqfcn.kmers._substitutions (tests/test_kmers.py).
+ * Same numbers as the numpy path in seqfcn.correction.kmers._substitutions (tests/test_kmers.py).
  * Rows are split over `threads` POSIX threads; the GIL is released during the loop.
  */
 #define PY_SSIZE_T_CLEAN
@@ -23,35 +22,17 @@
 #include <stdlib.h>
 
 #include "_rows.h"
+#include "_spectrum_index.h"
 
-static const uint64_t MULT = 0x9E3779B97F4A7C15ULL;
-
-static inline float lookup(uint64_t v, const int64_t *slots, uint64_t mask, unsigned shift, const uint64_t *keys,
-                           const float *values)
-{
-    uint64_t h = (v * MULT) >> shift;
-    for (;;) {
-        int64_t idx = slots[h];
-        if (idx < 0)
-            return 0.0f;
-        if (keys[idx] == v)
-            return values[idx];
-        h = (h + 1) & mask;
-    }
-}
-
-static void release(Py_buffer *a, Py_buffer *b, Py_buffer *c, Py_buffer *d, Py_buffer *e)
+static void release(Py_buffer *a, Py_buffer *b, Py_buffer *c)
 {
     PyBuffer_Release(a);
     PyBuffer_Release(b);
     PyBuffer_Release(c);
-    PyBuffer_Release(d);
-    PyBuffer_Release(e);
 }
 
 typedef struct {
-    const uint8_t *c; const int64_t *sl; const uint64_t *ky; const float *val; float *o;
-    uint64_t mask; unsigned shift; Py_ssize_t w; int k;
+    const uint8_t *c; const cindex_t *ix; const float *val; int64_t top; float *o; Py_ssize_t w; int k;
     uint64_t *want; float **where;  /* per thread: 12 * (w + 1) entries each */
 } sub_ctx;
 
@@ -62,8 +43,7 @@ static void sub_rows(void *arg, ptrdiff_t start, ptrdiff_t stop, int t)
     const sub_ctx *x = (const sub_ctx *)arg;
     const Py_ssize_t w = x->w;
     const int k = x->k;
-    const unsigned shift = x->shift;
-    const int64_t *sl = x->sl;
+    const cindex_t *ix = x->ix;
     uint64_t *want = x->want + (size_t)t * 12 * (size_t)(w + 1);
     float **where = x->where + (size_t)t * 12 * (size_t)(w + 1);
     const int place[3] = {k - 1, k / 2, 0};
@@ -105,29 +85,25 @@ static void sub_rows(void *arg, ptrdiff_t start, ptrdiff_t stop, int t)
         }
         enum { PF = 16 };
         for (Py_ssize_t u = 0; u < m && u < PF; u++)
-            __builtin_prefetch(&sl[(want[u] * MULT) >> shift]);
+            cindex_prefetch(ix, want[u]);
         for (Py_ssize_t u = 0; u < m; u++) {
             if (u + PF < m)
-                __builtin_prefetch(&sl[(want[u + PF] * MULT) >> shift]);
-            if (u + PF / 2 < m) {
-                int64_t j = sl[(want[u + PF / 2] * MULT) >> shift];
-                if (j >= 0) {
-                    __builtin_prefetch(&x->ky[j]);
-                    __builtin_prefetch(&x->val[j]);
-                }
-            }
-            *where[u] = lookup(want[u], sl, x->mask, shift, x->ky, x->val);
+                cindex_prefetch(ix, want[u + PF]);
+            if (u + PF / 2 < m)
+                cindex_prefetch_entries(ix, want[u + PF / 2]);
+            int64_t c = cindex_count(ix, want[u]);
+            *where[u] = x->val[c < x->top ? c : x->top];
         }
     }
 }
 
 static PyObject *substitutions(PyObject *self, PyObject *args)
 {
-    Py_buffer codes, slots, keys, values, out;
+    Py_buffer codes, values, out;
+    PyObject *index;
     Py_ssize_t n, w;
-    int k, shift, threads = 1;
-    if (!PyArg_ParseTuple(args, "y*nniy*iy*y*w*|i", &codes, &n, &w, &k, &slots, &shift, &keys, &values, &out,
-                          &threads))
+    int k, threads = 1;
+    if (!PyArg_ParseTuple(args, "y*nniOy*w*|i", &codes, &n, &w, &k, &index, &values, &out, &threads))
         return NULL;
     const char *err = NULL;
     if (k < 3 || k > 31 || k % 2 == 0)
@@ -136,33 +112,32 @@ static PyObject *substitutions(PyObject *self, PyObject *args)
         err = "codes must hold n * w bytes";
     else if (out.len != (Py_ssize_t)sizeof(float) * n * 12 * w)
         err = "out must hold n * 12 * w float32";
-    else if (keys.len / 8 != values.len / 4)
-        err = "keys and values differ in length";
-    else if (slots.len < 8 || (slots.len / 8 & (slots.len / 8 - 1)) != 0 || shift < 1 || shift > 63 ||
-             ((uint64_t)1 << (64 - shift)) != (uint64_t)(slots.len / 8))
-        err = "slots must be a power-of-two table of 2**(64 - shift) int64";
-    if (err) {
-        release(&codes, &slots, &keys, &values, &out);
-        PyErr_SetString(PyExc_ValueError, err);
+    else if (values.len < (Py_ssize_t)sizeof(float))
+        err = "values must hold the feature value of counts 0.. (at least one float32)";
+    cindex_t ix;
+    if (err || cindex_parse(index, k, &ix) < 0) {
+        release(&codes, &values, &out);
+        if (err)
+            PyErr_SetString(PyExc_ValueError, err);
         return NULL;
     }
     threads = rows_threads(n, threads);
     const size_t each = 12 * (size_t)(w + 1);
-    sub_ctx x = {(const uint8_t *)codes.buf, (const int64_t *)slots.buf, (const uint64_t *)keys.buf,
-                 (const float *)values.buf, (float *)out.buf, (uint64_t)(slots.len / 8) - 1, (unsigned)shift, w, k,
-                 malloc(sizeof(uint64_t) * each * threads), malloc(sizeof(float *) * each * threads)};
-    if (!x.want || !x.where) {
-        free(x.want);
-        free(x.where);
-        release(&codes, &slots, &keys, &values, &out);
-        return PyErr_NoMemory();
+    sub_ctx x = {(const uint8_t *)codes.buf, &ix, (const float *)values.buf, (int64_t)(values.len / sizeof(float)) - 1,
+                 (float *)out.buf, w, k, malloc(sizeof(uint64_t) * each * threads),
+                 malloc(sizeof(float *) * each * threads)};
+    if (x.want && x.where) {
+        Py_BEGIN_ALLOW_THREADS
+        run_rows(n, threads, sub_rows, &x);
+        Py_END_ALLOW_THREADS
     }
-    Py_BEGIN_ALLOW_THREADS
-    run_rows(n, threads, sub_rows, &x);
-    Py_END_ALLOW_THREADS
+    int oom = !x.want || !x.where;
     free(x.want);
     free(x.where);
-    release(&codes, &slots, &keys, &values, &out);
+    cindex_release(&ix);
+    release(&codes, &values, &out);
+    if (oom)
+        return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 

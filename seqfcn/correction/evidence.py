@@ -92,12 +92,15 @@ def describe_inputs(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> l
 
 def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, *,
                 reference: str | os.PathLike | None = None, phred: int | None = None,
-                shard: tuple[int, int] | None = None) -> KmerTable:
+                shard: tuple[int, int] | None = None, compact: int | None = None) -> KmerTable:
     """The k-mer spectrum of one or more read files (the first pass of ``seqfcn correct``;
     ``seqfcn count``): Bloom-filtered compact counting (:mod:`seqfcn.correction.spectrum`),
     one spectrum over all files (R1 and R2 of a pair), the files recorded in ``table.inputs``.
     ``shard``: 0-based ``(index, count)``, only that count shard's share of the k-mers
-    (:mod:`seqfcn.correction.count_shards`; the table records it in ``table.shard``)."""
+    (:mod:`seqfcn.correction.count_shards`; the table records it in ``table.shard``).
+    ``compact``: return a compacted table (:meth:`KmerTable.compact`, counts exact up to at
+    least ``compact``): what correction needs, about 4.4 bytes a k-mer instead of 16; it
+    cannot be saved."""
     from seqfcn.correction.count_shards import select_shard, shard_record
     from seqfcn.correction.spectrum import compiled, count_fastq_files, count_spectrum, expected_bases
     from seqfcn.io.reads import read_reads
@@ -111,13 +114,18 @@ def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, 
     for p in paths:
         if not os.path.exists(p):
             raise SeqfcnError("no such file", path=p)
-    table = count_fastq_files(paths, k, partitions=parts) if all(os.path.isfile(p) for p in paths) else None
+    now = compact if record is None else None  # a shard is selected from the full table first
+    table = count_fastq_files(paths, k, partitions=parts, compact=now) \
+        if all(os.path.isfile(p) for p in paths) else None
     if table is None:
         gen = (to_codes(r.sequence) for p in paths for r in read_reads(p, reference=reference, phred=phred)
                if r.sequence)
-        table = count_spectrum(gen, k, expected_bases=sum(expected_bases(p) for p in paths), partitions=parts)
+        table = count_spectrum(gen, k, expected_bases=sum(expected_bases(p) for p in paths), partitions=parts,
+                               compact=now)
     if record is not None:  # the compiled counter counted only the shard's partitions; numpy counts all
         table = select_shard(table, record, exact=compiled())
+        if compact is not None:
+            table.compact(min_cap=compact)
     table.inputs = describe_inputs(paths)
     log.info("counted %d distinct %d-mers of %s (typical count %.0f)", len(table), k, ", ".join(paths), table.scale)
     return table

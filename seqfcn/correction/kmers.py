@@ -38,6 +38,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from seqfcn.correction.spectrum_index import SpectrumIndex
 from seqfcn.errors import ModelFileError, SeqfcnError
 
 try:  # the compiled substitution kernel (setup.py builds it when a C compiler is present)
@@ -56,6 +57,9 @@ substitutions, 1 deletion, 4 insertions."""
 UNAVAILABLE = -1.0
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 TABLE_NAME = "kmers.npz"
+HISTOGRAM_TOP = 10_001
+"""Count histograms (:meth:`KmerTable.count_histogram`) lump every count from here on."""
+_BLOCK = 1 << 22  # k-mers a numpy pass takes at once
 
 
 def n_channels(edits: str) -> int:
@@ -65,13 +69,29 @@ def n_channels(edits: str) -> int:
     return 3 * EDIT_SETS[edits]
 
 
+_KERNEL_THREADS: int | None = None
+
+
+def set_kernel_threads(n: int | None) -> None:
+    """Threads for the compiled k-mer kernels from now on (``seqfcn --threads N``); None: as
+    :func:`kernel_threads` says."""
+    global _KERNEL_THREADS
+    _KERNEL_THREADS = None if n is None else max(1, int(n))
+
+
 def kernel_threads() -> int:
-    """Threads for the compiled k-mer kernels: PyTorch's intra-op thread count when PyTorch is
-    loaded (``seqfcn --threads N`` sets it), else 1. Results do not depend on it."""
+    """Threads for the compiled k-mer kernels: those set by :func:`set_kernel_threads`, else
+    PyTorch's intra-op thread count when PyTorch is loaded, else what it would take
+    (``OMP_NUM_THREADS``, else the CPUs this process may use). Results do not depend on it."""
     import sys
 
+    if _KERNEL_THREADS is not None:
+        return _KERNEL_THREADS
     torch = sys.modules.get("torch")
-    return max(1, int(torch.get_num_threads())) if torch is not None else 1
+    if torch is not None:
+        return max(1, int(torch.get_num_threads()))
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    return int(omp) if omp.isdigit() and int(omp) > 0 else max(1, len(os.sched_getaffinity(0)))
 
 
 def _check_k(k: int) -> int:
@@ -229,41 +249,126 @@ class KmerTable:
                  source: str = "reads", inputs: list[dict] | None = None, reads: int | None = None,
                  shard: dict | None = None) -> None:
         self.k = _check_k(k)
-        self.keys = np.asarray(keys, np.uint64)
-        self.counts = np.asarray(counts, np.int64)
-        if self.keys.shape != self.counts.shape:
+        self._keys: np.ndarray | None = np.asarray(keys, np.uint64)
+        self._counts: np.ndarray | None = np.asarray(counts, np.int64)
+        if self._keys.shape != self._counts.shape:
             raise SeqfcnError("k-mer keys and counts differ in length")
+        self._n = int(self._keys.shape[0])
         self.source = source
         self.inputs = inputs
         self.reads = reads
         self.shard = shard
-        self._hash: _HashIndex | None = None
-        self._values: np.ndarray | None = None
+        self._index: SpectrumIndex | None = None
+        self._hist: np.ndarray | None = None
+        self._value_table: np.ndarray | None = None
         if scale is None:
-            scale = _occurrence_median(self.counts)
+            scale = _occurrence_median(self._counts)
         self.scale = float(max(scale, 1.0))
 
+    @classmethod
+    def from_packed(cls, k: int, packed: np.ndarray, count_bits: int, *, extra: int = 0,
+                    source: str = "reads", min_cap: int = 0) -> "KmerTable":
+        """A compacted table (:meth:`compact`, ``min_cap`` as there) straight from ``(n,)``
+        uint64 ``key << count_bits | count`` in any order (the counter's export; ``extra`` is
+        added to every count below the field's largest), without the ``16 n`` bytes of sorted
+        keys and counts. ``packed`` is changed in place."""
+        mask = np.uint64((1 << count_bits) - 1)
+        hist = np.zeros(1, np.int64)
+        for at in range(0, packed.shape[0], _BLOCK):
+            block = packed[at:at + _BLOCK]
+            c = block & mask
+            if extra:
+                block += (c < mask).astype(np.uint64) * np.uint64(extra)
+                c = block & mask
+            part = np.bincount(c.astype(np.int64))
+            if part.shape[0] > hist.shape[0]:
+                part[: hist.shape[0]] += hist
+                hist = part
+            else:
+                hist[: part.shape[0]] += part
+        table = cls(k, np.zeros(0, np.uint64), np.zeros(0, np.int64), scale=_median_of_histogram(hist),
+                    source=source)
+        table._n = int(packed.shape[0])
+        table._hist = _clip_histogram(hist)
+        table._index = SpectrumIndex(k, packed, count_bits=count_bits, min_cap=max(min_cap, table.value_top()))
+        table._keys = table._counts = None
+        return table
+
     def __len__(self) -> int:
-        return int(self.keys.shape[0])
+        return self._n
+
+    @property
+    def keys(self) -> np.ndarray:
+        """``(n,)`` sorted unique uint64 canonical k-mers (not kept by a compacted table)."""
+        return self._full()[0]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """``(n,)`` int64 counts, in the order of :attr:`keys` (not kept by a compacted table)."""
+        return self._full()[1]
+
+    @property
+    def compacted(self) -> bool:
+        """Whether only the lookup index is kept (:meth:`compact`)."""
+        return self._keys is None
+
+    def _full(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._keys is None or self._counts is None:
+            raise SeqfcnError("this k-mer table keeps only its lookup index (compacted for correction): "
+                              "its keys and counts are gone")
+        return self._keys, self._counts
+
+    def compact(self, *, min_cap: int = 0) -> "KmerTable":
+        """Keep only what correction reads: the lookup index (:mod:`seqfcn.correction.spectrum_index`,
+        ~4.4 bytes a k-mer, counts exact up to at least ``max(min_cap, value_top())``) and the
+        count histogram; the keys and counts (16 bytes a k-mer) are freed. Returns ``self``."""
+        if self.compacted:
+            return self
+        self._hist = _clip_histogram(self.count_histogram())
+        self._index = SpectrumIndex(self.k, self._keys, self._counts, min_cap=max(min_cap, self.value_top()))
+        self._keys = self._counts = None
+        return self
+
+    def count_histogram(self, top: int | None = None) -> np.ndarray:
+        """``(top + 1,)`` int64: how many k-mers have each count, the last entry every count of
+        ``top`` or more (default: up to :data:`HISTOGRAM_TOP`)."""
+        top = HISTOGRAM_TOP if top is None else int(top)
+        if self._hist is not None:
+            hist = self._hist
+        else:
+            hist = np.zeros(HISTOGRAM_TOP + 1, np.int64)
+            for at in range(0, self._n, _BLOCK):  # a block at a time: no clipped copy of all the counts
+                hist += np.bincount(np.clip(self._counts[at:at + _BLOCK], 0, HISTOGRAM_TOP), minlength=HISTOGRAM_TOP + 1)
+        if top > HISTOGRAM_TOP:
+            raise SeqfcnError(f"count histograms stop at {HISTOGRAM_TOP}")
+        out = hist[: top + 1].copy()
+        out[top] += hist[top + 1:].sum()
+        return out
 
     def lookup(self, values: np.ndarray) -> np.ndarray:
-        """Counts of canonical k-mer ``values`` (any shape; 0 when absent)."""
+        """Counts of canonical k-mer ``values`` (any shape; 0 when absent; a count above the
+        index's cap, at least :meth:`value_top`, is kept as the cap)."""
+        values = np.asarray(values, np.uint64)
         if not len(self):
             return np.zeros(values.shape, np.int64)
-        idx = self.hash_index().find(values.reshape(-1))
-        return np.where(idx >= 0, self.counts[np.maximum(idx, 0)], 0).reshape(values.shape)
+        return self.index().counts(values.reshape(-1)).reshape(values.shape)
 
-    def hash_index(self) -> "_HashIndex":
-        """The table's hash index (built on first use)."""
-        if self._hash is None:
-            self._hash = _HashIndex(self.keys)
-        return self._hash
+    def index(self) -> SpectrumIndex:
+        """The table's lookup index (built on first use)."""
+        if self._index is None:
+            self._index = SpectrumIndex(self.k, self._keys, self._counts, min_cap=self.value_top())
+        return self._index
 
-    def key_values(self) -> np.ndarray:
-        """``(n,)`` float32 feature value of every key (:meth:`value` of its count)."""
-        if self._values is None:
-            self._values = np.ascontiguousarray(self.value(self.counts))
-        return self._values
+    def value_top(self) -> int:
+        """The count from which the feature value is 2 (:meth:`value` saturates): ``(1 + scale)**2``."""
+        return int(np.ceil((1.0 + self.scale) ** 2))
+
+    def value_table(self) -> np.ndarray:
+        """``(value_top() + 1,)`` float32 :meth:`value` of the counts ``0..value_top()`` (a larger
+        count has the last value): what the compiled evidence kernel reads."""
+        if self._value_table is None:
+            self._value_table = np.ascontiguousarray(self.value(np.arange(self.value_top() + 1)))
+        return self._value_table
 
     def value(self, counts: np.ndarray) -> np.ndarray:
         """Feature value of counts: ``log1p(count) / log1p(scale)`` clipped to [0, 2]."""
@@ -352,55 +457,6 @@ class KmerTable:
             raise ModelFileError(f"not a seqfcn k-mer table: {exc}", path=path) from None
 
 
-class _HashIndex:
-    """Open-addressing hash of sorted unique uint64 keys (linear probing, load <= 1/2):
-    vectorised lookups touch ~1-2 table slots instead of a binary search's ~log2(n)."""
-
-    _MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
-
-    def __init__(self, keys: np.ndarray) -> None:
-        bits = max(4, int(np.ceil(np.log2(max(2 * keys.shape[0], 2)))))
-        self.shift = np.uint64(64 - bits)
-        self.mask = np.int64((1 << bits) - 1)
-        self.keys = keys
-        if _kmercount is not None:
-            self.slots = np.empty(1 << bits, np.int64)
-            _kmercount.build_index(np.ascontiguousarray(keys, np.uint64), 64 - bits, self.slots)
-            return
-        self.slots = np.full(1 << bits, -1, np.int64)  # index into keys, -1 empty
-        pending = np.arange(keys.shape[0], dtype=np.int64)
-        pos = self._home(keys)
-        while pending.size:
-            slot = pos[pending]
-            free = self.slots[slot] == -1
-            # among keys aiming at the same free slot, the first wins
-            cand, first = np.unique(slot[free], return_index=True)
-            winners = pending[free][first]
-            self.slots[cand] = winners
-            placed = np.zeros(pending.size, bool)
-            placed[np.nonzero(free)[0][first]] = True
-            pending = pending[~placed]
-            pos[pending] = (pos[pending] + 1) & self.mask
-
-    def _home(self, values: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return ((values * self._MULT) >> self.shift).astype(np.int64)
-
-    def find(self, values: np.ndarray) -> np.ndarray:
-        """Index into ``keys`` of each value, -1 when absent."""
-        out = np.full(values.shape[0], -1, np.int64)
-        active = np.arange(values.shape[0], dtype=np.int64)
-        pos = self._home(values)
-        while active.size:
-            idx = self.slots[pos]
-            empty = idx < 0
-            hit = ~empty & (self.keys[np.maximum(idx, 0)] == values[active])
-            out[active[hit]] = idx[hit]
-            go = ~(empty | hit)
-            active, pos = active[go], (pos[go] + 1) & self.mask
-        return out
-
-
 def _occurrence_median(counts: np.ndarray) -> float:
     """Median count of a k-mer occurrence (each k-mer weighted by its count): the first
     count ``c`` (in increasing order, over the counts present) at which the summed counts of
@@ -415,11 +471,27 @@ def _occurrence_median(counts: np.ndarray) -> float:
         cum = np.cumsum(order)
         return float(order[np.searchsorted(cum, cum[-1] / 2.0)])
     hist = np.zeros(top + 1, np.int64)
-    for at in range(0, counts.size, 1 << 22):
-        hist += np.bincount(counts[at:at + (1 << 22)], minlength=top + 1)
+    for at in range(0, counts.size, _BLOCK):
+        hist += np.bincount(counts[at:at + _BLOCK], minlength=top + 1)
+    return _median_of_histogram(hist)
+
+
+def _median_of_histogram(hist: np.ndarray) -> float:
+    """:func:`_occurrence_median` of the counts whose exact histogram is ``hist``."""
     values = np.nonzero(hist)[0]
+    if values.size == 0:
+        return 1.0
     cum = np.cumsum(hist[values] * values)
     return float(values[np.searchsorted(cum, cum[-1] / 2.0)])
+
+
+def _clip_histogram(hist: np.ndarray) -> np.ndarray:
+    """``hist`` with every count above :data:`HISTOGRAM_TOP` added to the last entry."""
+    out = np.zeros(HISTOGRAM_TOP + 1, np.int64)
+    m = min(hist.shape[0], HISTOGRAM_TOP + 1)
+    out[:m] = hist[:m]
+    out[HISTOGRAM_TOP] += hist[HISTOGRAM_TOP + 1:].sum()
+    return out
 
 
 def _merge_counts(keys: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -502,13 +574,8 @@ def _substitutions_c(out: np.ndarray, codes: np.ndarray, table: KmerTable) -> No
     n, w = codes.shape
     block = np.empty((n, 12, w), np.float32)
     c = np.ascontiguousarray(np.where((codes >= 0) & (codes < 4), codes, 4).astype(np.uint8))
-    if len(table):
-        index, values = table.hash_index(), table.key_values()
-        _kmerev.substitutions(c, n, w, table.k, index.slots, int(index.shift), table.keys, values, block,
-                              kernel_threads())
-    else:  # nothing to look up: every available k-mer is absent
-        _kmerev.substitutions(c, n, w, table.k, np.full(16, -1, np.int64), 60, np.zeros(0, np.uint64),
-                              np.zeros(0, np.float32), block)
+    _kmerev.substitutions(c, n, w, table.k, table.index().kernel_args(), table.value_table(), block,
+                          kernel_threads())
     out[:, :12] = block
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from seqfcn.correction.evidence import KmerEvidence
 from seqfcn.correction.inputs import BASE_CHANNELS
 from seqfcn.correction.labels import LabelScheme, scheme_for_edits, scheme_of
 from seqfcn.errors import ModelFileError
 from seqfcn.correction.kmers import TABLE_NAME, KmerTable, channel_names
+
+if TYPE_CHECKING:  # a model file's evidence is read without torch (corrector_evidence)
+    from torch import nn
 
 
 @dataclass
@@ -79,28 +80,58 @@ def check_corrector(model: nn.Module, scheme: LabelScheme | None, evidence: Kmer
             f"{' or '.join(map(str, allowed))} outputs, has {c} and {k}", path=label)
 
 
+def corrector_evidence(model: str | os.PathLike | nn.Module) -> KmerEvidence | None:
+    """The :class:`KmerEvidence` of a corrector (as :func:`load_corrector` would give it) without
+    importing torch for a model file: its config and weights header are read and checked as a
+    read corrector's (channels, outputs, label scheme), the model is not built (so ``seqfcn
+    correct`` counts the reads before torch takes its memory; :func:`load_corrector` then
+    checks the tensors' shapes and checksum)."""
+    if not isinstance(model, (str, os.PathLike)):
+        return getattr(model, "kmer_evidence", None)
+    from types import SimpleNamespace
+
+    from seqfcn.nn.checkpoint import model_info
+
+    info = model_info(_existing(model))
+    evidence = evidence_from_info(info)
+    _checked_scheme(SimpleNamespace(config=info["architecture"]), info, evidence, str(model))
+    return evidence
+
+
+def _existing(model: str | os.PathLike) -> Path:
+    """The path of a model directory or file, or of a shipped model's name; an error when absent."""
+    from seqfcn.resources import model_path
+
+    path = model_path(model)
+    if not path.exists():
+        raise ModelFileError("no such model directory or file", path=model)
+    return path
+
+
 def load_corrector(model: str | os.PathLike | nn.Module) -> Corrector:
     """A corrector from a model directory (or ``seqfcn train --out`` directory, or file), a
     shipped model's name (``"kmer_illumina"``) or a model."""
-    if isinstance(model, nn.Module):
+    if not isinstance(model, (str, os.PathLike)):
         info: dict[str, Any] = {"metadata": {}}
         label = "model"
         evidence = getattr(model, "kmer_evidence", None)
     else:
         from seqfcn.nn.checkpoint import load_model
 
-        from seqfcn.resources import model_path
-
         label = str(model)
-        path = model_path(model)
-        if not path.exists():
-            raise ModelFileError("no such model directory or file", path=model)
-        model, info = load_model(path)
+        model, info = load_model(_existing(model))
         evidence = evidence_from_info(info)
+    scheme = _checked_scheme(model, info, evidence, label)
+    model.label_scheme = scheme
+    return Corrector(model, scheme, evidence, label, info)
+
+
+def _checked_scheme(model: Any, info: dict[str, Any], evidence: KmerEvidence | None, label: str) -> LabelScheme:
+    """The model's label scheme, once :func:`check_corrector` found it a read corrector
+    (``model``: anything with the architecture as ``config``)."""
     try:
         scheme: LabelScheme | None = scheme_of(model, info)
     except ModelFileError:
         scheme = None
     check_corrector(model, scheme, evidence, label)
-    model.label_scheme = scheme
-    return Corrector(model, scheme, evidence, label, info)
+    return scheme

@@ -31,21 +31,23 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from seqfcn.correction import defaults
-from seqfcn.correction.chunks import correct_chunk
-from seqfcn.correction.edits import CorrectionStats
-from seqfcn.correction.engine import CorrectionEngine
 from seqfcn.correction.evidence import as_paths, check_spectrum, count_reads, load_spectrum
-from seqfcn.correction.model_files import load_corrector
+from seqfcn.correction.model_files import corrector_evidence, load_corrector
 from seqfcn.correction.spectrum import compiled, solid_threshold
 from seqfcn.errors import SeqfcnError
 from seqfcn.runtime.options import resolve_options
 from seqfcn.io.reads import Read, read_reads
 from seqfcn.io.read_writers import format_from_name, open_read_writer
+
+if TYPE_CHECKING:  # torch is imported once the spectrum is counted (correct_reads), not with this module
+    from torch import nn
+
+    from seqfcn.correction.edits import CorrectionStats
+    from seqfcn.correction.engine import CorrectionEngine
+    from seqfcn.correction.kmers import KmerTable
 
 log = logging.getLogger("seqfcn.correction")
 
@@ -144,23 +146,24 @@ def correct_reads(
     opts = _options(options, overrides)
     inputs, outputs = _files(reads_path, "input"), _files(output_path, "output")
     _check_files(inputs, outputs, opts)
-    loaded = load_corrector(model_path_or_model)
-    evidence = loaded.evidence
+    evidence = corrector_evidence(model_path_or_model)
     rounds = defaults.default_rounds(None if evidence is None else evidence.edits) if opts.rounds is None \
         else int(opts.rounds)
     if rounds < 0:
         raise SeqfcnError(f"rounds must be >= 0, not {rounds}")
     if rounds == 0 and not (_wants_solid(opts.solid, evidence) and compiled()):
         raise SeqfcnError("--rounds 0 (no network) needs solid k-mer checks: a reads-spectrum model and --solid")
+    table = None
     if evidence is not None and evidence.table is None:
-        if opts.spectrum is not None:
-            table = load_spectrum(opts.spectrum)
-            check_spectrum(table, evidence.k, inputs, str(opts.spectrum))
-        else:
-            table = count_reads(inputs, evidence.k, reference=opts.reference, phred=opts.phred)
-        evidence = evidence.with_table(table)
+        table = _reads_spectrum(inputs, evidence.k, opts)  # before the model: torch is not loaded yet
     elif opts.spectrum is not None:
-        raise SeqfcnError("--spectrum is for models whose evidence is the reads' k-mer spectrum", path=loaded.label)
+        raise SeqfcnError("--spectrum is for models whose evidence is the reads' k-mer spectrum",
+                          path=str(model_path_or_model) if isinstance(model_path_or_model, (str, os.PathLike))
+                          else "model")
+    from seqfcn.correction.engine import CorrectionEngine
+
+    loaded = load_corrector(model_path_or_model)
+    evidence = loaded.evidence if table is None else loaded.evidence.with_table(table)
     corrector = CorrectionEngine(loaded.model, device=opts.device, min_confidence=opts.min_confidence,
                                  batch_size=opts.batch_size, both_strands=opts.both_strands,
                                  max_quality=opts.max_quality, evidence=evidence,
@@ -195,6 +198,18 @@ def correct_reads(
 
         write_json(result, opts.stats_path)
     return result
+
+
+def _reads_spectrum(inputs: list[str], k: int, opts: CorrectionOptions) -> KmerTable:
+    """The reads' spectrum a reads-spectrum model needs, compacted (counts exact up to an
+    explicit ``solid``): ``opts.spectrum`` (a file from ``seqfcn count``), checked against the
+    reads, or counted from them."""
+    cap = int(opts.solid) if str(opts.solid).isdigit() else 0
+    if opts.spectrum is None:
+        return count_reads(inputs, k, reference=opts.reference, phred=opts.phred, compact=cap)
+    table = load_spectrum(opts.spectrum)
+    check_spectrum(table, k, inputs, str(opts.spectrum))
+    return table.compact(min_cap=cap)
 
 
 def _options(options: CorrectionOptions | None, overrides: dict[str, Any]) -> CorrectionOptions:
@@ -270,6 +285,8 @@ def _stream(inputs: list[str], outputs: list[str], corrector: CorrectionEngine, 
             rounds: int, run: str = "") -> CorrectionStats:
     """Read, correct and write every read, mates in step (atomically: no output is left on an error).
     A shard (``opts.shard``) also gets its manifests, proving which input, shard and ``run`` it is."""
+    from seqfcn.correction.chunks import correct_chunk
+    from seqfcn.correction.edits import CorrectionStats
 
     from seqfcn.io.pairs import interleaved, paired
 
@@ -392,6 +409,7 @@ def _stream_blocks(path: str, output: str, corrector: CorrectionEngine, opts: Co
     """:func:`seqfcn.correction.blocks.correct_file` into ``output``; None (nothing written, the
     corrector's counts as they were) when the file holds a record it leaves to the strict path."""
     from seqfcn.correction.blocks import NotCanonical, correct_file
+    from seqfcn.correction.edits import CorrectionStats
 
     saved = {name: getattr(corrector, name) for name in _COUNTERS}
     stats = CorrectionStats()

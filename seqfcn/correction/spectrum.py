@@ -13,7 +13,8 @@ is ever copied at once. Memory is the filter (about one bit per input base, capp
 5-10 bytes per distinct k-mer counted (slot bytes / load), whatever the number of reads;
 reading the table back (:meth:`SpectrumCounter.table`) frees it a sub-table at a time into
 the 16 bytes per k-mer of a :class:`seqfcn.correction.kmers.KmerTable` (uint64 keys, int64
-counts). A k-mer seen once (in the table only by a filter false positive) and an absent one
+counts) or, for correction (``compact``), through 8 bytes per k-mer of packed key and count
+into the ~4.4 bytes per k-mer of a :class:`seqfcn.correction.spectrum_index.SpectrumIndex`. A k-mer seen once (in the table only by a filter false positive) and an absent one
 both count as 0 or 2 rather than 1, which no decision below distinguishes.
 
 :func:`solid_threshold` reads the valley between the error and the genome peaks of
@@ -234,11 +235,23 @@ class SpectrumCounter:
             self._pool.shutdown()
             self._pool = None
 
-    def table(self) -> KmerTable:
+    def table(self, *, compact: int | None = None) -> KmerTable:
         """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1;
-        for k <= 21 a count above 4,194,303 is kept as that)."""
+        for k <= 21 a count above 4,194,303 is kept as that). ``compact``: a compacted table
+        (:meth:`KmerTable.compact` with ``min_cap=compact``: only the lookup index), for
+        k <= 21 built from the packed export without sorting, so the peak is 8 bytes a k-mer
+        plus the index."""
         extra = 1 if self.bloom_filtered else 0
         n = self.used
+        if compact is not None and 2 * self.k + _COUNT_BITS <= 64:
+            packed = np.empty(n, np.uint64)
+            at = 0
+            for p in self.parts:
+                at += p.export(packed[at:], None)
+            assert at == n, (at, n)
+            return KmerTable.from_packed(self.k, packed, _COUNT_BITS, extra=extra, min_cap=compact)
+        if compact is not None:
+            return self.table().compact(min_cap=compact)
         if 2 * self.k + _COUNT_BITS <= 64:
             # sort (key, count) packed in one uint64, in place: no argsort permutation, no gathers;
             # each sub-table is freed as it is read, so the peak is the packed array plus one table
@@ -291,12 +304,15 @@ def expected_bases(path: str) -> int:
 
 
 def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int = 1 << 26,
-                   bloom: bool = True, partitions: Sequence[int] | None = None) -> KmerTable:
+                   bloom: bool = True, partitions: Sequence[int] | None = None,
+                   compact: int | None = None) -> KmerTable:
     """The canonical k-mer spectrum of ``reads`` (``(L_i,)`` code arrays, 0-3, N = 4); with
-    ``partitions``, only the k-mers of those partitions (:class:`SpectrumCounter`).
-    Without the compiled kernels: exact counts with numpy (:meth:`KmerTable.from_codes`)."""
+    ``partitions``, only the k-mers of those partitions (:class:`SpectrumCounter`);
+    ``compact``: a compacted table (:meth:`SpectrumCounter.table`). Without the compiled
+    kernels: exact counts with numpy (:meth:`KmerTable.from_codes`)."""
     if not compiled():
-        return KmerTable.from_codes(reads, k, source="reads")
+        table = KmerTable.from_codes(reads, k, source="reads")
+        return table if compact is None else table.compact(min_cap=compact)
     counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom, partitions=partitions)
     batch: list[np.ndarray] = []
     bases = 0
@@ -307,7 +323,7 @@ def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int =
             _add_batch(counter, batch)
             batch, bases = [], 0
     _add_batch(counter, batch)
-    return _finish(counter)
+    return _finish(counter, compact)
 
 
 def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | None:
@@ -319,9 +335,10 @@ def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | No
 
 
 def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True,
-                      partitions: Sequence[int] | None = None) -> KmerTable | None:
+                      partitions: Sequence[int] | None = None, compact: int | None = None) -> KmerTable | None:
     """One spectrum over several 4-line FASTQ files (e.g. R1 and R2), as :func:`count_fastq_file`
-    (``partitions``: as :class:`SpectrumCounter`); None when any of them is not such a file."""
+    (``partitions``: as :class:`SpectrumCounter`; ``compact``: as :meth:`SpectrumCounter.table`);
+    None when any of them is not such a file."""
     if not compiled():
         return None
     counter = SpectrumCounter(k, expected_bases=sum(expected_bases(p) for p in paths), bloom=bloom,
@@ -329,7 +346,7 @@ def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True,
     for path in paths:
         if not _add_fastq_file(counter, path):
             return None  # counts so far are discarded: the strict reader recounts every file
-    return _finish(counter)
+    return _finish(counter, compact)
 
 
 def _add_fastq_file(counter: SpectrumCounter, path: str) -> bool:
@@ -365,12 +382,13 @@ def _add_fastq_file(counter: SpectrumCounter, path: str) -> bool:
         return False
 
 
-def _finish(counter: SpectrumCounter) -> KmerTable:
-    """The counter's table; the counter's arrays are released."""
+def _finish(counter: SpectrumCounter, compact: int | None = None) -> KmerTable:
+    """The counter's table (``compact``: as :meth:`SpectrumCounter.table`); the counter's
+    arrays are released."""
     log.debug("k-mer spectrum: %d k-mers, %d distinct in the table, %.0f MB", counter.kmers, counter.used,
               counter.nbytes / 1e6)
     counter.release()
-    table = counter.table()
+    table = counter.table(compact=compact)
     table.reads = counter.reads
     counter.parts = []
     return table
@@ -392,22 +410,13 @@ def solid_threshold(table: KmerTable, *, floor: int = 2) -> int:
     if len(table) == 0:
         return floor
     top = int(max(floor + 1, min(4 * table.scale, 10_000)))
-    hist = np.zeros(top + 2, np.int64)
-    for at in range(0, len(table), 1 << 22):  # a block at a time: no clipped copy of all the counts
-        hist += np.bincount(np.minimum(table.counts[at:at + (1 << 22)], top + 1), minlength=top + 2)
-    hist = hist[: top + 1]
+    hist = table.count_histogram(top + 1)[: top + 1]
     ceiling = max(floor, int(table.scale // 2))
     for c in range(floor, min(ceiling, top - 1) + 1):
         if hist[c] <= hist[c + 1]:
             return int(c)
     return ceiling
 
-
-def _index(table: KmerTable) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    if len(table) == 0:
-        return np.full(16, -1, np.int64), 60, np.zeros(1, np.uint64), np.zeros(1, np.int64)
-    index = table.hash_index()
-    return index.slots, int(index.shift), table.keys, table.counts
 
 
 def extend(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, **options: Any) -> np.ndarray:
@@ -473,8 +482,7 @@ def walk(codes: np.ndarray, lengths: np.ndarray, table: KmerTable, solid: int, *
         raise ValueError(f"qualities {quals.shape} do not match codes {out.shape}")
     if not (n and w):
         return out, flags.astype(bool), flags.astype(bool)
-    slots, shift, keys, counts = _index(table)
-    _kmercount.extend(out, np.ascontiguousarray(lengths, np.int64), n, w, table.k, slots, shift, keys, counts,
+    _kmercount.extend(out, np.ascontiguousarray(lengths, np.int64), n, w, table.k, table.index().kernel_args(),
                       int(solid), int(o.max_edits), int(o.min_run), quals, int(o.depth), int(o.weight),
                       int(o.margin), int(o.max_quality), int(o.passes), kernel_threads(), flags)
     before, after = (flags & 1).astype(bool), (flags & 2).astype(bool)
@@ -501,6 +509,5 @@ def support(codes: np.ndarray, table: KmerTable, *, largest: bool = False) -> np
     out = np.empty((n, w), np.int64)
     if n == 0 or w == 0:
         return out
-    index_slots, shift, keys, counts = _index(table)
-    _kmercount.cover_min(codes, n, w, table.k, index_slots, shift, keys, counts, out, largest, kernel_threads())
+    _kmercount.cover_min(codes, n, w, table.k, table.index().kernel_args(), out, largest, kernel_threads())
     return out

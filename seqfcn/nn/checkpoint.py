@@ -27,15 +27,17 @@ import json
 import os
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from seqfcn.io.atomic import atomic_write
 from seqfcn.errors import ModelFileError
 from seqfcn.resources import model_path
+
+if TYPE_CHECKING:  # torch is imported where a model is built: reading a config needs none of it
+    import torch
+    from torch import nn
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -195,6 +197,42 @@ def _read_weights(path: Path) -> tuple[dict[str, torch.Tensor], bytes]:
     return tensors, blob
 
 
+def _read_document(path: str | PathLike) -> tuple[dict[str, Any], Path | None, Path, dict[str, tuple[int, ...]]]:
+    """``(config document, config path or None, weights path, tensor shapes)`` of a saved
+    model: the JSON (or the embedded config) and the safetensors header, no tensors read."""
+    path = model_path(path)
+    config_path, weights_path = _resolve(path)
+    if config_path is not None:
+        document = _read_json(config_path)
+    shapes, header = _read_header(weights_path)
+    if config_path is None:
+        if _HEADER_KEY not in header:
+            raise ModelFileError(
+                f"no {CONFIG_NAME} beside the weights and no embedded seqfcn config", path=weights_path
+            )
+        try:
+            document = _check_document(json.loads(header[_HEADER_KEY]), weights_path)
+        except json.JSONDecodeError as exc:
+            raise ModelFileError(f"invalid embedded config: {exc.msg}", path=weights_path) from None
+    return document, config_path, weights_path, shapes
+
+
+def model_info(path: str | PathLike) -> dict[str, Any]:
+    """The ``info`` :func:`load_model` returns, without building the model or importing torch:
+    the config document plus ``config_path`` and ``weights_path`` (the JSON, or the embedded
+    config, and the safetensors header are checked; tensor shapes and the checksum are checked
+    by :func:`load_model`)."""
+    document, config_path, weights_path, _ = _read_document(path)
+    return _info(document, config_path, weights_path)
+
+
+def _info(document: dict[str, Any], config_path: Path | None, weights_path: Path) -> dict[str, Any]:
+    info = dict(document)
+    info["config_path"] = None if config_path is None else str(config_path)
+    info["weights_path"] = str(weights_path)
+    return info
+
+
 def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Load a model saved by :func:`save_model`; returns ``(model in eval mode, info)``.
 
@@ -216,20 +254,7 @@ def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> t
     """
     from seqfcn.nn.models import model_from_config, planned_tensors
 
-    path = model_path(path)
-    config_path, weights_path = _resolve(path)
-    if config_path is not None:
-        document = _read_json(config_path)
-    shapes, header = _read_header(weights_path)
-    if config_path is None:
-        if _HEADER_KEY not in header:
-            raise ModelFileError(
-                f"no {CONFIG_NAME} beside the weights and no embedded seqfcn config", path=weights_path
-            )
-        try:
-            document = _check_document(json.loads(header[_HEADER_KEY]), weights_path)
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(f"invalid embedded config: {exc.msg}", path=weights_path) from None
+    document, config_path, weights_path, shapes = _read_document(path)
     described = config_path or weights_path
     try:  # sizes and tensor shapes before anything is built or read: an absurd config fails at once
         check_tensor_shapes(planned_tensors(document["architecture"]), shapes, weights_path,
@@ -244,10 +269,7 @@ def load_model(path: str | PathLike, *, device: str | torch.device = "cpu") -> t
                              "(config and weights come from different saves)", path=weights_path)
     model.load_state_dict(tensors, strict=True)
     model.to(device).eval()
-    info = dict(document)
-    info["config_path"] = None if config_path is None else str(config_path)
-    info["weights_path"] = str(weights_path)
-    return model, info
+    return model, _info(document, config_path, weights_path)
 
 
 def check_tensor_shapes(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]],

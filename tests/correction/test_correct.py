@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import zlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -351,3 +353,29 @@ def test_malformed_fastq_exit_2_nothing_written(tmp_path, capsys, case):
     assert code == 2
     assert name in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out.fq")]
+
+
+_SPY = """
+import sys
+import seqfcn.correction.pipeline as pipeline
+from seqfcn.cli import main
+seen = []
+real = pipeline.count_reads
+def spy(*args, **kwargs):
+    seen.append("torch" in sys.modules)
+    return real(*args, **kwargs)
+pipeline.count_reads = spy
+code = main(["correct", sys.argv[1], "--model", "kmer_illumina", "-o", sys.argv[2], "-q", "--no-progress",
+             "--threads", "1"])
+print(code, seen, "torch" in sys.modules)
+"""
+
+
+def test_spectrum_is_counted_before_torch_is_loaded(tmp_path):
+    """`seqfcn correct` with a reads-spectrum model counts the reads before torch is imported
+    (torch's ~200 MB are not part of the counting peak), then loads the model and corrects."""
+    out = tmp_path / "out.fq"
+    done = subprocess.run([sys.executable, "-c", _SPY, str(DATA / "samtools" / "ex1.fastq"), str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.stdout.split("\n")[-2] == "0 [False] True", done.stderr[-2000:]
+    assert out.stat().st_size > 100_000

@@ -162,11 +162,11 @@ def test_compiled_evidence_is_the_same_on_any_number_of_threads():
     table = KmerTable.from_codes(reads, 15)
     codes = np.ascontiguousarray(np.stack(reads), np.uint8)
     codes[rng.random(codes.shape) < 0.01] = 4
-    index, values = table.hash_index(), table.key_values()
+    index, values = table.index().kernel_args(), table.value_table()
     outs = []
     for threads in (1, 2, 3):
         out = np.empty((codes.shape[0], 12, codes.shape[1]), np.float32)
-        _kmerev.substitutions(codes, *codes.shape, 15, index.slots, int(index.shift), table.keys, values, out, threads)
+        _kmerev.substitutions(codes, *codes.shape, 15, index, values, out, threads)
         outs.append(out)
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
     assert np.array_equal(outs[0], evidence(codes.astype(np.int8), table, use_c=False))

@@ -365,7 +365,6 @@ def test_a_fastq_and_its_gzip_get_the_same_filter_size(tmp_path):
 def test_support_is_the_same_on_any_number_of_threads_and_largest_is_the_strongest() -> None:
     """The compiled kernels split rows over threads: 1, 2 and 5 threads give the same arrays;
     ``largest`` is the strongest covering k-mer (brute force on a few rows)."""
-    from seqfcn.correction.spectrum import _index
     from seqfcn.correction.kmers import _kmercount
 
     reads = _random_reads(600, seed=5)
@@ -375,12 +374,12 @@ def test_support_is_the_same_on_any_number_of_threads_and_largest_is_the_stronge
     for i, r in enumerate(reads):
         codes[i, :len(r)] = to_codes(r)
     codes[::7, 30] = 4  # N inside some reads
-    slots, shift, keys, counts = _index(table)
+    index = table.index().kernel_args()
     runs = {}
     for largest in (False, True):
         for threads in (1, 2, 5):
             out = np.empty(codes.shape, np.int64)
-            _kmercount.cover_min(codes, *codes.shape, 9, slots, shift, keys, counts, out, largest, threads)
+            _kmercount.cover_min(codes, *codes.shape, 9, index, out, largest, threads)
             runs[largest, threads] = out
         assert np.array_equal(runs[largest, 1], runs[largest, 2]) and np.array_equal(runs[largest, 1], runs[largest, 5])
     count = {_pack(s): c for s, c in _canonical_counts(reads, 9).items()}
