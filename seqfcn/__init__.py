@@ -6,7 +6,7 @@ scanning, self-supervised read correction.
 """
 from __future__ import annotations
 
-from seqfcn._lazy import lazy_exports
+from typing import Any, Callable
 
 __version__ = "0.1.0"
 
@@ -125,6 +125,28 @@ _EXPORTS = {
 }
 
 __all__ = ["__version__", *_EXPORTS]
+
+
+def lazy_exports(package: str, exports: dict[str, str],
+                 namespace: dict[str, Any]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """The ``__getattr__`` and ``__dir__`` of ``package`` whose public names are ``exports``
+    (name -> module); a name is imported from its module when first used and kept in
+    ``namespace`` (the package's ``globals()``)."""
+
+    def getattr_(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    def dir_() -> list[str]:
+        return sorted(list(namespace) + list(exports))
+
+    return getattr_, dir_
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -5,7 +5,7 @@ knows its analytic receptive field (:mod:`seqfcn.nn.receptive`).
 """
 from __future__ import annotations
 
-from seqfcn._lazy import lazy_exports
+from seqfcn import lazy_exports
 
 _EXPORTS = {  # name: module, imported on first use (torch is loaded only when a model is needed)
     "ASPP1d": "seqfcn.nn.blocks",
