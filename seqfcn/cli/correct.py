@@ -74,7 +74,8 @@ def add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.add_argument("--interleaved", action="store_true",
                    help="the one input holds mate pairs in turn (1, 2, 1, 2, ...); pairs are checked")
     p.add_argument("--spectrum", help="k-mer spectrum from `seqfcn count` (reads-spectrum models): no counting pass; "
-                   "its k and the content of the files it was counted from must match")
+                   "its k and the content of the files it was counted from must match (stdin: the number "
+                   "of reads, checked before the output is published)")
     p.add_argument("--output-format", choices=("fastq", "fasta", "bam", "sam"), help="override the extension")
     p.add_argument("--min-confidence", type=float, default=defaults.MIN_CONFIDENCE,
                    help=f"change a base only when the model's posterior exceeds this (default "

@@ -85,7 +85,9 @@ class CorrectionOptions:
         progress: a progress bar (reads) on stderr.
         pg: an @PG line for SAM/BAM output.
         spectrum: reads-spectrum models: use this spectrum (``seqfcn count``) instead of
-            counting the input; its ``k`` and the files it was counted from must match.
+            counting the input; its ``k`` and the files it was counted from must match (for
+            stdin, which cannot be fingerprinted up front, the number of reads: checked once
+            they are read, before anything is published).
         interleaved: the one input holds mate pairs (1, 2, 1, 2, ...): checked as it streams.
         indels: with solid checks, the longest insertion or deletion the indel pass fixes
             (:mod:`seqfcn.correction.indels`); 0: substitutions only. Reads with a CIGAR
@@ -297,6 +299,9 @@ def _stream(inputs: list[str], outputs: list[str], corrector: CorrectionEngine, 
             return stats
     stats = CorrectionStats()
     sources: list[Iterable[Read]] = list(streams)
+    stdin = _StdinCheck(corrector, opts) if inputs == ["-"] and opts.spectrum is not None else None
+    if stdin is not None:
+        sources = [stdin.count(streams[0])]
     if opts.interleaved:
         sources = [interleaved(streams[0], inputs[0])]
     groups: Iterable[tuple[Read, ...]] = paired(sources, inputs)
@@ -326,6 +331,8 @@ def _stream(inputs: list[str], outputs: list[str], corrector: CorrectionEngine, 
         if not writers:
             for out, label, stream in zip(outputs, inputs, streams):
                 writers.append(_open_writer(out, opts, label, None, stream.phred))
+        if stdin is not None:
+            stdin.check()  # before anything is published
         while writers:  # a writer that fails to finish leaves the others unpublished
             writers[0].close()
             writers.pop(0)
@@ -338,6 +345,27 @@ def _stream(inputs: list[str], outputs: list[str], corrector: CorrectionEngine, 
     if tally is not None and opts.shard is not None:
         tally.write_manifests(outputs, opts.shard, run, written)
     return stats
+
+
+class _StdinCheck:
+    """A spectrum file cannot be fingerprinted against stdin before the reads are read, so
+    they are counted as they pass and must number what the spectrum was counted from
+    (``seqfcn count`` records it); otherwise the run fails and publishes nothing."""
+
+    def __init__(self, corrector: CorrectionEngine, opts: CorrectionOptions) -> None:
+        self.expected = getattr(corrector.evidence.table, "reads", None) if corrector.evidence is not None else None
+        self.label = str(opts.spectrum)
+        self.seen = 0
+
+    def count(self, reads: Iterable[Read]) -> Iterator[Read]:
+        for read in reads:
+            self.seen += 1
+            yield read
+
+    def check(self) -> None:
+        if self.expected is not None and self.seen != int(self.expected):
+            raise SeqfcnError(f"was counted from {int(self.expected):,} reads, stdin held {self.seen:,}: other reads; "
+                              "count these reads with `seqfcn count` (nothing was written)", path=self.label)
 
 
 class _Tally:

@@ -31,6 +31,7 @@ import numpy as np
 
 from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
+from seqfcn.runtime.heap import mapped_blocks
 from seqfcn.runtime.options import resolve_options
 from seqfcn.correction.kmers import KmerTable, _check_k, _kmercount, kernel_threads
 
@@ -313,17 +314,18 @@ def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int =
     if not compiled():
         table = KmerTable.from_codes(reads, k, source="reads")
         return table if compact is None else table.compact(min_cap=compact)
-    counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom, partitions=partitions)
-    batch: list[np.ndarray] = []
-    bases = 0
-    for r in reads:
-        batch.append(r)
-        bases += r.shape[0]
-        if bases >= _BATCH_BASES:
-            _add_batch(counter, batch)
-            batch, bases = [], 0
-    _add_batch(counter, batch)
-    return _finish(counter, compact)
+    with mapped_blocks():  # the doubling sub-tables leave no resident heap holes
+        counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom, partitions=partitions)
+        batch: list[np.ndarray] = []
+        bases = 0
+        for r in reads:
+            batch.append(r)
+            bases += r.shape[0]
+            if bases >= _BATCH_BASES:
+                _add_batch(counter, batch)
+                batch, bases = [], 0
+        _add_batch(counter, batch)
+        return _finish(counter, compact)
 
 
 def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | None:
@@ -341,12 +343,13 @@ def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True,
     None when any of them is not such a file."""
     if not compiled():
         return None
-    counter = SpectrumCounter(k, expected_bases=sum(expected_bases(p) for p in paths), bloom=bloom,
-                              partitions=partitions)
-    for path in paths:
-        if not _add_fastq_file(counter, path):
-            return None  # counts so far are discarded: the strict reader recounts every file
-    return _finish(counter, compact)
+    with mapped_blocks():  # the doubling sub-tables leave no resident heap holes
+        counter = SpectrumCounter(k, expected_bases=sum(expected_bases(p) for p in paths), bloom=bloom,
+                                  partitions=partitions)
+        for path in paths:
+            if not _add_fastq_file(counter, path):
+                return None  # counts so far are discarded: the strict reader recounts every file
+        return _finish(counter, compact)
 
 
 def _add_fastq_file(counter: SpectrumCounter, path: str) -> bool:

@@ -379,3 +379,27 @@ def test_spectrum_is_counted_before_torch_is_loaded(tmp_path):
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.stdout.split("\n")[-2] == "0 [False] True", done.stderr[-2000:]
     assert out.stat().st_size > 100_000
+
+
+def test_spectrum_against_stdin_must_count_the_same_reads(tmp_path):
+    """A spectrum file cannot be fingerprinted against stdin up front: the reads are counted as
+    they pass, and other reads (here one read fewer) fail the run with nothing written."""
+    lines = EX1_FQ.read_text().splitlines(keepends=True)
+    reads = "".join(lines[:4 * 400])
+    (tmp_path / "r.fq").write_text(reads)
+    assert main(["count", str(tmp_path / "r.fq"), "--model", "kmer_illumina", "-o", str(tmp_path / "r.kmers")]) == 0
+
+    def run(stdin: str, out: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "seqfcn", "correct", "-", "--model", "kmer_illumina",
+                               "--spectrum", "r.kmers", "-o", out, "--no-progress", "--threads", "1"],
+                              input=stdin, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+    bad = run("".join(lines[4:4 * 400]), "bad.fq")
+    assert bad.returncode == 2
+    assert "r.kmers: was counted from 400 reads, stdin held 399" in bad.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "bad.fq").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["r.fq", "r.kmers"]
+    good = run(reads, "good.fq")
+    assert good.returncode == 0, good.stderr[-2000:]
+    assert main(["correct", str(tmp_path / "r.fq"), "--model", "kmer_illumina", "-o", str(tmp_path / "file.fq"),
+                 "--no-progress", "-q"]) == 0
+    assert (tmp_path / "good.fq").read_bytes() == (tmp_path / "file.fq").read_bytes()
