@@ -303,7 +303,7 @@ def _stream(inputs: list[str], outputs: list[str], corrector: CorrectionEngine, 
     if stdin is not None:
         sources = [stdin.count(streams[0])]
     if opts.interleaved:
-        sources = [interleaved(streams[0], inputs[0])]
+        sources = [interleaved(sources[0], inputs[0])]
     groups: Iterable[tuple[Read, ...]] = paired(sources, inputs)
     tally = _Tally(inputs) if opts.shard is not None else None
     if tally is not None:

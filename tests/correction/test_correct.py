@@ -403,3 +403,18 @@ def test_spectrum_against_stdin_must_count_the_same_reads(tmp_path):
     assert main(["correct", str(tmp_path / "r.fq"), "--model", "kmer_illumina", "-o", str(tmp_path / "file.fq"),
                  "--no-progress", "-q"]) == 0
     assert (tmp_path / "good.fq").read_bytes() == (tmp_path / "file.fq").read_bytes()
+
+
+def test_spectrum_against_interleaved_stdin_counts_every_read(tmp_path):
+    """The stdin read count also passes through the interleaved-pairs check (400 reads = 200 pairs)."""
+    lines = EX1_FQ.read_text().splitlines(keepends=True)[:4 * 400]
+    for i in range(0, len(lines), 4):  # ex1's reads as 200 interleaved pairs
+        lines[i] = f"@p{i // 8}/{i // 4 % 2 + 1}\n"
+    reads = "".join(lines)
+    (tmp_path / "r.fq").write_text(reads)
+    assert main(["count", str(tmp_path / "r.fq"), "--model", "kmer_illumina", "-o", str(tmp_path / "r.kmers")]) == 0
+    done = subprocess.run([sys.executable, "-m", "seqfcn", "correct", "-", "--interleaved", "--model", "kmer_illumina",
+                           "--spectrum", "r.kmers", "-o", "out.fq", "--no-progress", "--threads", "1"],
+                          input=reads, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out.fq").read_text().count("\n+\n") == 400
