@@ -324,7 +324,7 @@ class KmerTable:
         count histogram; the keys and counts (16 bytes a k-mer) are freed. Returns ``self``."""
         if self.compacted:
             return self
-        self._hist = _clip_histogram(self.count_histogram())
+        self._hist = self.count_histogram()
         self._index = SpectrumIndex(self.k, self._keys, self._counts, min_cap=max(min_cap, self.value_top()))
         self._keys = self._counts = None
         return self

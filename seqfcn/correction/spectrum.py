@@ -14,8 +14,9 @@ is ever copied at once. Memory is the filter (about one bit per input base, capp
 reading the table back (:meth:`SpectrumCounter.table`) frees it a sub-table at a time into
 the 16 bytes per k-mer of a :class:`seqfcn.correction.kmers.KmerTable` (uint64 keys, int64
 counts) or, for correction (``compact``), through 8 bytes per k-mer of packed key and count
-into the ~4.4 bytes per k-mer of a :class:`seqfcn.correction.spectrum_index.SpectrumIndex`. A k-mer seen once (in the table only by a filter false positive) and an absent one
-both count as 0 or 2 rather than 1, which no decision below distinguishes.
+into the ~4.4 bytes per k-mer of a :class:`seqfcn.correction.spectrum_index.SpectrumIndex`.
+A k-mer seen once (in the table only by a filter false positive) and an absent one both
+count as 0 or 2 rather than 1, which no decision below distinguishes.
 
 :func:`solid_threshold` reads the valley between the error and the genome peaks of
 the count histogram; :func:`support` gives for every base the smallest count of the
@@ -236,6 +237,16 @@ class SpectrumCounter:
             self._pool.shutdown()
             self._pool = None
 
+    def _packed(self) -> np.ndarray:
+        """``(used,)`` uint64 ``key << _COUNT_BITS | count`` of every k-mer, in table order (the
+        sub-tables are freed as they are read; k <= 21)."""
+        packed = np.empty(self.used, np.uint64)
+        at = 0
+        for p in self.parts:
+            at += p.export(packed[at:], None)
+        assert at == packed.shape[0], (at, packed.shape[0])
+        return packed
+
     def table(self, *, compact: int | None = None) -> KmerTable:
         """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1;
         for k <= 21 a count above 4,194,303 is kept as that). ``compact``: a compacted table
@@ -244,23 +255,15 @@ class SpectrumCounter:
         plus the index."""
         extra = 1 if self.bloom_filtered else 0
         n = self.used
-        if compact is not None and 2 * self.k + _COUNT_BITS <= 64:
-            packed = np.empty(n, np.uint64)
-            at = 0
-            for p in self.parts:
-                at += p.export(packed[at:], None)
-            assert at == n, (at, n)
-            return KmerTable.from_packed(self.k, packed, _COUNT_BITS, extra=extra, min_cap=compact)
+        packs = 2 * self.k + _COUNT_BITS <= 64
+        if compact is not None and packs:
+            return KmerTable.from_packed(self.k, self._packed(), _COUNT_BITS, extra=extra, min_cap=compact)
         if compact is not None:
             return self.table().compact(min_cap=compact)
-        if 2 * self.k + _COUNT_BITS <= 64:
+        if packs:
             # sort (key, count) packed in one uint64, in place: no argsort permutation, no gathers;
             # each sub-table is freed as it is read, so the peak is the packed array plus one table
-            packed = np.empty(n, np.uint64)
-            at = 0
-            for p in self.parts:
-                at += p.export(packed[at:], None)
-            assert at == n, (at, n)
+            packed = self._packed()
             packed.sort()
             keys = packed >> np.uint64(_COUNT_BITS)
             packed &= np.uint64((1 << _COUNT_BITS) - 1)
