@@ -7,6 +7,7 @@ import logging
 import sys
 
 from seqfcn.cli.args import count_int, declare_io, run_shards, solid_count, torchrun_rank
+from seqfcn.cli.longread import add_long_read_options, run_long_read_correct
 from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
 
@@ -77,9 +78,9 @@ def add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                    "its k and the content of the files it was counted from must match (stdin: the number "
                    "of reads, checked before the output is published)")
     p.add_argument("--output-format", choices=("fastq", "fasta", "bam", "sam"), help="override the extension")
-    p.add_argument("--min-confidence", type=float, default=defaults.MIN_CONFIDENCE,
+    p.add_argument("--min-confidence", type=float,
                    help=f"change a base only when the model's posterior exceeds this (default "
-                   f"{defaults.MIN_CONFIDENCE}; 1 = never)")
+                   f"{defaults.MIN_CONFIDENCE}, pileup models {defaults.LONG_READ_MIN_CONFIDENCE}; 1 = never)")
     p.add_argument("--batch-size", default="auto", help="reads per batch, or auto (halved on out-of-memory)")
     p.add_argument("--stats", help="write the summary as JSON here")
     p.add_argument("--reference", help="reference FASTA (CRAM input; updates NM of records without MD)")
@@ -97,7 +98,8 @@ def add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                    "coverage; memorise: a plain model that learns the sample's sequence in its weights")
     p.add_argument("--rounds", type=count_int,
                    help="passes of the model over each read (default: 2 for k-mer models, 4 with indels, else 1; "
-                   "0: the spectrum walk and the indel pass alone)")
+                   "0: the spectrum walk and the indel pass alone; pileup models: passes, each mapping the last "
+                   "one's reads again, default the model's own (ont_r9 3, ont_r10 2), 1 with --overlaps/--shard)")
     p.add_argument("--indels", type=count_int, default=defaults.INDEL_LENGTH, metavar="N",
                    help="with solid k-mer checks: fix insertions and deletions of up to N bases where exactly one "
                    f"such edit makes the read's k-mers solid (default {defaults.INDEL_LENGTH}; 0: substitutions "
@@ -121,8 +123,9 @@ def add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     enc.add_argument("--phred33", dest="phred", action="store_const", const=33,
                      help="FASTQ qualities are Phred+33 (skip the detection); output keeps the input's encoding")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (also --quiet)")
+    add_long_read_options(p)
     p.set_defaults(func=run_correct)
-    declare_io(p, inputs=["reads", "model", "reference", "spectrum"], outputs=["output", "stats"],
+    declare_io(p, inputs=["reads", "model", "reference", "spectrum", "overlaps"], outputs=["output", "stats"],
                 directories=["save_model"], written=model_files, folders=["self_train_dir"])
 
 
@@ -135,6 +138,7 @@ def model_files() -> tuple[str, ...]:
 
 def run_correct(args: argparse.Namespace) -> int:
     """``seqfcn correct``: reads in, corrected reads out (whole, one ``--shard`` or per torchrun rank)."""
+    from seqfcn.correction.longread import is_pileup_model
     from seqfcn.correction.pipeline import (
         CorrectionOptions,
         correct_reads,
@@ -144,6 +148,12 @@ def run_correct(args: argparse.Namespace) -> int:
     if args.self_train == (args.model is not None):
         raise SeqfcnError("give exactly one of --model DIR or --self-train")
     rank = torchrun_rank(args)
+    if args.model is not None and is_pileup_model(args.model):
+        if rank is not None:
+            raise SeqfcnError("pileup correctors run as --shard i/n jobs, not under torchrun")
+        return run_long_read_correct(args)
+    if args.overlaps:
+        raise SeqfcnError("--overlaps is for pileup correctors (e.g. --model ont_r9)")
     if rank is not None and args.self_train:  # before training, not after it
         raise SeqfcnError("--self-train under torchrun would train once per rank; train first (--save-model), "
                           "then launch the ranks with --model")
@@ -177,7 +187,8 @@ def run_correct(args: argparse.Namespace) -> int:
     pg = program_record(sys.argv[1:])
 
     options = CorrectionOptions(
-        min_confidence=args.min_confidence, batch_size=args.batch_size, device=rank_device(args.device, rank),
+        min_confidence=defaults.MIN_CONFIDENCE if args.min_confidence is None else args.min_confidence,
+        batch_size=args.batch_size, device=rank_device(args.device, rank),
         recalibrate=args.recalibrate, both_strands=not args.single_strand, rounds=args.rounds, solid=args.solid,
         output_format=args.output_format, reference=args.reference, phred=args.phred,
         stats_path=args.stats if rank is None else None, progress=progress, pg=pg, spectrum=args.spectrum,

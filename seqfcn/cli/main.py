@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from seqfcn import __version__
-from seqfcn.cli import correct, info, interpret, merge, scan, train
+from seqfcn.cli import correct, info, interpret, longread, merge, scan, train
 from seqfcn.cli.args import check_io, common_parser
 from seqfcn.errors import SeqfcnError
 
@@ -33,6 +33,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParse
     interpret.add_discover,
     correct.add_correct,
     correct.add_count,
+    longread.add_overlap,
     train.add_train,
     merge.add_merge,
 )

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 MIN_CONFIDENCE = 0.9
 """A base changes only when the posterior of the new call exceeds this (1 = never)."""
+LONG_READ_MIN_CONFIDENCE = 0.5
+"""Pileup (long-read) correctors: the top class is applied when its posterior reaches this."""
+LONG_READ_MIN_DEPTH = 3
+"""Pileup correctors: other reads that must cover a position before it is edited."""
 MAX_QUALITY = 40
 """Largest recalibrated quality written."""
 RECALIBRATE = "changed"

@@ -58,8 +58,12 @@ class SeqModel(nn.Module):
 
     @property
     def input_channels(self) -> list[str]:
-        """Names of the input channels: A, C, G, T, then extras (``extra1``, ...)."""
+        """Names of the input channels: ``channel_names`` when set (e.g. pileup features), else A, C, G, T,
+        then extras (``extra1``, ...)."""
         n = int(self.config["in_channels"])
+        named = getattr(self, "channel_names", None)
+        if named is not None and len(named) == n:
+            return list(named)
         return list(BASES[:n]) + [f"extra{i}" for i in range(1, n - 3)]
 
     @property

@@ -38,6 +38,16 @@ MODELS: dict[str, Shipped] = {
         "model", "models/sarscov2_ont",
         "SARS-CoV-2 ONT read corrector (substitutions, deletions, insertions) with the MN908947.3 13-mers",
         "MIT (made here)"),
+    "ont_r9": Shipped(
+        "model", "models/ont_r9",
+        "nanopore read corrector for any genome, R9-like reads (~0.90 identity): pileups of the reads' own "
+        "overlaps (seqfcn correct; seqfcn overlap)",
+        "MIT (made here)"),
+    "ont_r10": Shipped(
+        "model", "models/ont_r10",
+        "nanopore read corrector for any genome, R10-like reads (~0.98 identity): pileups of the reads' own "
+        "overlaps (seqfcn correct; seqfcn overlap)",
+        "MIT (made here)"),
     "ex1_illumina": Shipped(
         "model", "models/ex1_illumina",
         "demo corrector that learnt samtools' ex1.fa in its weights (reads of that 3.2 kb region only)",

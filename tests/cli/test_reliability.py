@@ -779,6 +779,7 @@ def _base_argv(command: str) -> list[str]:
         "evaluate": ["evaluate", "correction", "--original", "r.fq", "--corrected", "r2.fq", "--truth", "r3.fq"],
         "scan": ["scan", "g.fa", "--motifs", "m.meme"],
         "correct": ["correct", "r.fq", "--model", "model", "--no-progress"],
+        "overlap": ["overlap", "r.fq", "--no-progress"],
         "merge": ["merge", "r.fq", "r2.fq"],
         "train": ["train", "--task", "correct", "--genome", "g.fa"],
         "info": ["info", "g.fa"],
@@ -809,7 +810,7 @@ def _clobber_cases() -> list[tuple[str, str, str, str]]:
     """(command, output option, input it points at, spelling) for every declared output of every command."""
     cases = []
     inputs = {"evaluate": "r2.fq", "scan": "g.fa", "correct": "r.fq", "merge": "r2.fq", "train": "g.fa",
-              "count": "r2.fq"}
+              "count": "r2.fq", "overlap": "r.fq"}
     for command, io in _declared().items():
         assert io is not None, f"seqfcn {command} declares no inputs/outputs for the no-overwrite check"
         for dest, _ in io.outputs + io.directories:
