@@ -71,8 +71,13 @@ def run_long_read_correct(args: argparse.Namespace) -> int:
         raise SeqfcnError("a pileup corrector makes at least one pass (--rounds 1 or more)")
     if len(args.reads) != 1 or len(args.output) != 1:
         raise SeqfcnError("a pileup corrector takes one read file and one output (-o)")
-    if args.output_format not in (None, "fastq", "fasta"):
-        raise SeqfcnError("long reads are written as FASTQ or FASTA")
+    from seqfcn.io.read_writers import format_from_name
+
+    named = format_from_name(args.output[0]) if args.output[0] != "-" else None
+    if args.output_format not in (None, "fastq", "fasta") or (args.output_format is None and
+                                                              named not in (None, "fastq", "fasta")):
+        raise SeqfcnError("long reads are written as FASTQ or FASTA (.fq, .fastq, .fa, optionally .gz)",
+                          path=args.output[0])
     if args.shard and args.output[0] == "-":
         raise SeqfcnError("--shard writes a file with its manifest beside it, not stdout")
     options = LongReadOptions(

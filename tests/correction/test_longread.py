@@ -220,6 +220,8 @@ def test_duplicate_names_and_stdin_are_one_line_errors(tmp_path, cli):
     assert code == 2 and "not stdin" in err
     code, _, err = cli(["correct", dup, "--model", "ont_r9", "--spectrum", dup, "-o", tmp_path / "o.fq"])
     assert code == 2 and "--spectrum is for short-read models" in err
+    code, _, err = cli(["correct", dup, "--model", "ont_r9", "-o", tmp_path / "o.bam"])
+    assert code == 2 and "written as FASTQ or FASTA" in err and not (tmp_path / "o.bam").exists()
 
 
 def test_shipped_pileup_models_resolve_by_name():
