@@ -191,17 +191,18 @@ def paf_groups(path: str | os.PathLike) -> Iterator[tuple[str, int, list[Overlap
 @dataclass(frozen=True)
 class OverlapManifest:
     """What ``OUT.json`` beside an overlap file records: the reads' content fingerprint and
-    count, the shard (``None`` for all reads) and the preset."""
+    count, the shard (``None`` for all reads), the PAF's own fingerprint and the preset."""
 
     reads: str
     reads_total: int
     shard: tuple[int, int] | None
+    paf: str
     preset: str = PRESET
 
     def to_dict(self) -> dict:
         shard = None if self.shard is None else f"{self.shard[0] + 1}/{self.shard[1]}"
         return {MANIFEST_KEY: 1, "reads": self.reads, "reads_total": self.reads_total, "shard": shard,
-                "preset": self.preset}
+                "paf": self.paf, "preset": self.preset}
 
 
 def manifest_path(paf: str | os.PathLike) -> str:
@@ -210,11 +211,13 @@ def manifest_path(paf: str | os.PathLike) -> str:
 
 
 def read_overlap_manifest(paf: str | os.PathLike) -> OverlapManifest:
-    """The manifest beside ``paf``.
+    """The manifest beside ``paf``, checked against the file it describes.
 
     Raises:
-        SeqfcnError: none (not written by ``seqfcn overlap``), or a malformed one.
+        SeqfcnError: none (not written by ``seqfcn overlap``), a malformed one, or one that
+            describes another file (the PAF was cut, edited or replaced).
     """
+    from seqfcn.io.fingerprint import file_fingerprint
     from seqfcn.runtime.tiling import parse_shard
 
     side = manifest_path(paf)
@@ -225,9 +228,14 @@ def read_overlap_manifest(paf: str | os.PathLike) -> OverlapManifest:
         with open(side, encoding="utf-8") as fh:
             data = json.load(fh)
         shard = None if data["shard"] is None else parse_shard(str(data["shard"]))
-        return OverlapManifest(str(data["reads"]), int(data["reads_total"]), shard, str(data["preset"]))
+        manifest = OverlapManifest(str(data["reads"]), int(data["reads_total"]), shard, str(data["paf"]),
+                                   str(data["preset"]))
     except (OSError, ValueError, KeyError, TypeError, SeqfcnError) as exc:
         raise SeqfcnError(f"bad overlap manifest: {exc}", path=side) from None
+    if file_fingerprint(paf) != manifest.paf:
+        raise SeqfcnError(f"changed since seqfcn overlap wrote it (its manifest {os.path.basename(side)} describes "
+                          "another file)", path=str(paf))
+    return manifest
 
 
 def write_overlaps(reads: str | os.PathLike, output: str | os.PathLike, *, threads: int = 1,
@@ -251,7 +259,7 @@ def write_overlaps(reads: str | os.PathLike, output: str | os.PathLike, *, threa
             out.writelines(paf_line(name, length, ov) for ov in overlaps)
             lines += len(overlaps)
         out.flush()
-    manifest = OverlapManifest(file_fingerprint(reads), len(catalogue.names), shard)
+    manifest = OverlapManifest(file_fingerprint(reads), len(catalogue.names), shard, file_fingerprint(output))
     atomic_write(manifest_path(output), json.dumps(manifest.to_dict(), indent=1) + "\n")
     return lines
 

@@ -204,6 +204,12 @@ def test_overlaps_of_other_reads_or_an_incomplete_set_are_refused(overlapping, t
     code, _, err = cli(["correct", other, "--model", "ont_r10", "--overlaps", paf, "--shard", "1/2",
                         "-o", tmp_path / "o.fq"])
     assert code == 2 and "overlaps of other reads" in err and len(err.strip().splitlines()) == 1
+    cut = tmp_path / "cut.paf"
+    cut.write_text("".join(paf.read_text().splitlines(keepends=True)[:-1]))
+    (tmp_path / "cut.paf.json").write_text((tmp_path / "ov1.paf.json").read_text())
+    code, _, err = cli(["correct", path, "--model", "ont_r10", "--overlaps", cut, "--shard", "1/2",
+                        "-o", tmp_path / "o.fq"])
+    assert code == 2 and "cut.paf: changed since seqfcn overlap wrote it" in err and not (tmp_path / "o.fq").exists()
     code, _, err = cli(["correct", path, "--model", "ont_r10", "--overlaps", paf, "--shard", "1/2", "--rounds", "2",
                         "-o", tmp_path / "o.fq"])
     assert code == 2 and "--rounds above 1" in err and not (tmp_path / "o.fq").exists()
