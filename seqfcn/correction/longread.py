@@ -127,8 +127,9 @@ class Edited:
 
 
 def _phred(p: np.ndarray) -> np.ndarray:
-    err = np.clip(1.0 - p.astype(np.float64), 10 ** (-MAX_QUALITY / 10), 1.0)
-    return np.clip(np.rint(-10 * np.log10(err)), 1, MAX_QUALITY).astype(np.uint8)
+    from seqfcn.correction.engine import posterior_quality
+
+    return np.maximum(posterior_quality(p, MAX_QUALITY), 1)  # Q0 is not written
 
 
 def apply_posterior(sequence: str, qualities: np.ndarray | None, probs: np.ndarray, depth: np.ndarray,

@@ -95,11 +95,12 @@ def simulate_long_reads(genome: Sequence[np.ndarray], error_model: OntErrorModel
 
 def write_fastq(reads: Sequence[SimulatedRead], path: str | os.PathLike) -> None:
     """The reads as FASTQ (atomically)."""
-    from seqfcn.io.atomic import atomic_text
+    from seqfcn.io.read_writers import FastqWriter
+    from seqfcn.io.reads import Read
 
-    with atomic_text(path) as fh:
+    with FastqWriter(path) as writer:
         for r in reads:
-            fh.write(f"@{r.name}\n{codes_to_str(r.observed)}\n+\n{(r.qualities + 33).tobytes().decode()}\n")
+            writer.write(Read(r.name, codes_to_str(r.observed), r.qualities))
 
 
 def pileup_examples(reads: Sequence[SimulatedRead], fastq: str | os.PathLike,
