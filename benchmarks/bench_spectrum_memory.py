@@ -2,7 +2,7 @@
 and ``seqfcn correct``.
 
     python benchmarks/bench_spectrum_memory.py --out DIR [--genomes 5,60] [--coverage 25]
-        [--job count|correct] [--python PYTHON] [--pythonpath DIR] [--label after]
+        [--job count|correct] [--memory SIZE] [--python PYTHON] [--pythonpath DIR] [--label after]
 
 For each genome size (Mbp) a random genome (uniform bases, seed = its size) and reads
 sampled from it (150 bp, both strands, ``--coverage`` x, 1% uniform substitutions,
@@ -11,7 +11,8 @@ them as a whole process under GNU ``/usr/bin/time -v``. Printed (and appended to
 ``DIR/results.jsonl``): the peak RSS, the distinct k-mers kept in the spectrum, peak RSS per
 distinct k-mer and the wall time. ``--job correct`` runs ``seqfcn correct`` with the shipped
 reads-spectrum model (``kmer_illumina``, k = 21, its own counting pass included) instead, and
-takes the distinct k-mers from a ``seqfcn count`` of the same file. ``--pythonpath`` puts another seqfcn package first on
+takes the distinct k-mers from a ``seqfcn count`` of the same file; ``--memory`` passes that cap to
+it (``seqfcn correct --memory``: counting in passes). ``--pythonpath`` puts another seqfcn package first on
 ``PYTHONPATH`` (e.g. a copy of the previous version) so before/after run on the same reads.
 The extrapolation to a human genome (3.1 Gbp at 30x) scales the kept k-mers with the genome
 size: ``bytes per k-mer x kept k-mers per genome base x 3.1e9``.
@@ -74,19 +75,22 @@ def timed(args: list[str], cwd: Path, python: str, pythonpath: str | None) -> tu
     return rss, wall
 
 
-def measure(fastq: Path, out: Path, python: str, pythonpath: str | None, job: str = "count") -> dict:
+def measure(fastq: Path, out: Path, python: str, pythonpath: str | None, job: str = "count",
+            memory: str | None = None) -> dict:
     """Peak RSS (bytes), wall seconds and distinct k-mers of ``seqfcn count -k 21`` on ``fastq``
     (``job="correct"``: of ``seqfcn correct`` with the shipped reads-spectrum model)."""
     fastq = fastq.resolve()
     spectrum = out.with_suffix(".kmers.npz").resolve()
-    rss, wall = timed(["count", "-k", "21", "-o", str(spectrum), str(fastq)], out.parent, python, pythonpath)
+    if not spectrum.exists() or job == "count":
+        rss, wall = timed(["count", "-k", "21", "-o", str(spectrum), str(fastq)], out.parent, python, pythonpath)
     if job == "correct":
+        cap = [] if memory is None else ["--memory", memory]
         rss, wall = timed(["correct", str(fastq), "--model", "kmer_illumina", "-o", str(out.with_suffix(".fq").resolve()),
-                           "--no-progress"],
+                           "--no-progress", "--threads", "2", *cap],
                           out.parent, python, pythonpath)
     with np.load(spectrum, allow_pickle=False) as z:
         distinct = int(z["keys"].shape[0])
-    return {"job": job, "peak_rss": rss, "distinct": distinct, "wall_s": round(wall, 1)}
+    return {"job": job, "memory": memory, "peak_rss": rss, "distinct": distinct, "wall_s": round(wall, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pythonpath", help="directory put first on PYTHONPATH (another seqfcn)")
     ap.add_argument("--label", default="current")
     ap.add_argument("--job", choices=("count", "correct"), default="count")
+    ap.add_argument("--memory", help="with --job correct: seqfcn correct --memory SIZE")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     for mbp in (float(x) for x in a.genomes.split(",")):
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         fq = a.out / f"g{mbp:g}.fq"
         if not fq.exists():
             simulate(fq, bp, a.coverage, seed=int(mbp * 1000))
-        r = measure(fq, a.out / f"g{mbp:g}.{a.label}.{a.job}", a.python, a.pythonpath, a.job)
+        r = measure(fq, a.out / f"g{mbp:g}.{a.label}.{a.job}", a.python, a.pythonpath, a.job, a.memory)
         per = r["peak_rss"] / r["distinct"]
         human = per * r["distinct"] / bp * 3.1e9
         r.update(label=a.label, genome_mbp=mbp, coverage=a.coverage, bytes_per_kmer=round(per, 1),

@@ -37,6 +37,23 @@ def count_int(text: str) -> int:
     return _at_least(text, 0)
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_size(text: str) -> int:
+    """argparse type for --memory: bytes, or a number with K, M, G or T (powers of 1024, as
+    ``samtools sort -m``; a trailing B or iB is allowed), at least 1M."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if m is None:
+        raise argparse.ArgumentTypeError(f"expected a size such as 500M, 4G or 2.5G, not {text!r}")
+    value = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    if value < _UNITS["M"]:
+        raise argparse.ArgumentTypeError(f"expected at least 1M, not {text!r}")
+    return value
+
+
 def solid_count(text: str) -> int | str | None:
     """argparse type for --solid: ``auto``, ``off`` or a count >= 1."""
     if text in ("auto", "off"):

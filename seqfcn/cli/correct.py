@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from seqfcn.cli.args import count_int, declare_io, run_shards, solid_count, torchrun_rank
+from seqfcn.cli.args import count_int, declare_io, memory_size, run_shards, solid_count, torchrun_rank
 from seqfcn.cli.longread import add_long_read_options, run_long_read_correct
 from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
@@ -77,6 +77,11 @@ def add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.add_argument("--spectrum", help="k-mer spectrum from `seqfcn count` (reads-spectrum models): no counting pass; "
                    "its k and the content of the files it was counted from must match (stdin: the number "
                    "of reads, checked before the output is published)")
+    p.add_argument("--memory", type=memory_size, metavar="SIZE",
+                   help="reads-spectrum models: keep the counting pass under SIZE (e.g. 8G; K/M/G/T are powers of "
+                   "1024) by counting a share of the k-mers per read of the input and spilling each share to "
+                   "$TMPDIR (8 bytes a k-mer) until the spectrum's compact index is built: the same spectrum, "
+                   "one read of the input per pass (default: one pass, no cap)")
     p.add_argument("--output-format", choices=("fastq", "fasta", "bam", "sam"), help="override the extension")
     p.add_argument("--min-confidence", type=float,
                    help=f"change a base only when the model's posterior exceeds this (default "
@@ -192,7 +197,7 @@ def run_correct(args: argparse.Namespace) -> int:
         recalibrate=args.recalibrate, both_strands=not args.single_strand, rounds=args.rounds, solid=args.solid,
         output_format=args.output_format, reference=args.reference, phred=args.phred,
         stats_path=args.stats if rank is None else None, progress=progress, pg=pg, spectrum=args.spectrum,
-        interleaved=args.interleaved, indels=args.indels,
+        interleaved=args.interleaved, indels=args.indels, memory=args.memory,
     )
 
     def run(shard: tuple[int, int] | None, output: str | list[str]) -> None:

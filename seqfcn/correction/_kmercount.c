@@ -7,7 +7,8 @@
  * table must be shared, without copying, with the evidence kernel (seqfcn/_kmerev.c) and
  * numpy, and none of jellyfish/KMC has a Python binding that stays in memory.
  *
- * count(codes, offsets, k, subs, caps, used, okeys, ocounts, oshift, ocap, bloom, bloom_shift[, part, parts])
+ * count(codes, offsets, k, subs, caps, used, okeys, ocounts, oshift, ocap, bloom, bloom_shift[, part, parts[, sub_lo,
+ *       sub_hi]])
  *       -> (new_distinct, new_in_overflow, kmers, records_done)
  *   codes:   uint8 bases of the reads concatenated (0-3; anything else is N: k-mers with
  *            an N are skipped); offsets: int64 (n + 1,) read starts.
@@ -21,6 +22,9 @@
  *            sighting through).
  *   part/parts: count only the k-mers of partition `part` of `parts` (a hash of the k-mer),
  *   so that partitions, each with its own table and filter, can be counted on threads.
+ *   sub_lo/sub_hi: count only the k-mers of sub-tables sub_lo..sub_hi - 1 (a pass of a
+ *   counting run in passes); every k-mer of the partition still sets its filter bits, so
+ *   each counted sub-table gets exactly the counts of a run over all of them.
  *   It stops before the first record that could take a sub-table past its cap or the
  *   overflow past ocap new keys; the caller grows those and calls again from records_done.
  *
@@ -271,10 +275,10 @@ static PyObject *count(PyObject *self, PyObject *args)
     Py_buffer codes, offsets, caps, used, okeys, ocounts, bloom, sb[SUBS];
     PyObject *subs;
     int k;
-    unsigned oshift, bshift, part = 0, parts = 1;
+    unsigned oshift, bshift, part = 0, parts = 1, slo = 0, shi = SUBS;
     long long ocap;
-    if (!PyArg_ParseTuple(args, "y*y*iOy*w*w*w*ILw*I|II", &codes, &offsets, &k, &subs, &caps, &used, &okeys, &ocounts,
-                          &oshift, &ocap, &bloom, &bshift, &part, &parts))
+    if (!PyArg_ParseTuple(args, "y*y*iOy*w*w*w*ILw*I|IIII", &codes, &offsets, &k, &subs, &caps, &used, &okeys,
+                          &ocounts, &oshift, &ocap, &bloom, &bshift, &part, &parts, &slo, &shi))
         return NULL;
     int got = 0;
     if (!PyList_Check(subs) || PyList_GET_SIZE(subs) != SUBS) {
@@ -332,8 +336,9 @@ static PyObject *count(PyObject *self, PyObject *args)
                         __builtin_prefetch(&B[((v * MULT) >> bshift) >> 6]);
                         __builtin_prefetch(&B[(bloom_hash2(v) >> bshift) >> 6]);
                     }
-                    qtab_t *tb = &T[h >> (n2 - SUB_BITS)];
-                    __builtin_prefetch(tb->p + ((h >> tb->r) & tb->qmask) * tb->w);
+                    unsigned s = (unsigned)(h >> (n2 - SUB_BITS));
+                    if (s >= slo && s < shi)
+                        __builtin_prefetch(T[s].p + ((h >> T[s].r) & T[s].qmask) * T[s].w);
                 }
                 for (int t = 0; t < m; t++) {
                     uint64_t v = win[t], h = hw[t];
@@ -341,6 +346,8 @@ static PyObject *count(PyObject *self, PyObject *args)
                     if (B && !bloom_seen(B, bshift, v))
                         continue;
                     unsigned s = (unsigned)(h >> (n2 - SUB_BITS));
+                    if (s < slo || s >= shi)  /* another pass counts it; its filter bits are set all the same */
+                        continue;
                     int a = qadd(&T[s], h, v, &ov);
                     U[s] += a == 1;
                     added += a != 0;
@@ -883,8 +890,10 @@ static PyObject *extend(PyObject *self, PyObject *args)
     return PyLong_FromLongLong(edits);
 }
 
-/* index_build(src, cbits, counts, k, rbits, offsets, entries) -> None
- * Fill a SpectrumIndex (_spectrum_index.h) from m unique canonical k-mers in any order:
+/* index_build(src, cbits, counts, k, rbits, offsets, entries[, lo, base]) -> None
+ * Fill a SpectrumIndex (_spectrum_index.h) from m unique canonical k-mers in any order
+ * (with lo and base, a range of it: offsets is the index's offsets[lo:lo + B + 1], entries
+ * its entries[base:base + m], and every k-mer falls in buckets lo..lo + B - 1):
  * src uint64 (m,) holds key << cbits | count (cbits > 0; counts empty) or the keys alone
  * (cbits = 0; counts int64 (m,)). offsets uint32 (2**(2k - rbits) + 1,), entries uint32 or
  * uint64 (m,) by their size (counts saturate at the entry's count field; negative ones are
@@ -894,16 +903,18 @@ static PyObject *index_build(PyObject *self, PyObject *args)
     Py_buffer src, counts, off, ent;
     unsigned cbits, rbits;
     int k;
-    if (!PyArg_ParseTuple(args, "y*Iy*iIw*w*", &src, &cbits, &counts, &k, &rbits, &off, &ent))
+    unsigned long long lo = 0, base = 0;
+    if (!PyArg_ParseTuple(args, "y*Iy*iIw*w*|KK", &src, &cbits, &counts, &k, &rbits, &off, &ent, &lo, &base))
         return NULL;
     const uint64_t m = (uint64_t)src.len / 8, n = 2u * (unsigned)k;
     const uint64_t buckets = (uint64_t)off.len / 4;
     const int wide = m ? (uint64_t)ent.len == 8 * m : rbits > 31;  /* empty: as the layout says */
     const unsigned fbits = (wide ? 64u : 32u) - rbits;  /* the entry's count field */
     const char *err = NULL;
-    if (k < 1 || k > 31 || rbits > n || buckets != (1ULL << (n - rbits)) + 1)
-        err = "offsets must hold 2**(2k - rbits) + 1 uint32";
-    else if ((uint64_t)ent.len != (wide ? 8 : 4) * m || m >= (1ULL << 32) || rbits + 1 > (wide ? 64u : 32u))
+    if (k < 1 || k > 31 || rbits > n || buckets < 1 || lo + buckets > (1ULL << (n - rbits)) + 1
+        || (PyTuple_GET_SIZE(args) < 8 && buckets != (1ULL << (n - rbits)) + 1))
+        err = "offsets must hold 2**(2k - rbits) + 1 uint32 (from bucket lo: at most as many as are left)";
+    else if ((uint64_t)ent.len != (wide ? 8 : 4) * m || base + m >= (1ULL << 32) || rbits + 1 > (wide ? 64u : 32u))
         err = "entries must be one uint32 or uint64 per k-mer (fewer than 2**32), wider than the remainder";
     else if (cbits == 0 && (uint64_t)counts.len != 8 * m)
         err = "counts must hold one int64 per key";
@@ -921,25 +932,31 @@ static PyObject *index_build(PyObject *self, PyObject *args)
     uint32_t *E4 = ent.buf;
     uint64_t *E8 = ent.buf;
     const uint64_t cmask = nmask(cbits), rmask = nmask(rbits), cap = nmask(fbits);
+    int outside = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (uint64_t i = 0; i < m; i++)
-        cur[mix(cbits ? S[i] >> cbits : S[i], n) >> rbits]++;
-    O[0] = 0;
+    for (uint64_t i = 0; i < m; i++) {
+        uint64_t b = (mix(cbits ? S[i] >> cbits : S[i], n) >> rbits) - lo;  /* wraps when below lo */
+        if (b + 1 < buckets)
+            cur[b]++;
+        else
+            outside = 1;
+    }
+    O[0] = (uint32_t)base;
     for (uint64_t b = 0; b + 1 < buckets; b++) {
         O[b + 1] = O[b] + cur[b];
-        cur[b] = O[b];
+        cur[b] = O[b] - (uint32_t)base;  /* entries hold this range only */
     }
-    for (uint64_t i = 0; i < m; i++) {
+    for (uint64_t i = 0; i < m && !outside; i++) {
         uint64_t h = mix(cbits ? S[i] >> cbits : S[i], n);
         int64_t c = cbits ? (int64_t)(S[i] & cmask) : C[i];
         uint64_t x = (h & rmask) << fbits | (c < 0 ? 0 : (uint64_t)c > cap ? cap : (uint64_t)c);
-        uint32_t j = cur[h >> rbits]++;
+        uint32_t j = cur[(h >> rbits) - lo]++;
         if (wide) E8[j] = x; else E4[j] = (uint32_t)x;
     }
-    for (uint64_t b = 0; b + 1 < buckets; b++)  /* insertion sort of each bucket (distinct remainders) */
-        for (uint64_t i = (uint64_t)O[b] + 1; i < O[b + 1]; i++) {
+    for (uint64_t b = 0; b + 1 < buckets && !outside; b++)  /* insertion sort of each bucket (distinct remainders) */
+        for (uint64_t i = (uint64_t)O[b] - base + 1; i < O[b + 1] - base; i++) {
             uint64_t x = wide ? E8[i] : E4[i], j = i;
-            for (; j > O[b]; j--) {
+            for (; j > (uint64_t)O[b] - base; j--) {
                 uint64_t y = wide ? E8[j - 1] : E4[j - 1];
                 if (y <= x)
                     break;
@@ -950,6 +967,10 @@ static PyObject *index_build(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     free(cur);
     PyBuffer_Release(&src); PyBuffer_Release(&counts); PyBuffer_Release(&off); PyBuffer_Release(&ent);
+    if (outside) {
+        PyErr_SetString(PyExc_ValueError, "a k-mer falls outside the buckets given");
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 

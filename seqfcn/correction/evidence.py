@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -92,7 +92,8 @@ def describe_inputs(reads: str | os.PathLike | Sequence[str | os.PathLike]) -> l
 
 def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, *,
                 reference: str | os.PathLike | None = None, phred: int | None = None,
-                shard: tuple[int, int] | None = None, compact: int | None = None) -> KmerTable:
+                shard: tuple[int, int] | None = None, compact: int | None = None,
+                memory: int | None = None) -> KmerTable:
     """The k-mer spectrum of one or more read files (the first pass of ``seqfcn correct``;
     ``seqfcn count``): Bloom-filtered compact counting (:mod:`seqfcn.correction.spectrum`),
     one spectrum over all files (R1 and R2 of a pair), the files recorded in ``table.inputs``.
@@ -100,9 +101,12 @@ def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, 
     (:mod:`seqfcn.correction.count_shards`; the table records it in ``table.shard``).
     ``compact``: return a compacted table (:meth:`KmerTable.compact`, counts exact up to at
     least ``compact``): what correction needs, about 4.4 bytes a k-mer instead of 16; it
-    cannot be saved."""
+    cannot be saved. ``memory``: with ``compact``, count in passes that stay under that many
+    bytes (:mod:`seqfcn.correction.spectrum_passes`; the same table)."""
     from seqfcn.correction.count_shards import select_shard, shard_record
-    from seqfcn.correction.spectrum import compiled, count_fastq_files, count_spectrum, expected_bases
+    from seqfcn.correction.spectrum import (add_fastq_files, add_reads, compiled, count_fastq_files, count_spectrum,
+                                            expected_bases)
+    from seqfcn.correction.spectrum_passes import count_compact
     from seqfcn.io.reads import read_reads
 
     record = None if shard is None else shard_record(shard)
@@ -114,16 +118,27 @@ def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, 
     for p in paths:
         if not os.path.exists(p):
             raise SeqfcnError("no such file", path=p)
-    now = compact if record is None else None  # a shard is selected from the full table first
-    table = count_fastq_files(paths, k, partitions=parts, compact=now) \
-        if all(os.path.isfile(p) for p in paths) else None
-    if table is None:
-        gen = (to_codes(r.sequence) for p in paths for r in read_reads(p, reference=reference, phred=phred)
-               if r.sequence)
-        table = count_spectrum(gen, k, expected_bases=sum(expected_bases(p) for p in paths), partitions=parts,
-                               compact=now)
-    if record is not None:  # the compiled counter counted only the shard's partitions; numpy counts all
-        table = select_shard(table, record, exact=compiled())
+    if memory is not None and (compact is None or record is not None):
+        raise SeqfcnError("a memory cap is for the spectrum correction counts (seqfcn correct --memory)")
+
+    def codes() -> Iterator[np.ndarray]:
+        return (to_codes(r.sequence) for p in paths for r in read_reads(p, reference=reference, phred=phred)
+                if r.sequence)
+
+    fastq = all(os.path.isfile(p) for p in paths)
+    bases = sum(expected_bases(p) for p in paths)
+    if compact is not None and record is None and compiled():  # a shard is selected from the full table first
+        table = count_compact(lambda counter: add_fastq_files(counter, paths), k, expected_bases=bases,
+                              min_cap=compact, memory=memory) if fastq else None
+        if table is None:
+            table = count_compact(lambda counter: add_reads(counter, codes()), k, expected_bases=bases,
+                                  min_cap=compact, memory=memory)
+    else:
+        table = count_fastq_files(paths, k, partitions=parts) if fastq else None
+        if table is None:
+            table = count_spectrum(codes(), k, expected_bases=bases, partitions=parts)
+        if record is not None:  # the compiled counter counted only the shard's partitions; numpy counts all
+            table = select_shard(table, record, exact=compiled())
         if compact is not None:
             table.compact(min_cap=compact)
     table.inputs = describe_inputs(paths)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -266,31 +266,20 @@ class KmerTable:
         self.scale = float(max(scale, 1.0))
 
     @classmethod
-    def from_packed(cls, k: int, packed: np.ndarray, count_bits: int, *, extra: int = 0,
-                    source: str = "reads", min_cap: int = 0) -> "KmerTable":
-        """A compacted table (:meth:`compact`, ``min_cap`` as there) straight from ``(n,)``
-        uint64 ``key << count_bits | count`` in any order (the counter's export; ``extra`` is
-        added to every count below the field's largest), without the ``16 n`` bytes of sorted
-        keys and counts. ``packed`` is changed in place."""
-        mask = np.uint64((1 << count_bits) - 1)
-        hist = np.zeros(1, np.int64)
-        for at in range(0, packed.shape[0], _BLOCK):
-            block = packed[at:at + _BLOCK]
-            c = block & mask
-            if extra:
-                block += (c < mask).astype(np.uint64) * np.uint64(extra)
-                c = block & mask
-            part = np.bincount(c.astype(np.int64))
-            if part.shape[0] > hist.shape[0]:
-                part[: hist.shape[0]] += hist
-                hist = part
-            else:
-                hist[: part.shape[0]] += part
+    def from_index(cls, k: int, hist: np.ndarray, build: Callable[[int], SpectrumIndex], *,
+                   source: str = "reads") -> "KmerTable":
+        """A compacted table (:meth:`compact`) from its count histogram (``(c,)`` int64: how
+        many k-mers have each count) and ``build(min_cap)``, its index with counts exact up
+        to at least ``min_cap`` (the table's :meth:`value_top`): the keys and counts never
+        exist as arrays (:func:`seqfcn.correction.spectrum_passes.count_compact`)."""
+        hist = np.asarray(hist, np.int64)
         table = cls(k, np.zeros(0, np.uint64), np.zeros(0, np.int64), scale=_median_of_histogram(hist),
                     source=source)
-        table._n = int(packed.shape[0])
+        table._n = int(hist.sum())
         table._hist = _clip_histogram(hist)
-        table._index = SpectrumIndex(k, packed, count_bits=count_bits, min_cap=max(min_cap, table.value_top()))
+        table._index = build(table.value_top())
+        if len(table._index) != table._n:
+            raise ValueError(f"the index holds {len(table._index)} k-mers, the histogram {table._n}")
         table._keys = table._counts = None
         return table
 

@@ -92,6 +92,9 @@ class CorrectionOptions:
         indels: with solid checks, the longest insertion or deletion the indel pass fixes
             (:mod:`seqfcn.correction.indels`); 0: substitutions only. Reads with a CIGAR
             (aligned SAM/BAM) never change length.
+        memory: reads-spectrum models counting the reads: bytes the counting pass may hold
+            (:mod:`seqfcn.correction.spectrum_passes`: passes over the input, the same
+            spectrum); None: one pass, no cap.
     """
 
     min_confidence: float = defaults.MIN_CONFIDENCE
@@ -112,6 +115,7 @@ class CorrectionOptions:
     spectrum: str | os.PathLike | None = None
     interleaved: bool = False
     indels: int = defaults.INDEL_LENGTH
+    memory: int | None = None
 
 
 def correct_reads(
@@ -208,7 +212,7 @@ def _reads_spectrum(inputs: list[str], k: int, opts: CorrectionOptions) -> KmerT
     reads, or counted from them."""
     cap = int(opts.solid) if str(opts.solid).isdigit() else 0
     if opts.spectrum is None:
-        return count_reads(inputs, k, reference=opts.reference, phred=opts.phred, compact=cap)
+        return count_reads(inputs, k, reference=opts.reference, phred=opts.phred, compact=cap, memory=opts.memory)
     table = load_spectrum(opts.spectrum)
     check_spectrum(table, k, inputs, str(opts.spectrum))
     return table.compact(min_cap=cap)

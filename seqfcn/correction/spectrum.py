@@ -3,7 +3,7 @@
 :func:`count_spectrum` streams reads once through a Bloom filter and a quotiented
 open-addressing table (``seqfcn/correction/_kmercount.c``): a k-mer's first sighting only sets
 filter bits, so the k-mers seen once, nearly all of them sequencing errors, never take
-table space. Each of the ``_PARTS`` filter partitions has ``_SUBS`` sub-tables; a slot holds
+table space. Each of the ``_PARTS`` filter partitions has ``SUBS`` sub-tables; a slot holds
 only the k-mer's hash remainder (the sub-table and the home slot are the rest of an invertible
 hash), its displacement from the home slot and an 8-bit count (k = 21: 4 bytes from 2**26
 slots, 5 below), at load <= 0.8; counts of 255 and more, and the rare k-mer whose probe run
@@ -13,8 +13,10 @@ is ever copied at once. Memory is the filter (about one bit per input base, capp
 5-10 bytes per distinct k-mer counted (slot bytes / load), whatever the number of reads;
 reading the table back (:meth:`SpectrumCounter.table`) frees it a sub-table at a time into
 the 16 bytes per k-mer of a :class:`seqfcn.correction.kmers.KmerTable` (uint64 keys, int64
-counts) or, for correction (``compact``), through 8 bytes per k-mer of packed key and count
-into the ~4.4 bytes per k-mer of a :class:`seqfcn.correction.spectrum_index.SpectrumIndex`.
+counts); for correction, :mod:`seqfcn.correction.spectrum_passes` reads it back a sub-table at
+a time (:meth:`SpectrumCounter.export_sub`) into the ~4.4 bytes per k-mer of a
+:class:`seqfcn.correction.spectrum_index.SpectrumIndex`, and under a memory cap counts the
+sub-tables in passes.
 A k-mer seen once (in the table only by a filter false positive) and an absent one both
 count as 0 or 2 rather than 1, which no decision below distinguishes.
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -35,6 +37,7 @@ from seqfcn.errors import SeqfcnError
 from seqfcn.runtime.heap import mapped_blocks
 from seqfcn.runtime.options import resolve_options
 from seqfcn.correction.kmers import KmerTable, _check_k, _kmercount, kernel_threads
+from seqfcn.correction.spectrum_index import mix
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,11 @@ _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _MAX_LOAD = 0.8  # of a quotiented sub-table
 _OVERFLOW_LOAD = 0.7  # of an overflow table (full uint64 keys)
 _BATCH_BASES = 1 << 22
-_COUNT_BITS = 22  # counts kept when packed beside a key for sorting (k <= 21): up to 4,194,303
-_SUB_BITS = 4  # as SUB_BITS in _kmercount.c
-_SUBS = 1 << _SUB_BITS
+COUNT_BITS = 22
+"""Bits of a count packed beside its k-mer in one uint64 (k <= 21): counts up to 4,194,303."""
+SUB_BITS = 4
+"""Sub-tables of a partition by the top bits of the k-mer's mix (as SUB_BITS in ``_kmercount.c``)."""
+SUBS = 1 << SUB_BITS
 _FIRST_Q = 12  # first size of a sub-table: 2**12 slots
 
 
@@ -58,28 +63,30 @@ def slot_bytes(k: int, q: int) -> int:
     the remainder (2k - 4 - q bits), a displacement of at least 6 bits and an 8-bit count,
     rounded up to whole bytes (k = 21: 5 bytes up to q = 19, 4 bytes for q = 20..27, i.e.
     from 2**26 slots in all, about 50 M k-mers)."""
-    return (14 + 2 * k - _SUB_BITS - q + 7) // 8
+    return (14 + 2 * k - SUB_BITS - q + 7) // 8
 
 
 class _Part:
-    """One partition's quotiented table (``_SUBS`` sub-tables, each doubled on its own when
+    """One partition's quotiented table (``SUBS`` sub-tables, each doubled on its own when
     full, so at most one sub-table's old and new arrays coexist), its overflow table (k-mers
     counted 255 times or more, and the rare one whose probe run is too long: uint64 keys,
     uint32 counts) and its Bloom filter."""
 
-    def __init__(self, k: int, bloom_bits: int | None) -> None:
+    def __init__(self, k: int, bloom_bits: int | None, subs: range = range(SUBS)) -> None:
         self.k = k
-        self.qmax = 2 * k - _SUB_BITS  # no remainder left: every possible k-mer has a slot
+        self.qmax = 2 * k - SUB_BITS  # no remainder left: every possible k-mer has a slot
         q = min(_FIRST_Q, self.qmax)
-        self.subs = [self._empty(q) for _ in range(_SUBS)]
-        self.caps = np.array([[q] * _SUBS, [self._cap(q)] * _SUBS], np.int64)
-        self.used = np.zeros(_SUBS + 1, np.int64)  # keys per sub-table, then those moved to the overflow
+        self.subs = [self._empty(q) for _ in range(SUBS)]
+        self.caps = np.array([[q] * SUBS, [self._cap(q)] * SUBS], np.int64)
+        self.used = np.zeros(SUBS + 1, np.int64)  # keys per sub-table, then those moved to the overflow
         self.obits = 10
         self.okeys = np.full(1 << self.obits, _EMPTY, np.uint64)
         self.ocounts = np.zeros(1 << self.obits, np.uint32)
         self.oused = 0
         self.bloom = np.zeros(0 if bloom_bits is None else 1 << (bloom_bits - 6), np.uint64)
         self.bloom_shift = 0 if bloom_bits is None else 64 - bloom_bits
+        for i in sorted(set(range(SUBS)) - set(subs)):
+            self.drop(i)
 
     def _empty(self, q: int) -> np.ndarray:
         return np.zeros((1 << q) * slot_bytes(self.k, q) + 8, np.uint8)  # 8 bytes of slack for 8-byte loads
@@ -112,7 +119,7 @@ class _Part:
         """Double every sub-table with room for fewer than ``extra`` more keys (one at a
         time), and the overflow likewise."""
         self._grow_overflow(extra)
-        for i in range(_SUBS):
+        for i in range(SUBS):
             while self.caps[1, i] - self.used[i] < extra:
                 q = int(self.caps[0, i])
                 self._grow_overflow(int(self.used[i]) // 16 + 1024)
@@ -124,18 +131,55 @@ class _Part:
                 self.subs[i] = new
                 self.caps[:, i] = (q + 1, self._cap(q + 1))
                 self.used[i] = kept
-                self.used[_SUBS] += moved
+                self.used[SUBS] += moved
                 self.oused += fresh
 
-    def add(self, codes: np.ndarray, offsets: np.ndarray, k: int, index: int) -> int:
-        """Count this partition's k-mers of the reads; returns the k-mers seen. The kernel
-        stops before a read that could overfill a sub-table or the overflow, which then grow."""
+    def drop(self, i: int) -> None:
+        """Stop counting sub-table ``i`` and free it (its k-mers in the overflow stay, ignored:
+        :meth:`overflow_of`)."""
+        self.subs[i] = np.zeros(8, np.uint8)
+        self.caps[1, i] = 1 << 62  # never grown
+        self.used[i] = 0
+
+    def overflow_of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k-mers of sub-table ``i`` in the overflow table (counts of 255 and more, long
+        runs) and their uint32 counts."""
+        full = self.okeys != _EMPTY
+        keys, counts = self.okeys[full], self.ocounts[full]
+        mine = (mix(keys, 2 * self.k) >> np.uint64(2 * self.k - SUB_BITS)) == np.uint64(i)
+        return keys[mine], counts[mine]
+
+    def slot_counts(self, i: int) -> Iterator[np.ndarray]:
+        """The 8-bit counts of sub-table ``i``'s slots (0 empty, 255 in the overflow), a block at a time."""
+        q = int(self.caps[0, i])
+        width = slot_bytes(self.k, q)
+        slots = self.subs[i][: (1 << q) * width] if self.subs[i].shape[0] > 8 else self.subs[i][:0]
+        for at in range(0, slots.shape[0], width << 22):
+            yield slots[at:at + (width << 22):width]
+
+    def export_sub(self, i: int, out: np.ndarray) -> int:
+        """Write sub-table ``i``'s k-mers, ``key << COUNT_BITS | count`` (counts capped at
+        2**22 - 1), into ``out`` and free the sub-table; returns how many were written."""
+        at = _kmercount.export(self.subs[i], int(self.caps[0, i]), self.k, i, out, COUNT_BITS,
+                               np.zeros(1, np.uint32))
+        keys, counts = self.overflow_of(i)
+        m = keys.shape[0]
+        np.left_shift(keys, np.uint64(COUNT_BITS), out=out[at:at + m])
+        out[at:at + m] |= np.minimum(counts, (1 << COUNT_BITS) - 1).astype(np.uint64)
+        self.drop(i)
+        return at + m
+
+    def add(self, codes: np.ndarray, offsets: np.ndarray, k: int, index: int, subs: range) -> int:
+        """Count this partition's k-mers of the reads in sub-tables ``subs``; returns the
+        k-mers seen. The kernel stops before a read that could overfill a sub-table or the
+        overflow, which then grow."""
         seen = 0
         start, n = 0, offsets.shape[0] - 1
         while start < n:
             _, fresh, got, done = _kmercount.count(codes, offsets[start:], k, self.subs, self.caps, self.used,
                                                    self.okeys, self.ocounts, 64 - self.obits, self._ocap(),
-                                                   self.bloom, self.bloom_shift, index, _PARTS)
+                                                   self.bloom, self.bloom_shift, index, _PARTS, subs.start,
+                                                   subs.stop)
             self.oused += fresh
             seen += got
             start += done
@@ -144,21 +188,21 @@ class _Part:
         return seen
 
     def export(self, out: np.ndarray, counts: np.ndarray | None) -> int:
-        """Write the k-mers into ``out`` (uint64): ``key << _COUNT_BITS | count`` (counts capped
+        """Write the k-mers into ``out`` (uint64): ``key << COUNT_BITS | count`` (counts capped
         at 2**22 - 1) when ``counts`` is None, else keys there and uint32 counts in ``counts``;
         the tables are freed as they are read. Returns how many were written."""
         at = 0
         spare = np.zeros(1, np.uint32)
-        for i in range(_SUBS):
-            bits = _COUNT_BITS if counts is None else 0
+        for i in range(SUBS):
+            bits = COUNT_BITS if counts is None else 0
             at += _kmercount.export(self.subs[i], int(self.caps[0, i]), self.k, i, out[at:], bits,
                                     spare if counts is None else counts[at:])
             self.subs[i] = np.zeros(8, np.uint8)
         full = self.okeys != _EMPTY
         m = int(np.count_nonzero(full))
         if counts is None:
-            np.left_shift(self.okeys[full], np.uint64(_COUNT_BITS), out=out[at:at + m])
-            out[at:at + m] |= np.minimum(self.ocounts[full], (1 << _COUNT_BITS) - 1).astype(np.uint64)
+            np.left_shift(self.okeys[full], np.uint64(COUNT_BITS), out=out[at:at + m])
+            out[at:at + m] |= np.minimum(self.ocounts[full], (1 << COUNT_BITS) - 1).astype(np.uint64)
         else:
             out[at:at + m] = self.okeys[full]
             counts[at:at + m] = self.ocounts[full]
@@ -180,17 +224,24 @@ class SpectrumCounter:
         threads: threads counting partitions at once (default :func:`seqfcn.correction.kmers.kernel_threads`).
         partitions: count only these of the ``_PARTS`` partitions (a count shard, ``seqfcn count
             --shard``); each is counted exactly as in a run over all of them (default: all).
+        subs: count only these of the ``SUBS`` sub-tables of every partition (a pass of
+            :func:`seqfcn.correction.spectrum_passes.count_compact`; each exactly as in a run
+            over all of them); ``budget``: bytes the tables may take (the filters aside):
+            past it, the highest sub-tables are dropped (:meth:`fit`).
     """
 
     def __init__(self, k: int, *, expected_bases: int = 1 << 26, bloom: bool = True,
-                 threads: int | None = None, partitions: Sequence[int] | None = None) -> None:
+                 threads: int | None = None, partitions: Sequence[int] | None = None,
+                 subs: range = range(SUBS), budget: int | None = None) -> None:
         if _kmercount is None:
             raise SeqfcnError("the compiled k-mer counter is not built (reinstall seqfcn with a C compiler)")
         self.k = _check_k(k)
         bloom_bits = None
         if bloom:
             bloom_bits = int(min(32, max(23, np.ceil(np.log2(max(expected_bases, 2)))))) - (_PARTS.bit_length() - 1)
-        self.parts = [_Part(self.k, bloom_bits) for _ in range(_PARTS)]
+        self.subs = subs
+        self.budget = budget
+        self.parts = [_Part(self.k, bloom_bits, subs) for _ in range(_PARTS)]
         self.kmers = 0
         self.reads = 0
         self.bloom_filtered = bool(bloom)
@@ -217,7 +268,10 @@ class SpectrumCounter:
         """Count the reads ``codes[offsets[i]:offsets[i + 1]]`` (uint8 codes, N = 4; int64 offsets)."""
         codes = np.ascontiguousarray(codes, np.uint8)
         offsets = np.ascontiguousarray(offsets, np.int64)
-        jobs = [(part, codes, offsets, self.k, i) for i, part in enumerate(self.parts) if i in self.partitions]
+        if self.budget is not None:
+            self.fit(int(offsets[-1] - offsets[0]))
+        jobs = [(part, codes, offsets, self.k, i, self.subs) for i, part in enumerate(self.parts)
+                if i in self.partitions]
         if self.threads > 1:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
@@ -229,6 +283,41 @@ class SpectrumCounter:
         self.kmers += sum(seen)
         self.reads += int(offsets.shape[0]) - 1
 
+    def table_bytes(self) -> int:
+        """Bytes of the counting tables (the overflow tables included, the filters not)."""
+        return sum(p.nbytes - p.bloom.nbytes for p in self.parts)
+
+    def projected(self, bases: int) -> int:
+        """Bytes the tables may reach while the next ``bases`` bases are counted: every
+        sub-table that could fill with them (less room than twice its share of the k-mers)
+        counted doubled, plus the copy of the largest while it doubles."""
+        margin = 2 * bases // (len(self.parts) * SUBS) + 1024
+        total = largest = 0
+        for p in self.parts:
+            total += 3 * (p.okeys.nbytes + p.ocounts.nbytes)  # old and new while the overflow doubles
+            for i in self.subs:
+                size = p.subs[i].nbytes
+                grows = p.caps[1, i] - p.used[i] < margin
+                total += 2 * size if grows else size
+                largest = max(largest, size)
+        return total + 2 * largest
+
+    def fit(self, bases: int = 0) -> None:
+        """Drop the highest sub-tables still counted until the tables fit :attr:`budget` while
+        the next ``bases`` bases are counted (:meth:`projected`); a :class:`SeqfcnError` when
+        the lowest alone does not."""
+        while True:
+            need = self.projected(bases)
+            if need <= self.budget:
+                return
+            if len(self.subs) == 1:
+                raise SeqfcnError(f"counting in passes: one sixteenth of the k-mer spectrum needs {need / 2**20:,.0f} MiB "
+                                  f"for its table, over the {self.budget / 2**20:,.0f} MiB left under --memory; "
+                                  "give more memory")
+            for p in self.parts:
+                p.drop(self.subs.stop - 1)
+            self.subs = range(self.subs.start, self.subs.stop - 1)
+
     def release(self) -> None:
         """Free the filters and the worker threads (the tables stay for :meth:`table`)."""
         for p in self.parts:
@@ -237,36 +326,57 @@ class SpectrumCounter:
             self._pool.shutdown()
             self._pool = None
 
-    def _packed(self) -> np.ndarray:
-        """``(used,)`` uint64 ``key << _COUNT_BITS | count`` of every k-mer, in table order (the
-        sub-tables are freed as they are read; k <= 21)."""
-        packed = np.empty(self.used, np.uint64)
+    def histogram(self, i: int) -> np.ndarray:
+        """``(c,)`` int64: how many k-mers of sub-table ``i`` (all partitions) have each count,
+        as :meth:`export_sub` gives them (k <= 21)."""
+        extra = 1 if self.bloom_filtered else 0
+        hist = np.zeros(256 + extra, np.int64)
+        for p in self.parts:
+            slots = np.zeros(256, np.int64)
+            for block in p.slot_counts(i):
+                slots += np.bincount(block, minlength=256)
+            slots[0] = slots[255] = 0  # empty slots; counts kept in the overflow
+            hist[extra:256 + extra] += slots
+            counts = np.minimum(p.overflow_of(i)[1], (1 << COUNT_BITS) - 1).astype(np.int64)
+            counts += (counts < (1 << COUNT_BITS) - 1) * extra
+            over = np.bincount(counts)
+            if over.shape[0] > hist.shape[0]:
+                over[: hist.shape[0]] += hist
+                hist = over
+            else:
+                hist[: over.shape[0]] += over
+        return hist
+
+    def export_sub(self, i: int) -> np.ndarray:
+        """``(m,)`` uint64 ``key << COUNT_BITS | count`` of sub-table ``i``'s k-mers (all
+        partitions; with the filter, counts + 1 below the field's largest), which are freed."""
+        extra = 1 if self.bloom_filtered else 0
+        out = np.empty(sum(int(p.used[i]) + int((p.okeys != _EMPTY).sum()) for p in self.parts), np.uint64)
         at = 0
         for p in self.parts:
-            at += p.export(packed[at:], None)
-        assert at == packed.shape[0], (at, packed.shape[0])
-        return packed
+            at += p.export_sub(i, out[at:])
+        out = out[:at].copy() if at < out.shape[0] // 2 else out[:at]
+        if extra:
+            mask = np.uint64((1 << COUNT_BITS) - 1)
+            out += ((out & mask) < mask).astype(np.uint64) * np.uint64(extra)
+        return out
 
-    def table(self, *, compact: int | None = None) -> KmerTable:
+    def table(self) -> KmerTable:
         """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1;
-        for k <= 21 a count above 4,194,303 is kept as that). ``compact``: a compacted table
-        (:meth:`KmerTable.compact` with ``min_cap=compact``: only the lookup index), for
-        k <= 21 built from the packed export without sorting, so the peak is 8 bytes a k-mer
-        plus the index."""
+        for k <= 21 a count above 4,194,303 is kept as that); the tables are freed."""
         extra = 1 if self.bloom_filtered else 0
         n = self.used
-        packs = 2 * self.k + _COUNT_BITS <= 64
-        if compact is not None and packs:
-            return KmerTable.from_packed(self.k, self._packed(), _COUNT_BITS, extra=extra, min_cap=compact)
-        if compact is not None:
-            return self.table().compact(min_cap=compact)
-        if packs:
+        if packs(self.k):
             # sort (key, count) packed in one uint64, in place: no argsort permutation, no gathers;
             # each sub-table is freed as it is read, so the peak is the packed array plus one table
-            packed = self._packed()
+            packed = np.empty(n, np.uint64)
+            at = 0
+            for p in self.parts:
+                at += p.export(packed[at:], None)
+            assert at == n, (at, n)
             packed.sort()
-            keys = packed >> np.uint64(_COUNT_BITS)
-            packed &= np.uint64((1 << _COUNT_BITS) - 1)
+            keys = packed >> np.uint64(COUNT_BITS)
+            packed &= np.uint64((1 << COUNT_BITS) - 1)
             counts = packed.view(np.int64)
             counts += extra
             return KmerTable(self.k, keys, counts, source="reads")
@@ -278,6 +388,11 @@ class SpectrumCounter:
         assert at == n, (at, n)
         order = np.argsort(keys, kind="stable")
         return KmerTable(self.k, keys[order], counts32[order].astype(np.int64) + extra, source="reads")
+
+
+def packs(k: int) -> bool:
+    """Whether a k-mer and its count (:data:`COUNT_BITS`) pack into one uint64 (k <= 21)."""
+    return 2 * k + COUNT_BITS <= 64
 
 
 def compiled() -> bool:
@@ -308,27 +423,31 @@ def expected_bases(path: str) -> int:
 
 
 def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int = 1 << 26,
-                   bloom: bool = True, partitions: Sequence[int] | None = None,
-                   compact: int | None = None) -> KmerTable:
+                   bloom: bool = True, partitions: Sequence[int] | None = None) -> KmerTable:
     """The canonical k-mer spectrum of ``reads`` (``(L_i,)`` code arrays, 0-3, N = 4); with
-    ``partitions``, only the k-mers of those partitions (:class:`SpectrumCounter`);
-    ``compact``: a compacted table (:meth:`SpectrumCounter.table`). Without the compiled
-    kernels: exact counts with numpy (:meth:`KmerTable.from_codes`)."""
+    ``partitions``, only the k-mers of those partitions (:class:`SpectrumCounter`). Without
+    the compiled kernels: exact counts with numpy (:meth:`KmerTable.from_codes`)."""
     if not compiled():
-        table = KmerTable.from_codes(reads, k, source="reads")
-        return table if compact is None else table.compact(min_cap=compact)
+        return KmerTable.from_codes(reads, k, source="reads")
     with mapped_blocks():  # the doubling sub-tables leave no resident heap holes
         counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom, partitions=partitions)
-        batch: list[np.ndarray] = []
-        bases = 0
-        for r in reads:
-            batch.append(r)
-            bases += r.shape[0]
-            if bases >= _BATCH_BASES:
-                _add_batch(counter, batch)
-                batch, bases = [], 0
-        _add_batch(counter, batch)
-        return _finish(counter, compact)
+        add_reads(counter, reads)
+        return _finish(counter)
+
+
+def add_reads(counter: SpectrumCounter, reads: Iterable[np.ndarray]) -> bool:
+    """Add the k-mers of ``reads`` (``(L_i,)`` code arrays) to ``counter``, a batch of
+    about :data:`_BATCH_BASES` bases at a time; True."""
+    batch: list[np.ndarray] = []
+    bases = 0
+    for r in reads:
+        batch.append(r)
+        bases += r.shape[0]
+        if bases >= _BATCH_BASES:
+            _add_batch(counter, batch)
+            batch, bases = [], 0
+    _add_batch(counter, batch)
+    return True
 
 
 def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | None:
@@ -340,19 +459,23 @@ def count_fastq_file(path: str, k: int, *, bloom: bool = True) -> KmerTable | No
 
 
 def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True,
-                      partitions: Sequence[int] | None = None, compact: int | None = None) -> KmerTable | None:
+                      partitions: Sequence[int] | None = None) -> KmerTable | None:
     """One spectrum over several 4-line FASTQ files (e.g. R1 and R2), as :func:`count_fastq_file`
-    (``partitions``: as :class:`SpectrumCounter`; ``compact``: as :meth:`SpectrumCounter.table`);
-    None when any of them is not such a file."""
+    (``partitions``: as :class:`SpectrumCounter`); None when any of them is not such a file."""
     if not compiled():
         return None
     with mapped_blocks():  # the doubling sub-tables leave no resident heap holes
         counter = SpectrumCounter(k, expected_bases=sum(expected_bases(p) for p in paths), bloom=bloom,
                                   partitions=partitions)
-        for path in paths:
-            if not _add_fastq_file(counter, path):
-                return None  # counts so far are discarded: the strict reader recounts every file
-        return _finish(counter, compact)
+        if not add_fastq_files(counter, paths):
+            return None  # counts so far are discarded: the strict reader recounts every file
+        return _finish(counter)
+
+
+def add_fastq_files(counter: SpectrumCounter, paths: Sequence[str]) -> bool:
+    """Add the k-mers of 4-line FASTQ files to ``counter``; False (possibly after adding
+    part of them) when one is not such a file."""
+    return all(_add_fastq_file(counter, p) for p in paths)
 
 
 def _add_fastq_file(counter: SpectrumCounter, path: str) -> bool:
@@ -388,13 +511,12 @@ def _add_fastq_file(counter: SpectrumCounter, path: str) -> bool:
         return False
 
 
-def _finish(counter: SpectrumCounter, compact: int | None = None) -> KmerTable:
-    """The counter's table (``compact``: as :meth:`SpectrumCounter.table`); the counter's
-    arrays are released."""
+def _finish(counter: SpectrumCounter) -> KmerTable:
+    """The counter's table; the counter's arrays are released."""
     log.debug("k-mer spectrum: %d k-mers, %d distinct in the table, %.0f MB", counter.kmers, counter.used,
               counter.nbytes / 1e6)
     counter.release()
-    table = counter.table(compact=compact)
+    table = counter.table()
     table.reads = counter.reads
     counter.parts = []
     return table

@@ -118,6 +118,33 @@ class SpectrumIndex:
         else:
             self._build(keys, counts, count_bits)
 
+    @classmethod
+    def allocate(cls, k: int, n: int, *, min_cap: int = 255) -> "SpectrumIndex":
+        """An index of ``n`` k-mers to be filled a range at a time (:meth:`fill_range`), so
+        that the k-mers need never all be in memory at once beside it."""
+        index = cls(k, np.zeros(0, np.uint64), np.zeros(0, np.int64), min_cap=min_cap)
+        index.layout = layout(index.k, int(n), min_cap=min_cap)
+        index.offsets = np.zeros(index.layout.buckets + 1, np.uint32)
+        index.entries = np.empty(int(n), np.uint32 if index.layout.width == 4 else np.uint64)
+        index._next = (0, 0)  # the next part to fill, the entries filled
+        return index
+
+    def fill_range(self, packed: np.ndarray, count_bits: int, part: int, part_bits: int) -> None:
+        """Fill the buckets of part ``part`` of ``2**part_bits`` (the k-mers whose mix begins
+        with those bits) from ``packed`` (``(m,)`` uint64 ``key << count_bits | count``, any
+        order, every k-mer of that part); parts are filled in order, each exactly once."""
+        part_of_next, filled = getattr(self, "_next", (None, 0))
+        if part != part_of_next:
+            raise ValueError(f"fill part {part_of_next} next, not {part}")
+        bucket_bits = 2 * self.k - self.layout.rbits
+        if bucket_bits < part_bits or filled + packed.shape[0] > self.entries.shape[0]:
+            raise ValueError("the index has fewer buckets than parts, or more k-mers than it was allocated for")
+        per = 1 << (bucket_bits - part_bits)
+        lo, m = part * per, int(packed.shape[0])
+        _kmercount.index_build(np.ascontiguousarray(packed, np.uint64), count_bits, b"", self.k, self.layout.rbits,
+                               self.offsets[lo:lo + per + 1], self.entries[filled:filled + m], lo, filled)
+        self._next = (part + 1, filled + m)
+
     def _build(self, keys: np.ndarray, counts: np.ndarray | None, count_bits: int) -> None:
         """The numpy builder (same arrays as the compiled one)."""
         if count_bits:

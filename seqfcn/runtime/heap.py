@@ -1,4 +1,5 @@
-"""glibc heap settings for passes that allocate and free many multi-megabyte numpy arrays.
+"""The process's memory: glibc heap settings for passes that allocate and free many
+multi-megabyte numpy arrays, and its resident size now (for passes that budget memory).
 
 glibc serves a block from its own mapping only above a threshold that, by default, rises to
 the size of the largest mapped block freed so far (up to 32 MiB). The k-mer counter's
@@ -40,3 +41,19 @@ def mapped_blocks(threshold: int = 128 << 10) -> Iterator[None]:
         yield
     finally:
         libc.mallopt(M_MMAP_THRESHOLD, GLIBC_MAX_THRESHOLD)
+
+
+def resident_bytes() -> int:
+    """The process's resident memory now, in bytes (``/proc/self/statm``; elsewhere its peak
+    so far, ``getrusage``, which is never less)."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)

@@ -418,3 +418,23 @@ def test_spectrum_against_interleaved_stdin_counts_every_read(tmp_path):
                           input=reads, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "out.fq").read_text().count("\n+\n") == 400
+
+
+def test_memory_cap_gives_the_same_reads_and_refuses_too_little(tmp_path, capsys):
+    """--memory counts through the passes' spill path: the same output; a cap below what the
+    process already holds is one line, exit 2, nothing written; a malformed size is a usage error."""
+    def run(*extra: str, out: str) -> int:
+        return main(["correct", str(EX1_FQ), "--model", "kmer_illumina", "-o", str(tmp_path / out), "--no-progress",
+                     "-q", "--threads", "1", *extra])
+
+    assert run(out="plain.fq") == 0
+    assert run("--memory", "8G", out="capped.fq") == 0
+    assert (tmp_path / "capped.fq").read_bytes() == (tmp_path / "plain.fq").read_bytes()
+    capsys.readouterr()
+    assert run("--memory", "1M", out="small.fq") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--memory 1 MiB is too little to count k-mers" in err[0], err
+    assert not (tmp_path / "small.fq").exists()
+    with pytest.raises(SystemExit) as exc:
+        run("--memory", "lots", out="x.fq")
+    assert exc.value.code == 2 and "expected a size such as 500M" in capsys.readouterr().err

@@ -5,7 +5,8 @@ import pytest
 
 from seqfcn.correction import spectrum_index as si
 from seqfcn.correction.kmers import KmerTable, evidence
-from seqfcn.correction.spectrum import compiled, count_spectrum, support, walk
+from seqfcn.correction.spectrum import add_reads, compiled, count_spectrum, support, walk
+from seqfcn.correction.spectrum_passes import count_compact
 from seqfcn.errors import SeqfcnError
 from seqfcn.training.simulate import to_codes
 
@@ -109,10 +110,17 @@ def genome_reads():
     return reads
 
 
+def _compact(reads, k, **options):
+    return count_compact(lambda counter: add_reads(counter, iter(reads)), k, expected_bases=1 << 20, **options)
+
+
 @needs_c
 def test_compacted_table_reads_the_same(genome_reads):
     full = count_spectrum(iter(genome_reads), 15)
-    compacted = count_spectrum(iter(genome_reads), 15, compact=0)
+    compacted = _compact(genome_reads, 15)
+    whole = count_spectrum(iter(genome_reads), 15).compact()  # the index built from all k-mers at once
+    np.testing.assert_array_equal(compacted.index().offsets, whole.index().offsets)
+    np.testing.assert_array_equal(compacted.index().entries, whole.index().entries)
     assert compacted.compacted and not full.compacted
     assert len(compacted) == len(full) and compacted.scale == full.scale
     np.testing.assert_array_equal(compacted.count_histogram(50), full.count_histogram(50))
