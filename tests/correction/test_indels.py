@@ -124,6 +124,23 @@ def test_no_edit_with_fewer_than_min_kmers_to_confirm_it(spectrum):
     assert fixed.seq.tobytes() == LETTERS[truth].tobytes()
 
 
+def test_no_edit_beside_a_k_mer_of_a_high_copy_repeat(spectrum):
+    """A region counted 21 times over (a repeat far above 8x the typical count): an indel there
+    may be another copy's, so it is left; without the limit it is fixed."""
+    genome, _ = spectrum
+    tiles = _tiles(genome)
+    table = table_for_reads(tiles + _tiles(genome[3000:3300]) * 20, K)
+    truth = genome[3050:3200]
+    read = _plant(truth, 70, "del", (), 1)
+    walker = IndelWalker(table, 2)
+    assert walker.fix([_state(read)])[0].n_changed == 0 and walker.repeats >= 1
+    fixed = IndelWalker(table, 2, IndelSettings(max_copies=float("inf"))).fix([_state(read)])[0]
+    assert fixed.seq.tobytes() == LETTERS[truth].tobytes()
+    elsewhere = genome[5050:5200]  # the same table away from the repeat: fixed as usual
+    assert IndelWalker(table, 2).fix([_state(_plant(elsewhere, 70, "del", (), 1))])[0].seq.tobytes() == \
+        LETTERS[elsewhere].tobytes()
+
+
 def test_error_free_reads_and_substitution_errors_get_no_indel(spectrum):
     genome, table = spectrum
     clean = genome[3000:3150]
