@@ -936,7 +936,7 @@ static PyObject *index_build(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (uint64_t i = 0; i < m; i++) {
         uint64_t b = (mix(cbits ? S[i] >> cbits : S[i], n) >> rbits) - lo;  /* wraps when below lo */
-        if (b + 1 < buckets)
+        if (b < buckets - 1)
             cur[b]++;
         else
             outside = 1;

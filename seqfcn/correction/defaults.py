@@ -35,6 +35,10 @@ human chrX at 25x (5,795 vs 4,834, worse 316 vs 317): most of the errors it kept
 real errors at quality 30-41 within k bases of a read's end."""
 INDEL_LENGTH = 3
 """Indel pass (:mod:`seqfcn.correction.indels`): the longest insertion or deletion tried (0: none)."""
+INDEL_MAX_COPIES = 8.0
+"""No indel edit beside a k-mer counted above this many times the spectrum's typical count
+(a high-copy repeat: :class:`seqfcn.correction.indels.IndelSettings`); the lookup index keeps
+counts exact that far (:meth:`seqfcn.correction.kmers.KmerTable.index_cap`)."""
 
 K_READS = 21
 """k of models whose evidence is the reads' own spectrum."""

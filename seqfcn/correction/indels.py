@@ -34,6 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
+from seqfcn.correction import defaults
 from seqfcn.correction.edits import Edited, edit
 from seqfcn.correction.engine import Decision
 from seqfcn.correction.kmers import KmerTable
@@ -56,7 +57,7 @@ class IndelSettings:
     max_length: int = 3
     min_kmers: int = 10
     max_edits: int = 4
-    max_copies: float = 8.0
+    max_copies: float = defaults.INDEL_MAX_COPIES
 
 
 @dataclass(frozen=True)

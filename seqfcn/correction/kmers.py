@@ -38,6 +38,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from seqfcn.correction import defaults
 from seqfcn.correction.spectrum_index import SpectrumIndex
 from seqfcn.errors import ModelFileError, SeqfcnError
 
@@ -277,7 +278,7 @@ class KmerTable:
                     source=source)
         table._n = int(hist.sum())
         table._hist = _clip_histogram(hist)
-        table._index = build(table.value_top())
+        table._index = build(table.index_cap())
         if len(table._index) != table._n:
             raise ValueError(f"the index holds {len(table._index)} k-mers, the histogram {table._n}")
         table._keys = table._counts = None
@@ -309,12 +310,12 @@ class KmerTable:
 
     def compact(self, *, min_cap: int = 0) -> "KmerTable":
         """Keep only what correction reads: the lookup index (:mod:`seqfcn.correction.spectrum_index`,
-        ~4.4 bytes a k-mer, counts exact up to at least ``max(min_cap, value_top())``) and the
+        ~4.4 bytes a k-mer, counts exact up to at least ``max(min_cap, index_cap())``) and the
         count histogram; the keys and counts (16 bytes a k-mer) are freed. Returns ``self``."""
         if self.compacted:
             return self
         self._hist = self.count_histogram()
-        self._index = SpectrumIndex(self.k, self._keys, self._counts, min_cap=max(min_cap, self.value_top()))
+        self._index = SpectrumIndex(self.k, self._keys, self._counts, min_cap=max(min_cap, self.index_cap()))
         self._keys = self._counts = None
         return self
 
@@ -345,8 +346,14 @@ class KmerTable:
     def index(self) -> SpectrumIndex:
         """The table's lookup index (built on first use)."""
         if self._index is None:
-            self._index = SpectrumIndex(self.k, self._keys, self._counts, min_cap=self.value_top())
+            self._index = SpectrumIndex(self.k, self._keys, self._counts, min_cap=self.index_cap())
         return self._index
+
+    def index_cap(self) -> int:
+        """The count up to which the lookup index keeps counts exact: :meth:`value_top` and
+        above ``defaults.INDEL_MAX_COPIES`` times the typical count (the indel pass's repeat
+        guard reads counts that far)."""
+        return max(self.value_top(), int(np.ceil(defaults.INDEL_MAX_COPIES * self.scale)) + 1)
 
     def value_top(self) -> int:
         """The count from which the feature value is 2 (:meth:`value` saturates): ``(1 + scale)**2``."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -45,6 +45,7 @@ _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _MAX_LOAD = 0.8  # of a quotiented sub-table
 _OVERFLOW_LOAD = 0.7  # of an overflow table (full uint64 keys)
 _BATCH_BASES = 1 << 22
+_BUDGET_SLICE = 1 << 19  # bases counted between two budget checks (SpectrumCounter.fit)
 COUNT_BITS = 22
 """Bits of a count packed beside its k-mer in one uint64 (k <= 21): counts up to 4,194,303."""
 SUB_BITS = 4
@@ -268,8 +269,18 @@ class SpectrumCounter:
         """Count the reads ``codes[offsets[i]:offsets[i + 1]]`` (uint8 codes, N = 4; int64 offsets)."""
         codes = np.ascontiguousarray(codes, np.uint8)
         offsets = np.ascontiguousarray(offsets, np.int64)
-        if self.budget is not None:
-            self.fit(int(offsets[-1] - offsets[0]))
+        if self.budget is None:
+            self._add(codes, offsets)
+            return
+        # under a budget, a slice of reads at a time: the tables outgrow a projection by at most one slice's k-mers
+        starts = np.arange(offsets[0], offsets[-1], _BUDGET_SLICE)
+        cuts = np.unique(np.concatenate([[0], np.searchsorted(offsets, starts, side="right") - 1,
+                                         [offsets.shape[0] - 1]]))
+        for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            self.fit(int(offsets[b] - offsets[a]))
+            self._add(codes, offsets[a:b + 1])
+
+    def _add(self, codes: np.ndarray, offsets: np.ndarray) -> None:
         jobs = [(part, codes, offsets, self.k, i, self.subs) for i, part in enumerate(self.parts)
                 if i in self.partitions]
         if self.threads > 1:
@@ -292,7 +303,7 @@ class SpectrumCounter:
         sub-table that could fill with them (less room than twice its share of the k-mers)
         counted doubled, plus the copy of the largest while it doubles."""
         margin = 2 * bases // (len(self.parts) * SUBS) + 1024
-        total = largest = 0
+        total = largest = keys = 0
         for p in self.parts:
             total += 3 * (p.okeys.nbytes + p.ocounts.nbytes)  # old and new while the overflow doubles
             for i in self.subs:
@@ -300,7 +311,8 @@ class SpectrumCounter:
                 grows = p.caps[1, i] - p.used[i] < margin
                 total += 2 * size if grows else size
                 largest = max(largest, size)
-        return total + 2 * largest
+                keys = max(keys, int(p.used[i]))
+        return total + max(2 * largest, 8 * keys)  # a doubling, or one sub-table's k-mers written out
 
     def fit(self, bases: int = 0) -> None:
         """Drop the highest sub-tables still counted until the tables fit :attr:`budget` while
@@ -350,16 +362,39 @@ class SpectrumCounter:
     def export_sub(self, i: int) -> np.ndarray:
         """``(m,)`` uint64 ``key << COUNT_BITS | count`` of sub-table ``i``'s k-mers (all
         partitions; with the filter, counts + 1 below the field's largest), which are freed."""
-        extra = 1 if self.bloom_filtered else 0
-        out = np.empty(sum(int(p.used[i]) + int((p.okeys != _EMPTY).sum()) for p in self.parts), np.uint64)
+        out = np.empty(sum(self._room(p, i) for p in self.parts), np.uint64)
         at = 0
         for p in self.parts:
             at += p.export_sub(i, out[at:])
         out = out[:at].copy() if at < out.shape[0] // 2 else out[:at]
-        if extra:
-            mask = np.uint64((1 << COUNT_BITS) - 1)
-            out += ((out & mask) < mask).astype(np.uint64) * np.uint64(extra)
+        self._plus_extra(out)
         return out
+
+    def spill_sub(self, i: int, write: Callable[[np.ndarray], None]) -> int:
+        """:meth:`export_sub` a partition at a time, each piece handed to ``write`` (so only one
+        partition's share is ever out at once); returns the k-mers written."""
+        total = 0
+        for p in self.parts:
+            piece = np.empty(self._room(p, i), np.uint64)
+            m = p.export_sub(i, piece)
+            self._plus_extra(piece[:m])
+            write(piece[:m])
+            total += m
+            del piece
+        return total
+
+    @staticmethod
+    def _room(p: _Part, i: int) -> int:
+        return int(p.used[i]) + int((p.okeys != _EMPTY).sum())
+
+    def _plus_extra(self, packed: np.ndarray) -> None:
+        """With the filter, add 1 to each count below the field's largest, in place, a block at a time."""
+        if not self.bloom_filtered:
+            return
+        mask = np.uint64((1 << COUNT_BITS) - 1)
+        for at in range(0, packed.shape[0], 1 << 20):
+            block = packed[at:at + (1 << 20)]
+            block += ((block & mask) < mask).astype(np.uint64)
 
     def table(self) -> KmerTable:
         """The counts as a :class:`KmerTable` (sorted keys; with the filter, counts + 1;

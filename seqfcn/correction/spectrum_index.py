@@ -122,6 +122,8 @@ class SpectrumIndex:
     def allocate(cls, k: int, n: int, *, min_cap: int = 255) -> "SpectrumIndex":
         """An index of ``n`` k-mers to be filled a range at a time (:meth:`fill_range`), so
         that the k-mers need never all be in memory at once beside it."""
+        if n >= 1 << 32:  # offsets are uint32
+            raise SeqfcnError(f"{n:,} distinct k-mers: the spectrum index holds fewer than 2**32")
         index = cls(k, np.zeros(0, np.uint64), np.zeros(0, np.int64), min_cap=min_cap)
         index.layout = layout(index.k, int(n), min_cap=min_cap)
         index.offsets = np.zeros(index.layout.buckets + 1, np.uint32)
@@ -144,6 +146,11 @@ class SpectrumIndex:
         _kmercount.index_build(np.ascontiguousarray(packed, np.uint64), count_bits, b"", self.k, self.layout.rbits,
                                self.offsets[lo:lo + per + 1], self.entries[filled:filled + m], lo, filled)
         self._next = (part + 1, filled + m)
+
+    def check_filled(self, parts: int) -> None:
+        """Raise ValueError unless :meth:`fill_range` filled all ``parts`` parts and every entry."""
+        if getattr(self, "_next", None) != (parts, self.entries.shape[0]):
+            raise ValueError(f"index filled to {getattr(self, '_next', None)}, not ({parts}, {self.entries.shape[0]})")
 
     def _build(self, keys: np.ndarray, counts: np.ndarray | None, count_bits: int) -> None:
         """The numpy builder (same arrays as the compiled one)."""

@@ -83,7 +83,12 @@ def _passes(feed: Feed, k: int, expected_bases: int, min_cap: int, memory: int,
             tmp_dir: str | os.PathLike | None) -> KmerTable | None:
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="seqfcn-spectrum-", dir=tmp_dir) as tmp:
+    try:
+        spill = tempfile.TemporaryDirectory(prefix="seqfcn-spectrum-", dir=tmp_dir)
+    except OSError as exc:
+        raise SeqfcnError(f"cannot make the spill directory for counting in passes: {exc.strerror} "
+                          "(set TMPDIR to a writable disk)", path=exc.filename or tmp_dir) from None
+    with spill as tmp:
         sizes: list[int] = [0] * SUBS
         hists: list[np.ndarray] = []
         seen: tuple[int, int] | None = None
@@ -92,7 +97,12 @@ def _passes(feed: Feed, k: int, expected_bases: int, min_cap: int, memory: int,
             passes += 1
             counter = SpectrumCounter(k, expected_bases=expected_bases, subs=range(lo, SUBS))
             counter.budget = _budget(memory, counter)
-            if not feed(counter):
+            try:
+                fed = feed(counter)
+            except BaseException:
+                counter.release()  # the worker threads
+                raise
+            if not fed:
                 if seen is None:
                     return None
                 raise SeqfcnError("the reads changed while they were counted (a later counting pass could not read them)")
@@ -103,10 +113,7 @@ def _passes(feed: Feed, k: int, expected_bases: int, min_cap: int, memory: int,
             counter.release()
             for i in counter.subs:
                 hists.append(counter.histogram(i))
-                chunk = counter.export_sub(i)
-                chunk.tofile(os.path.join(tmp, f"{i}.u64"))
-                sizes[i] = int(chunk.shape[0])
-                del chunk
+                sizes[i] = _spill(counter, i, os.path.join(tmp, f"{i}.u64"))
             log.info("counting pass %d: sub-tables %d-%d of %d (%d k-mers, --memory %d MiB)", passes,
                      counter.subs.start + 1, counter.subs.stop, SUBS, sum(sizes), memory >> 20)
             lo = counter.subs.stop
@@ -125,10 +132,23 @@ def _budget(memory: int, counter: SpectrumCounter) -> int:
     now, bloom = resident_bytes(), counter.nbytes - counter.table_bytes()
     budget = memory - now - bloom - SLACK
     if budget < counter.projected(0):
+        least = (memory - budget + counter.projected(0)) / 2**20
         raise SeqfcnError(f"--memory {memory >> 20:,} MiB is too little to count k-mers: the process holds "
                           f"{now / 2**20:,.0f} MiB, the Bloom filter needs {bloom / 2**20:,.0f} MiB and the read batches "
-                          f"{SLACK / 2**20:,.0f} MiB before any table")
+                          f"{SLACK / 2**20:,.0f} MiB before any table (at least {least:,.0f} MiB, more for all but "
+                          "tiny inputs)")
     return budget
+
+
+def _spill(counter: SpectrumCounter, i: int, path: str) -> int:
+    """Write the counter's sub-table ``i`` to ``path`` (:meth:`SpectrumCounter.spill_sub`) and
+    return its k-mers; a full or unwritable disk is a one-line error."""
+    try:
+        with open(path, "wb") as fh:
+            return counter.spill_sub(i, lambda piece: piece.tofile(fh))
+    except OSError as exc:
+        raise SeqfcnError(f"cannot write the k-mers counted in passes: {exc.strerror} (they need 8 bytes a "
+                          "k-mer; set TMPDIR to a disk with room)", path=path) from None
 
 
 def _load(path: str, size: int) -> np.ndarray:
@@ -149,6 +169,7 @@ def _index(k: int, n: int, min_cap: int, chunks: Iterable[np.ndarray]) -> Spectr
     for i, chunk in enumerate(chunks):
         index.fill_range(chunk, COUNT_BITS, i, SUB_BITS)
         del chunk
+    index.check_filled(1 << SUB_BITS)
     return index
 
 

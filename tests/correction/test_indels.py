@@ -141,6 +141,17 @@ def test_no_edit_beside_a_k_mer_of_a_high_copy_repeat(spectrum):
         LETTERS[elsewhere].tobytes()
 
 
+def test_the_repeat_guard_holds_at_low_coverage():
+    """At a typical count of 4 the index keeps counts exact past 8x it (not only to the
+    evidence's (1 + 4)**2 = 25), so the guard still sees the repeat."""
+    genome = _genome(60_000, 1)
+    table = table_for_reads(_tiles(genome, step=32) + _tiles(genome[3000:3300], step=32) * 20, K).compact()
+    assert table.scale == 4 and table.index().cap > 8 * table.scale
+    walker = IndelWalker(table, 2)
+    assert walker.fix([_state(_plant(genome[3050:3200], 70, "del", (), 1))])[0].n_changed == 0
+    assert walker.repeats >= 1
+
+
 def test_error_free_reads_and_substitution_errors_get_no_indel(spectrum):
     genome, table = spectrum
     clean = genome[3000:3150]

@@ -145,3 +145,19 @@ def test_compact_keeps_an_explicit_cap_and_refuses_to_save(tmp_path):
         table.save(tmp_path / "t.npz")
     with pytest.raises(SeqfcnError, match="compacted"):
         table.keys
+
+
+@needs_c
+@pytest.mark.parametrize("below", [1, 2])
+def test_a_range_fill_refuses_a_k_mer_outside_its_buckets(below):
+    """A k-mer of the buckets just below a part's range (the unsigned wrap) is refused, not written."""
+    k = 11
+    keys = np.arange(1 << (2 * k), dtype=np.uint64)
+    index = si.SpectrumIndex.allocate(k, 3000, min_cap=255)
+    bucket = si.mix(keys, 2 * k) >> np.uint64(index.layout.rbits)
+    per = 1 << (2 * k - index.layout.rbits - 4)
+    index.fill_range(np.zeros(0, np.uint64), 22, 0, 4)
+    good = keys[(bucket >= per) & (bucket < 2 * per)][:5]
+    stray = keys[bucket == per - below][:1]
+    with pytest.raises(ValueError, match="outside the buckets"):
+        index.fill_range((np.concatenate([good, stray]) << np.uint64(22)) | np.uint64(7), 22, 1, 4)

@@ -66,6 +66,15 @@ def test_a_cap_with_no_room_for_tables_is_refused_before_any_read(reads, monkeyp
     assert fed == []
 
 
+def test_one_large_batch_stays_within_the_budget():
+    """A batch far larger than the budget is counted a slice at a time, so the tables cannot
+    outgrow the projection made before it (4 Mbp of new k-mers against 3 MB)."""
+    genome = np.random.default_rng(0).integers(0, 4, 2_000_000).astype(np.uint8)
+    counter = SpectrumCounter(21, expected_bases=1 << 22, budget=3_000_000)
+    add_reads(counter, iter([genome[s:s + 150].copy() for s in range(0, genome.shape[0] - 150, 75)]))
+    assert counter.table_bytes() <= 3_000_000 and len(counter.subs) < 16
+
+
 def test_one_sixteenth_over_the_cap_is_an_error(reads):
     counter = SpectrumCounter(21, expected_bases=1 << 22, subs=range(15, 16), budget=200_000)
     with pytest.raises(SeqfcnError, match="one sixteenth of the k-mer spectrum"):
@@ -107,3 +116,17 @@ def test_a_tiny_spectrum_and_large_k_are_compacted_too():
     assert big.compacted and len(big) == len(count_spectrum(iter(tiny), 25)) == 2  # k > 21: compacted whole
     with pytest.raises(SeqfcnError, match="k <= 21"):
         passes.count_compact(lambda counter: True, 25, expected_bases=1 << 20, memory=1 << 30)
+
+
+def test_a_spill_directory_that_cannot_be_made_or_written_is_one_line(reads, monkeypatch, tmp_path):
+    _no_process(monkeypatch)
+    with pytest.raises(SeqfcnError, match="cannot make the spill directory"):
+        _count(reads[:100], memory=1 << 30, tmp_dir=tmp_path / "missing")
+
+    def full(self, i, write):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SpectrumCounter, "spill_sub", full)
+    with pytest.raises(SeqfcnError, match="No space left on device"):
+        _count(reads[:100], memory=1 << 30, tmp_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the spill directory is gone
