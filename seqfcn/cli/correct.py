@@ -81,7 +81,8 @@ def add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                    help="reads-spectrum models: keep the counting pass under SIZE (e.g. 8G; K/M/G/T are powers of "
                    "1024) by counting a share of the k-mers per read of the input and spilling each share to "
                    "$TMPDIR (8 bytes a k-mer) until the spectrum's compact index is built: the same spectrum, "
-                   "one read of the input per pass (default: one pass, no cap)")
+                   "one read of the input per pass; the index correction then holds, ~4.4 bytes a k-mer, is "
+                   "not under the cap (default: one pass, no cap)")
     p.add_argument("--output-format", choices=("fastq", "fasta", "bam", "sam"), help="override the extension")
     p.add_argument("--min-confidence", type=float,
                    help=f"change a base only when the model's posterior exceeds this (default "

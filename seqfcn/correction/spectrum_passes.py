@@ -10,14 +10,17 @@ k-mers packed at once.
 
 With ``memory`` (bytes, ``seqfcn correct --memory``) the counting tables get what the cap
 leaves after the process as it stands and the Bloom filter. A pass streams every read and
-every k-mer sets its filter bits, but only sub-tables ``a..b-1`` are counted; when they
-outgrow the budget the highest are dropped (:meth:`SpectrumCounter.fit`), for a later pass.
+every k-mer sets its filter bits, but only sub-tables ``a..b-1`` are counted; every 512 kb
+of reads, when they could outgrow the budget before the next check (each sub-table that may
+fill counted doubled, :meth:`SpectrumCounter.projected`), the highest are dropped
+(:meth:`SpectrumCounter.fit`), for a later pass.
 The filter sees every k-mer in the same order in every pass, so each sub-table's counts are
 exactly those of one pass over everything: the spectrum does not depend on the cap. After a
-pass its sub-tables are written to a temporary directory (8 bytes a k-mer; ``tmp_dir`` or
-``$TMPDIR``) and freed; once all are counted, the index is filled from the files one
+pass its sub-tables are written, a partition at a time, to a temporary directory (8 bytes a
+k-mer; ``tmp_dir`` or ``$TMPDIR``) and freed; once all are counted, the index is filled from the files one
 sub-table at a time, each checked against the size it was written with, and every pass must
-have seen the same reads and k-mers. The price is one read of the input per pass (logged)
+have seen the same reads and k-mers. The cap bounds the counting; the index that correction then
+holds (~4.4 bytes a k-mer) is not under it. The price is one read of the input per pass (logged)
 and the disk for the k-mers: the way KMC bounds memory, with the input read again instead of
 binned super-k-mers written, which keeps the count identical to the uncapped one.
 """
