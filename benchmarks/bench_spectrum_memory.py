@@ -12,7 +12,9 @@ them as a whole process under GNU ``/usr/bin/time -v``. Printed (and appended to
 distinct k-mer and the wall time. ``--job correct`` runs ``seqfcn correct`` with the shipped
 reads-spectrum model (``kmer_illumina``, k = 21, its own counting pass included) instead, and
 takes the distinct k-mers from a ``seqfcn count`` of the same file; ``--memory`` passes that cap to
-it (``seqfcn correct --memory``: counting in passes). ``--pythonpath`` puts another seqfcn package first on
+it (``seqfcn correct --memory``: counting in passes). ``--job counting`` times that counting pass
+alone (``count_reads(..., compact=0, memory=...)`` in a process without torch: its peak is the
+counting's, not the correction's). ``--pythonpath`` puts another seqfcn package first on
 ``PYTHONPATH`` (e.g. a copy of the previous version) so before/after run on the same reads.
 The extrapolation to a human genome (3.1 Gbp at 30x) scales the kept k-mers with the genome
 size: ``bytes per k-mer x kept k-mers per genome base x 3.1e9``.
@@ -75,6 +77,30 @@ def timed(args: list[str], cwd: Path, python: str, pythonpath: str | None) -> tu
     return rss, wall
 
 
+_COUNTING = """
+import resource, sys, time
+from seqfcn.correction.evidence import count_reads
+from seqfcn.cli.args import memory_size
+t = time.time()
+count_reads([sys.argv[1]], 21, compact=0, memory=memory_size(sys.argv[2]) if sys.argv[2] != "-" else None)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, time.time() - t)
+"""
+
+
+def counting_phase(fastq: Path, python: str, pythonpath: str | None, memory: str | None) -> tuple[int, float]:
+    """Peak RSS (bytes) and seconds of the counting pass of ``seqfcn correct`` alone (what it
+    builds for correction, with ``--memory``), in a process that never imports torch."""
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
+    run = subprocess.run([python, "-c", _COUNTING, str(fastq), memory or "-"], env=env, capture_output=True,
+                         text=True, cwd=fastq.parent)
+    if run.returncode:
+        raise SystemExit(f"counting failed: {run.stderr[-2000:]}")
+    rss, wall = run.stdout.split()
+    return int(rss), float(wall)
+
+
 def measure(fastq: Path, out: Path, python: str, pythonpath: str | None, job: str = "count",
             memory: str | None = None) -> dict:
     """Peak RSS (bytes), wall seconds and distinct k-mers of ``seqfcn count -k 21`` on ``fastq``
@@ -83,6 +109,8 @@ def measure(fastq: Path, out: Path, python: str, pythonpath: str | None, job: st
     spectrum = out.with_suffix(".kmers.npz").resolve()
     if not spectrum.exists() or job == "count":
         rss, wall = timed(["count", "-k", "21", "-o", str(spectrum), str(fastq)], out.parent, python, pythonpath)
+    if job == "counting":
+        rss, wall = counting_phase(fastq, python, pythonpath, memory)
     if job == "correct":
         cap = [] if memory is None else ["--memory", memory]
         rss, wall = timed(["correct", str(fastq), "--model", "kmer_illumina", "-o", str(out.with_suffix(".fq").resolve()),
@@ -101,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--pythonpath", help="directory put first on PYTHONPATH (another seqfcn)")
     ap.add_argument("--label", default="current")
-    ap.add_argument("--job", choices=("count", "correct"), default="count")
-    ap.add_argument("--memory", help="with --job correct: seqfcn correct --memory SIZE")
+    ap.add_argument("--job", choices=("count", "correct", "counting"), default="count")
+    ap.add_argument("--memory", help="with --job correct or counting: seqfcn correct --memory SIZE")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     for mbp in (float(x) for x in a.genomes.split(",")):

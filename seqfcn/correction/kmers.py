@@ -271,7 +271,7 @@ class KmerTable:
                    source: str = "reads") -> "KmerTable":
         """A compacted table (:meth:`compact`) from its count histogram (``(c,)`` int64: how
         many k-mers have each count) and ``build(min_cap)``, its index with counts exact up
-        to at least ``min_cap`` (the table's :meth:`value_top`): the keys and counts never
+        to at least ``min_cap`` (the table's :meth:`index_cap`): the keys and counts never
         exist as arrays (:func:`seqfcn.correction.spectrum_passes.count_compact`)."""
         hist = np.asarray(hist, np.int64)
         table = cls(k, np.zeros(0, np.uint64), np.zeros(0, np.int64), scale=_median_of_histogram(hist),

@@ -167,7 +167,7 @@ class _Part:
         m = keys.shape[0]
         np.left_shift(keys, np.uint64(COUNT_BITS), out=out[at:at + m])
         out[at:at + m] |= np.minimum(counts, (1 << COUNT_BITS) - 1).astype(np.uint64)
-        self.drop(i)
+        self.subs[i] = np.zeros(8, np.uint8)
         return at + m
 
     def add(self, codes: np.ndarray, offsets: np.ndarray, k: int, index: int, subs: range) -> int:
@@ -188,25 +188,18 @@ class _Part:
                 self.grow(int(offsets[start + 1] - offsets[start]) + 256)
         return seen
 
-    def export(self, out: np.ndarray, counts: np.ndarray | None) -> int:
-        """Write the k-mers into ``out`` (uint64): ``key << COUNT_BITS | count`` (counts capped
-        at 2**22 - 1) when ``counts`` is None, else keys there and uint32 counts in ``counts``;
-        the tables are freed as they are read. Returns how many were written."""
+    def export_keys(self, keys: np.ndarray, counts: np.ndarray) -> int:
+        """Write the k-mers into ``keys`` (uint64) and their counts into ``counts`` (uint32),
+        freeing the tables as they are read (any k; :meth:`export_sub` packs them for k <= 21).
+        Returns how many were written."""
         at = 0
-        spare = np.zeros(1, np.uint32)
         for i in range(SUBS):
-            bits = COUNT_BITS if counts is None else 0
-            at += _kmercount.export(self.subs[i], int(self.caps[0, i]), self.k, i, out[at:], bits,
-                                    spare if counts is None else counts[at:])
+            at += _kmercount.export(self.subs[i], int(self.caps[0, i]), self.k, i, keys[at:], 0, counts[at:])
             self.subs[i] = np.zeros(8, np.uint8)
         full = self.okeys != _EMPTY
         m = int(np.count_nonzero(full))
-        if counts is None:
-            np.left_shift(self.okeys[full], np.uint64(COUNT_BITS), out=out[at:at + m])
-            out[at:at + m] |= np.minimum(self.ocounts[full], (1 << COUNT_BITS) - 1).astype(np.uint64)
-        else:
-            out[at:at + m] = self.okeys[full]
-            counts[at:at + m] = self.ocounts[full]
+        keys[at:at + m] = self.okeys[full]
+        counts[at:at + m] = self.ocounts[full]
         self.okeys, self.ocounts = np.zeros(0, np.uint64), np.zeros(0, np.uint32)
         return at + m
 
@@ -363,9 +356,7 @@ class SpectrumCounter:
         """``(m,)`` uint64 ``key << COUNT_BITS | count`` of sub-table ``i``'s k-mers (all
         partitions; with the filter, counts + 1 below the field's largest), which are freed."""
         out = np.empty(sum(self._room(p, i) for p in self.parts), np.uint64)
-        at = 0
-        for p in self.parts:
-            at += p.export_sub(i, out[at:])
+        at = self._export_into(i, out)
         out = out[:at].copy() if at < out.shape[0] // 2 else out[:at]
         self._plus_extra(out)
         return out
@@ -382,6 +373,13 @@ class SpectrumCounter:
             total += m
             del piece
         return total
+
+    def _export_into(self, i: int, out: np.ndarray) -> int:
+        """Every partition's sub-table ``i`` packed into ``out`` (:meth:`_Part.export_sub`); how many."""
+        at = 0
+        for p in self.parts:
+            at += p.export_sub(i, out[at:])
+        return at
 
     @staticmethod
     def _room(p: _Part, i: int) -> int:
@@ -406,8 +404,8 @@ class SpectrumCounter:
             # each sub-table is freed as it is read, so the peak is the packed array plus one table
             packed = np.empty(n, np.uint64)
             at = 0
-            for p in self.parts:
-                at += p.export(packed[at:], None)
+            for i in range(SUBS):
+                at += self._export_into(i, packed[at:])
             assert at == n, (at, n)
             packed.sort()
             keys = packed >> np.uint64(COUNT_BITS)
@@ -419,7 +417,7 @@ class SpectrumCounter:
         counts32 = np.empty(n, np.uint32)
         at = 0
         for p in self.parts:
-            at += p.export(keys[at:], counts32[at:])
+            at += p.export_keys(keys[at:], counts32[at:])
         assert at == n, (at, n)
         order = np.argsort(keys, kind="stable")
         return KmerTable(self.k, keys[order], counts32[order].astype(np.int64) + extra, source="reads")
@@ -467,7 +465,7 @@ def count_spectrum(reads: Iterable[np.ndarray], k: int, *, expected_bases: int =
     with mapped_blocks():  # the doubling sub-tables leave no resident heap holes
         counter = SpectrumCounter(k, expected_bases=expected_bases, bloom=bloom, partitions=partitions)
         add_reads(counter, reads)
-        return _finish(counter)
+        return finish(counter)
 
 
 def add_reads(counter: SpectrumCounter, reads: Iterable[np.ndarray]) -> bool:
@@ -504,7 +502,7 @@ def count_fastq_files(paths: Sequence[str], k: int, *, bloom: bool = True,
                                   partitions=partitions)
         if not add_fastq_files(counter, paths):
             return None  # counts so far are discarded: the strict reader recounts every file
-        return _finish(counter)
+        return finish(counter)
 
 
 def add_fastq_files(counter: SpectrumCounter, paths: Sequence[str]) -> bool:
@@ -546,7 +544,7 @@ def _add_fastq_file(counter: SpectrumCounter, path: str) -> bool:
         return False
 
 
-def _finish(counter: SpectrumCounter) -> KmerTable:
+def finish(counter: SpectrumCounter) -> KmerTable:
     """The counter's table; the counter's arrays are released."""
     log.debug("k-mer spectrum: %d k-mers, %d distinct in the table, %.0f MB", counter.kmers, counter.used,
               counter.nbytes / 1e6)

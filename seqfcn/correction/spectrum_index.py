@@ -107,6 +107,7 @@ class SpectrumIndex:
         if n >= 1 << 32:  # offsets are uint32
             raise SeqfcnError(f"{n:,} distinct k-mers: the spectrum index holds fewer than 2**32")
         self.k = int(k)
+        self._next: tuple[int, int] | None = None  # an allocated index: the next part to fill, the entries filled
         self.layout = layout(self.k, n, min_cap=min_cap)
         self.offsets = np.empty(self.layout.buckets + 1, np.uint32)
         self.entries = np.empty(n, np.uint32 if self.layout.width == 4 else np.uint64)
@@ -128,16 +129,16 @@ class SpectrumIndex:
         index.layout = layout(index.k, int(n), min_cap=min_cap)
         index.offsets = np.zeros(index.layout.buckets + 1, np.uint32)
         index.entries = np.empty(int(n), np.uint32 if index.layout.width == 4 else np.uint64)
-        index._next = (0, 0)  # the next part to fill, the entries filled
+        index._next = (0, 0)
         return index
 
     def fill_range(self, packed: np.ndarray, count_bits: int, part: int, part_bits: int) -> None:
         """Fill the buckets of part ``part`` of ``2**part_bits`` (the k-mers whose mix begins
         with those bits) from ``packed`` (``(m,)`` uint64 ``key << count_bits | count``, any
         order, every k-mer of that part); parts are filled in order, each exactly once."""
-        part_of_next, filled = getattr(self, "_next", (None, 0))
-        if part != part_of_next:
-            raise ValueError(f"fill part {part_of_next} next, not {part}")
+        if self._next is None or part != self._next[0]:
+            raise ValueError(f"fill part {self._next} next, not {part} (only an allocated index is filled)")
+        filled = self._next[1]
         bucket_bits = 2 * self.k - self.layout.rbits
         if bucket_bits < part_bits or filled + packed.shape[0] > self.entries.shape[0]:
             raise ValueError("the index has fewer buckets than parts, or more k-mers than it was allocated for")
@@ -149,8 +150,8 @@ class SpectrumIndex:
 
     def check_filled(self, parts: int) -> None:
         """Raise ValueError unless :meth:`fill_range` filled all ``parts`` parts and every entry."""
-        if getattr(self, "_next", None) != (parts, self.entries.shape[0]):
-            raise ValueError(f"index filled to {getattr(self, '_next', None)}, not ({parts}, {self.entries.shape[0]})")
+        if self._next != (parts, self.entries.shape[0]):
+            raise ValueError(f"index filled to {self._next}, not ({parts}, {self.entries.shape[0]})")
 
     def _build(self, keys: np.ndarray, counts: np.ndarray | None, count_bits: int) -> None:
         """The numpy builder (same arrays as the compiled one)."""

@@ -33,7 +33,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from seqfcn.correction.kmers import KmerTable
-from seqfcn.correction.spectrum import SUB_BITS, SUBS, COUNT_BITS, SpectrumCounter, packs
+from seqfcn.correction.spectrum import SUB_BITS, SUBS, COUNT_BITS, SpectrumCounter, finish, packs
 from seqfcn.correction.spectrum_index import SpectrumIndex
 from seqfcn.errors import SeqfcnError
 from seqfcn.runtime.heap import mapped_blocks, resident_bytes
@@ -60,10 +60,7 @@ def count_compact(feed: Feed, k: int, *, expected_bases: int, min_cap: int = 0, 
             counter = SpectrumCounter(k, expected_bases=expected_bases)
             if not feed(counter):
                 return None
-            counter.release()
-            table = counter.table()
-        table.reads = counter.reads
-        return table.compact(min_cap=min_cap)
+            return finish(counter).compact(min_cap=min_cap)
     with mapped_blocks():  # the doubling sub-tables leave no resident heap holes
         if memory is None:
             return _one_pass(feed, k, expected_bases, min_cap)
