@@ -113,3 +113,29 @@ def planted_site(tmp_path_factory):
     fasta = tmp / "g.fa"
     fasta.write_text(">chr1\n" + "".join(seq) + "\n")
     return tmp, motif, "".join(seq), fasta, save_model(PWMScanner.from_motifs([motif]), tmp / "pwm")
+
+
+TRUNK_CONFIG = {"model": {"name": "trunk_1k", "channels": 8, "n_layers": 5},  # dilations 1..16: 71 bases
+                "data": {"window": 256, "holdout": 0.2},
+                "train": {"steps": 150, "batch_size": 8, "eval_every": 75, "lr": 1e-2, "warmup_steps": 10, "progress": False,
+                          "plot": False, "tensorboard": False, "checkpoint_every": 0}}
+"""A tiny masked-base trunk's training config (:func:`tiny_trunk`)."""
+
+
+@pytest.fixture(scope="session")
+def tiny_trunk(tmp_path_factory):
+    """A tiny trunk trained 150 steps (``--task mask``) on ``rep`` (a random 40-bp unit repeated 250
+    times) and ``mix`` (4 kb random, a lowercase stretch, an N run): ``(fasta, model dir, fit result)``."""
+    from seqfcn.training.tasks import train_task
+
+    tmp = tmp_path_factory.mktemp("trunk")
+    rng = np.random.default_rng(5)
+    unit = "".join(rng.choice(list("ACGT"), 40))
+    mix = list("".join(rng.choice(list("ACGT"), 4000)))
+    mix[1000:1300] = "".join(mix[1000:1300]).lower()
+    mix[2000:2050] = "N" * 50
+    fasta = tmp / "g.fa"
+    fasta.write_text(f">rep\n{unit * 250}\n>mix\n{''.join(mix)}\n")
+    with torch_threads(1):
+        result = train_task("mask", fasta, tmp / "run", config=TRUNK_CONFIG, device="cpu", seed=0)
+    return fasta, tmp / "run" / "model", result

@@ -1,5 +1,5 @@
-"""The read-correction jobs of :mod:`seqfcn.correction`: ``seqfcn correct`` (with ``--self-train``),
-``count`` (a k-mer spectrum for ``correct --spectrum``) and ``evaluate`` (a correction against the truth)."""
+"""The read-correction jobs of :mod:`seqfcn.correction`: ``seqfcn correct`` (with ``--self-train``) and
+``count`` (a k-mer spectrum for ``correct --spectrum``); ``evaluate correction`` is in :mod:`.evaluate`."""
 from __future__ import annotations
 
 import argparse
@@ -12,47 +12,6 @@ from seqfcn.correction import defaults
 from seqfcn.errors import SeqfcnError
 
 log = logging.getLogger("seqfcn")
-
-
-def add_evaluate(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add ``evaluate`` to ``sub``."""
-    p = sub.add_parser(
-        "evaluate",
-        parents=[common],
-        help="evaluate a read correction: edit distances, TP/FP/FN, gain, error rates before/after",
-        description="Evaluate corrected reads against simulated true reads (matched by name: every read's edit "
-        "distance to its true read before and after, substitutions and indels alike, and base-level TP/FP/FN "
-        "on reads of unchanged length) or by aligning original and corrected reads to a reference. Prints a "
-        "table; --json writes the metrics.",
-    )
-    p.add_argument("what", choices=["correction"], help="what to evaluate")
-    p.add_argument("--original", required=True, help="reads before correction (FASTQ/FASTA/BAM)")
-    p.add_argument("--corrected", required=True, help="reads after correction (same names)")
-    truth = p.add_mutually_exclusive_group(required=True)
-    truth.add_argument("--truth", help="true reads by name: FASTA/FASTQ, or SAM/BAM such as art_illumina -ef output")
-    truth.add_argument("--reference", help="reference FASTA to align original and corrected reads to")
-    p.add_argument("--aligner", choices=["auto", "bwa", "minimap2"], default="auto",
-                   help="with --reference: bwa mem (short reads) or minimap2 (default auto: by read length)")
-    p.add_argument("--json", dest="json_path", help="also write the metrics as JSON here")
-    p.set_defaults(func=run_evaluate)
-    declare_io(p, inputs=["original", "corrected", "truth", "reference"], outputs=["json_path"])
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    """``seqfcn evaluate correction``: the metrics table on stdout (and --json)."""
-    from seqfcn.correction.evaluate import evaluate_correction, format_metrics
-
-    metrics = evaluate_correction(
-        args.original,
-        args.corrected,
-        truth=args.truth,
-        reference=args.reference,
-        aligner=args.aligner,
-        threads=args.threads or 1,
-        json_path=args.json_path,
-    )
-    print(format_metrics(metrics))
-    return 0
 
 
 def add_correct(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """Command-line interface: the ``seqfcn`` parser, its exit codes and signals.
 
 Each subcommand lives in its family's module (:mod:`.info`, :mod:`.scan`, :mod:`.interpret`,
-:mod:`.correct`, :mod:`.train`, :mod:`.merge`) as an ``add_*`` function that builds its parser
+:mod:`.correct`, :mod:`.evaluate`, :mod:`.train`, :mod:`.merge`) as an ``add_*`` function that builds its parser
 and a ``run_*`` function that calls the library; :mod:`.args` holds what they share.
 User errors (:class:`~seqfcn.errors.SeqfcnError`) become one line on stderr and
 exit code 2; anything else is a bug and keeps its traceback (exit code 1).
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from seqfcn import __version__
-from seqfcn.cli import correct, info, interpret, longread, merge, scan, train
+from seqfcn.cli import correct, evaluate, info, interpret, longread, merge, scan, train
 from seqfcn.cli.args import check_io, common_parser
 from seqfcn.errors import SeqfcnError
 
@@ -25,7 +25,7 @@ log = logging.getLogger("seqfcn")
 _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None], ...] = (
     info.add_info,
     info.add_models,
-    correct.add_evaluate,
+    evaluate.add_evaluate,
     scan.add_scan,
     interpret.add_predict,
     interpret.add_attribute,

@@ -15,12 +15,14 @@ def add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     p = sub.add_parser(
         "train",
         parents=[common],
-        help="train a model: read correction, motif sites or signal profiles",
+        help="train a model: read correction, motif sites, signal profiles or a masked-base trunk",
         description="Train a per-base model on a genome; the model files go to OUT/model/ "
         "(safetensors + JSON), with metrics.csv and training_curve.png beside them. "
         "SIGINT/SIGTERM write a checkpoint; --resume continues exactly.",
     )
-    p.add_argument("--task", required=True, choices=("correct", "motif", "profile"))
+    p.add_argument("--task", required=True, choices=("correct", "motif", "profile", "mask"),
+                   help="mask: self-supervised (15%% of bases masked, the true base predicted): a trunk for "
+                   "--init-from and zero-shot predict / variants")
     p.add_argument("--genome", required=True, nargs="+",
                    help="reference FASTA (plain or bgzip); --evidence reads: several genomes, each its own samples")
     p.add_argument("--labels", help="motif/profile labels: BED/narrowPeak, bedGraph or bigWig")
@@ -29,6 +31,10 @@ def add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
                    "with --evidence several, separated by ';' (one simulated sample per model and coverage)")
     p.add_argument("--config", help='JSON {"model": {...}, "train": {...}, "data": {...}} over the task defaults')
     p.add_argument("--steps", type=int, help="optimiser steps (overrides the config)")
+    p.add_argument("--init-from", metavar="TRUNK", help="motif/profile: start from a --task mask trunk (path or "
+                   "shipped name) with a new 1x1 head")
+    p.add_argument("--freeze-steps", type=int, metavar="N", help="with --init-from: the first N steps train the "
+                   "new head alone (overrides the config's train.freeze_steps)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last/ if present; refused when the "
                    "run in OUT was started with another genome, labels, reads, task, config or error model")
@@ -57,7 +63,7 @@ def add_train(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
                     help="--evidence reads: train on the simulated reads as they are, not on what the spectrum "
                     "walk leaves weak (what the network sees in `seqfcn correct`)")
     p.set_defaults(func=run_train)
-    declare_io(p, inputs=["genome", "labels", "reads", "config"], directories=["out"], written=train_outputs)
+    declare_io(p, inputs=["genome", "labels", "reads", "config", "init_from"], directories=["out"], written=train_outputs)
 
 
 def train_outputs() -> tuple[str, ...]:
@@ -80,6 +86,10 @@ def run_train(args: argparse.Namespace) -> int:
         config.setdefault("train", {})["progress"] = False
     if args.error_model:
         config.setdefault("data", {})["error_model"] = args.error_model
+    if args.freeze_steps is not None:
+        if args.init_from is None:
+            raise SeqfcnError("--freeze-steps is for --init-from (a new head on a pretrained trunk)")
+        config.setdefault("train", {})["freeze_steps"] = args.freeze_steps
     if args.evidence is None:
         args.evidence = "reads" if args.task == "correct" else "none"
     if args.force and not args.resume:
@@ -94,7 +104,7 @@ def run_train(args: argparse.Namespace) -> int:
             raise SeqfcnError("several --genome files are for --task correct --evidence reads")
         result = train_task(args.task, args.genome[0], args.out, config=config, labels=args.labels,
                             reads=args.reads, device=args.device, seed=args.seed, resume=args.resume,
-                            force=args.force)
+                            force=args.force, init_from=args.init_from)
     except ModelFileError as exc:  # the "model" section of --config (a model file names itself)
         if exc.path is not None or not args.config:
             raise

@@ -11,6 +11,9 @@
    or ``"max"`` (:class:`StrandMerged`). Every output channel is taken to be
    strand-symmetric (motif presence, coverage); the merged track of the
    reverse-complemented genome is the reversed track.
+   A masked-base trunk (``seqfcn train --task mask``) instead writes one track, the natural
+   log-probability of the reference base with that base masked
+   (:class:`~seqfcn.runtime.masked_scores.MaskedBaseScore`: zero-shot conservation-like scores).
 3. **Exact tiling.** Each scanned stretch (a chromosome, or a merged ``--regions``
    interval) is cut into tile cores of ``window`` bases (:func:`seqfcn.runtime.tiling.tile_chromosome`
    over the stretch). A tile is run on a fixed-length window of real sequence,

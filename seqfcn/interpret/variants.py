@@ -17,6 +17,11 @@ same offset, so bases to its left keep their index and bases to its right shift 
   bases on each side: ``[POS - h, POS + len(REF) + h)`` in the reference window,
   ``[POS - h, POS + len(ALT) + h)`` in the alternative one (the same flanking bases).
 
+With a masked-base trunk (``seqfcn train --task mask``) the output is ln p of the base there,
+that base masked (:class:`~seqfcn.runtime.masked_scores.MaskedBaseScore`): ``effect`` of an SNV is
+the log-likelihood ratio ln p(ALT) - ln p(REF) at the variant (the same masked context for both),
+and ``window_effect`` the ratio of the pseudo-log-likelihoods of the two windows (indels too).
+
 Windows reach ``window // 2`` + the model's receptive margin past the variant on each side
 (clipped at the chromosome ends), so every output summed sees all the context it depends on.
 

@@ -367,12 +367,15 @@ class MotifDataOptions(PeakLabelOptions):
             (e.g. genomic windows drawn away from the held-out ones; default none).
         train_shuffle_orders: the k-mer orders of the training shuffles (default ``(2,)``;
             the held-out set's shuffles are dinucleotide, the usual benchmark negatives).
+        train_peaks: train on only this many of the training peaks (a seeded random choice;
+            the held-out set is unchanged; default None: all).
     """
 
     length: int | None = None
     holdout: float = 0.2
     train_negatives: Sequence[str] = ()
     train_shuffle_orders: Sequence[int] = (2,)
+    train_peaks: int | None = None
 
 
 def motif_datasets(
@@ -390,6 +393,11 @@ def motif_datasets(
     seed, holdout, negatives = opts.seed, opts.holdout, opts.negatives
     names, seqs = read_sequences(fasta)
     train_idx, val_idx = holdout_split(len(seqs), holdout, seed)
+    if opts.train_peaks is not None:
+        if not 0 < opts.train_peaks <= len(train_idx):
+            raise SeqfcnError(f"train_peaks must be in 1..{len(train_idx)} (the training peaks), "
+                              f"not {opts.train_peaks}")
+        train_idx = np.sort(np.random.default_rng([int(seed), 0x7EA]).permutation(train_idx)[:opts.train_peaks])
     length = int(np.median([len(s) for s in seqs])) if opts.length is None else int(opts.length)
     common = pick(PeakDatasetOptions, opts)
     if isinstance(negatives, str):
@@ -496,6 +504,9 @@ class MotifTrainingOptions(MotifDataOptions):
         init_motifs: known motifs (e.g. JASPAR ``Motif`` objects) the first filters of the
             model's ``motif_conv`` start from (:meth:`seqfcn.nn.layers.MotifConv.seed_motifs`);
             they are trained like the others (default None).
+        init_from: a ``--task mask`` trunk (path or shipped name): the model is the trunk with a
+            new 1x1 head (:func:`seqfcn.training.tasks.init_from_trunk`; ``model_name`` and
+            ``model_options`` do not apply; default None).
     """
 
     seed: int | None = None
@@ -504,6 +515,7 @@ class MotifTrainingOptions(MotifDataOptions):
     model_options: Mapping[str, object] | None = None
     config: TrainConfig | None = None
     init_motifs: Sequence | None = None
+    init_from: str | os.PathLike | None = None
 
 
 def train_motif_model(
@@ -533,7 +545,12 @@ def train_motif_model(
     seed = int(cfg.seed if opts.seed is None else opts.seed)
     train, val = motif_datasets(fasta, pick(MotifDataOptions, opts, seed=seed))
     torch.manual_seed(seed)
-    model = create_model(opts.model_name, **{"n_outputs": 1, **dict(opts.model_options or {})})
+    if opts.init_from is not None:
+        from seqfcn.training.tasks import init_from_trunk
+
+        model, _ = init_from_trunk("motif", opts.init_from, {"n_outputs": 1})
+    else:
+        model = create_model(opts.model_name, **{"n_outputs": 1, **dict(opts.model_options or {})})
     if opts.init_motifs:
         model.motif_conv.seed_motifs(opts.init_motifs)
     trainer = Trainer(model, train, val, cfg, out_dir=out_dir)

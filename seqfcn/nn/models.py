@@ -7,7 +7,8 @@ architecture) and knows its analytic receptive field (``.receptive_field``).
 
 Registered names (``list_models()``): ``motif_scanner``, ``dilated_fcn``,
 ``dilated_fcn_32k`` (receptive field 32,769 bases at base resolution),
-``read_corrector``, ``unet1d`` and ``fcn1d``. Only registered names are
+``read_corrector``, ``unet1d``, ``fcn1d`` and the masked-base trunks ``trunk_1k``,
+``trunk_8k``, ``trunk_32k`` (:data:`TRUNK`). Only registered names are
 built; a config never names a class. Sizes are capped (:data:`SIZE_CAPS`,
 :data:`MAX_PARAMETERS`) and checked before anything is allocated.
 """
@@ -454,6 +455,30 @@ for _arch in (MotifScanner, PWMScanner, DilatedFCN, UNet1d, FCN1d):  # each clas
 def dilated_fcn_32k(**options: Any) -> SeqModel:
     """:class:`DilatedFCN` of receptive field 32,769 bases: 14 layers, kernel 3, stem 3, 16 channels."""
     return DilatedFCN(**{"channels": 16, "n_layers": 14, "kernel_size": 3, "stem_kernel": 3, **options})
+
+
+TRUNK: dict[str, Any] = {"in_channels": 4, "channels": 64, "n_layers": 14, "kernel_size": 3, "stem_kernel": 9,
+                          "n_outputs": 4, "head_task": "classification"}
+"""The masked-base trunks' shared options (``seqfcn train --task mask``): A/C/G/T in (an N or a
+masked base is all zeros), logits of the 4 bases out; the presets differ only in their dilations."""
+
+
+@register_model
+def trunk_1k(**options: Any) -> SeqModel:
+    """Masked-base trunk, receptive field 1,093 bases (14 layers, dilations 1..256 then 1..16)."""
+    return DilatedFCN(**{**TRUNK, "cycle": 9, **options})
+
+
+@register_model
+def trunk_8k(**options: Any) -> SeqModel:
+    """Masked-base trunk, receptive field 8,205 bases (14 layers, dilations 1..2,048 then 1, 2)."""
+    return DilatedFCN(**{**TRUNK, "cycle": 12, **options})
+
+
+@register_model
+def trunk_32k(**options: Any) -> SeqModel:
+    """Masked-base trunk, receptive field 32,775 bases (14 layers, dilations 1..8,192)."""
+    return DilatedFCN(**{**TRUNK, **options})
 
 
 @register_model

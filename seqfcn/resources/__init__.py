@@ -52,6 +52,11 @@ MODELS: dict[str, Shipped] = {
         "model", "models/ex1_illumina",
         "demo corrector that learnt samtools' ex1.fa in its weights (reads of that 3.2 kb region only)",
         "MIT (made here)"),
+    "human_trunk_1k": Shipped(
+        "model", "models/human_trunk_1k",
+        "masked-base DNA trunk (trunk_1k, receptive field 1,093 bases) trained on 27 Mbp of human chrX: zero-shot "
+        "ln p(base) tracks (seqfcn predict), variant log-likelihood ratios (seqfcn variants), --init-from",
+        "MIT (made here)"),
     "pou5f1_sox2_pwm": Shipped(
         "model", "models/pou5f1_sox2_pwm",
         "JASPAR MA0142.1 (Pou5f1::Sox2) as a one-layer model: per-base log-odds, both strands "

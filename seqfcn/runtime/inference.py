@@ -180,6 +180,9 @@ def load_sequence_model(model: str | os.PathLike, outputs: Sequence[int] | None,
                         ) -> tuple[torch.nn.Module, StrandMerged, list[int], str]:
     """Load a model that reads DNA (4 input channels) for predict / attribute / variants.
 
+    A masked-base trunk (``--task mask``) runs as :class:`~seqfcn.runtime.masked_scores.MaskedBaseScore`
+    (one output: ln p of the base there, that base masked; ``outputs`` and ``merge`` do not apply).
+
     Returns:
         ``(model, StrandMerged(model, outputs, merge, activation), outputs, activation)``;
         ``outputs`` None: every channel; ``activation`` ``"auto"``: :func:`output_activation`.
@@ -192,6 +195,8 @@ def load_sequence_model(model: str | os.PathLike, outputs: Sequence[int] | None,
     net, info = load_model(model, device=device)
     if int(getattr(net, "config", {}).get("in_channels", 4)) != 4:
         raise SeqfcnError("needs a model with 4 input channels (A, C, G, T)", path=str(model))
+    if (info.get("metadata") or {}).get("task") == "mask":
+        return _trunk_scores(net, model, outputs, activation)
     n_outputs = int(info.get("n_outputs") or net.config.get("n_outputs", 1))
     outputs = list(range(n_outputs)) if outputs is None else [int(o) for o in outputs]
     for o in outputs:
@@ -199,6 +204,19 @@ def load_sequence_model(model: str | os.PathLike, outputs: Sequence[int] | None,
             raise SeqfcnError(f"output channel {o} does not exist; the model has {n_outputs}", path=str(model))
     act = output_activation(info) if activation == "auto" else activation
     return net, StrandMerged(net, outputs, merge, act).eval(), outputs, act
+
+
+def _trunk_scores(net: torch.nn.Module, model: Any, outputs: Sequence[int] | None, activation: str
+                  ) -> tuple[torch.nn.Module, torch.nn.Module, list[int], str]:
+    """A masked-base trunk runs as :class:`~seqfcn.runtime.masked_scores.MaskedBaseScore`: one
+    output, ln p(the base there), strands averaged by probability."""
+    from seqfcn.runtime.masked_scores import ACTIVATION, MaskedBaseScore
+
+    if outputs is not None and [int(o) for o in outputs] != [0]:
+        raise SeqfcnError("a masked-base trunk has one output channel (0: ln p of the base there)", path=str(model))
+    if activation not in ("auto", ACTIVATION):
+        raise SeqfcnError(f"a masked-base trunk scores ln p(base) (activation auto), not {activation}", path=str(model))
+    return net, MaskedBaseScore(net).eval(), [0], ACTIVATION
 
 
 def model_margin(model: torch.nn.Module) -> int:

@@ -173,3 +173,28 @@ class LabelledWindows(Dataset):
             labels = labels[::-1].copy()
         x = codes_one_hot(item["codes"].numpy())
         return {"x": torch.from_numpy(x), "y": torch.from_numpy(labels[None, :])}
+
+
+class MaskedWindows(Dataset):
+    """Genome windows with bases masked for self-supervised training (``seqfcn train --task mask``).
+
+    Args:
+        windows: the :class:`GenomeWindows` to mask.
+        masker: a :class:`~seqfcn.training.simulate.MaskModel` (which bases are chosen, and
+            whether each becomes N, a random base or stays).
+
+    Item: ``{"x": (4, L) float32`` one-hot of the masked window (a masked N is all zeros),
+    ``"y": (L,) int64`` the true base at chosen positions, -100 elsewhere}. The mask of item
+    ``i`` comes from ``default_rng([seed, 2, i])``.
+    """
+
+    def __init__(self, windows: GenomeWindows, masker, *, seed: int = 0) -> None:
+        self.windows, self.masker, self.seed = windows, masker, int(seed)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict:
+        truth = self.windows[index]["codes"].numpy().astype(np.int8)
+        masked = self.masker.corrupt(truth, np.random.default_rng([self.seed, 2, int(index)]))
+        return {"x": torch.from_numpy(codes_one_hot(masked.observed)), "y": torch.from_numpy(masked.target)}

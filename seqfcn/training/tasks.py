@@ -1,4 +1,4 @@
-"""Training tasks: what ``seqfcn train --task {correct,motif,profile}`` builds and runs.
+"""Training tasks: what ``seqfcn train --task {correct,motif,profile,mask}`` builds and runs.
 
 A task turns a genome (plus labels or an error model) into training and
 validation datasets, picks a model from the registry and a loss, and runs the
@@ -20,8 +20,14 @@ Validation data:
   differ from ``data.error_model``: training on a higher error rate than the
   reads have gives more learning signal per step, validation measures the
   rate that matters.
-- ``motif`` / ``profile``: the last ``holdout`` fraction of every chromosome;
+- ``motif`` / ``profile`` / ``mask``: the last ``holdout`` fraction of every chromosome;
   no training window overlaps it.
+
+``mask`` is self-supervised: 15 % of the bases of each window are chosen (``data.error_model``,
+a :class:`~seqfcn.training.simulate.MaskModel` spec such as ``mask:mask_rate=0.15``), most become
+N, and the model (a ``trunk_*`` preset) predicts the true base there. Its model is a
+*trunk*: ``--init-from TRUNK`` starts a ``motif`` / ``profile`` model from its weights with a
+new 1x1 head (:func:`init_from_trunk`), and predict / variants score bases with it zero-shot.
 """
 from __future__ import annotations
 
@@ -40,7 +46,7 @@ from seqfcn.runtime.options import resolve_options
 
 log = logging.getLogger("seqfcn.training.tasks")
 
-TASKS = ("correct", "motif", "profile")
+TASKS = ("correct", "motif", "profile", "mask")
 
 TASK_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "correct": {
@@ -61,7 +67,16 @@ TASK_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
                   "eval_every": 250},
         "data": {"window": 2000, "train_windows": 100_000, "val_windows": 200, "holdout": 0.1},
     },
+    "mask": {
+        "model": {"name": "trunk_1k"},
+        "train": {"steps": 2000, "batch_size": 16, "lr": 2e-3, "warmup_steps": 100, "loss": "cross_entropy",
+                  "eval_every": 250},
+        "data": {"window": 4096, "train_windows": 1_000_000, "val_windows": 200, "holdout": 0.1,
+                 "error_model": "mask"},
+    },
 }
+HEAD_TASKS = {"motif": "multilabel", "profile": "regression"}
+"""The head a task puts on a pretrained trunk (``--init-from``)."""
 
 _DATA_KEYS = {"window", "train_windows", "val_windows", "holdout", "max_n_fraction", "error_model",
               "val_error_model", "qmax"}
@@ -116,6 +131,8 @@ def build_datasets(
     genome = Genome(genome_path)
     window, max_n = int(data["window"]), float(data.get("max_n_fraction", 0.01))
     meta: dict[str, Any] = {"task": task, "genome": Path(genome_path).name, "data": dict(data)}
+    if task == "mask":
+        return _mask_datasets(genome, data, meta, seed)
     if task == "correct":
         from seqfcn.training.simulate import make_error_model
 
@@ -140,6 +157,51 @@ def build_datasets(
                                         regions=hold, max_n_fraction=max_n), tracks)
     meta.update(labels=Path(labels).name, binary_labels=binary)
     return train, val, meta
+
+
+def _mask_datasets(genome: Any, data: dict[str, Any], meta: dict[str, Any], seed: int) -> tuple[Any, Any, dict]:
+    """``--task mask``: masked windows of the genome outside / inside its hold-out."""
+    from seqfcn.training.datasets import GenomeWindows, MaskedWindows, holdout_regions
+    from seqfcn.training.simulate import MaskModel, make_error_model
+
+    masker = make_error_model(str(data.get("error_model", "mask")))
+    if not isinstance(masker, MaskModel):
+        raise SeqfcnError("--task mask takes a mask error model (mask, or mask:mask_rate=0.15,...)")
+    window, max_n = int(data["window"]), float(data.get("max_n_fraction", 0.01))
+    hold = holdout_regions(genome.chrom_sizes, float(data.get("holdout", 0.1)))
+    train = MaskedWindows(GenomeWindows(genome, window, data["train_windows"], seed=seed, exclude=hold,
+                                        max_n_fraction=max_n), masker, seed=seed)
+    val = MaskedWindows(GenomeWindows(genome, window, data["val_windows"], seed=seed + 1_000_003, regions=hold,
+                                      max_n_fraction=max_n), masker, seed=seed + 1_000_003)
+    meta.update(error_model=masker.to_dict(), activation="softmax",
+                label_scheme={"name": "bases", "classes": ["A", "C", "G", "T"]})  # what correction's "bases" says
+    return train, val, meta
+
+
+def init_from_trunk(task: str, trunk: str | os.PathLike, model_cfg: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A ``task`` model on a pretrained trunk: the trunk's architecture and weights with a new
+    1x1 head of ``model_cfg.get("n_outputs", 1)`` outputs (:data:`HEAD_TASKS`); returns
+    ``(model, {"name", "fingerprint"} of the trunk)``.
+
+    Raises:
+        SeqfcnError: ``trunk`` is not a ``--task mask`` model, or ``task`` takes no trunk.
+    """
+    from seqfcn.nn.checkpoint import load_model
+    from seqfcn.nn.models import model_from_config
+    from seqfcn.training.runs import input_identity
+
+    if task not in HEAD_TASKS:
+        raise SeqfcnError(f"--init-from is for --task {' or '.join(HEAD_TASKS)}, not {task}")
+    net, info = load_model(trunk)
+    if (info.get("metadata") or {}).get("task") != "mask":
+        raise SeqfcnError("--init-from takes a trunk trained with --task mask", path=trunk)
+    config = {**net.config, "n_outputs": int(model_cfg.get("n_outputs", 1)), "head_task": HEAD_TASKS[task]}
+    model = model_from_config(config)
+    body = {k: v for k, v in net.state_dict().items() if not k.startswith("head.")}
+    missing, unexpected = model.load_state_dict(body, strict=False)
+    if unexpected or any(not k.startswith("head.") for k in missing):
+        raise SeqfcnError(f"the trunk's weights do not fit its architecture ({missing + unexpected})", path=trunk)
+    return model, input_identity(info["weights_path"])
 
 
 def error_model_identity(spec: Any) -> Any:
@@ -168,6 +230,9 @@ class TrainTaskOptions:
         device, seed, resume: as for :class:`~seqfcn.training.trainer.TrainConfig`.
         force: with ``resume``, continue a run started with other inputs or configs
             (:func:`~seqfcn.training.runs.start_run`: a warning per difference instead of an error).
+        init_from: a ``--task mask`` trunk (path or shipped name): ``motif`` / ``profile``
+            start from its weights with a new head (:func:`init_from_trunk`; the config's
+            ``model`` section gives only ``n_outputs``).
     """
 
     config: dict[str, Any] | None = None
@@ -177,6 +242,7 @@ class TrainTaskOptions:
     seed: int = 0
     resume: bool = False
     force: bool = False
+    init_from: str | os.PathLike | None = None
 
 
 def train_task(task: str, genome: str | os.PathLike, out_dir: str | os.PathLike,
@@ -204,6 +270,15 @@ def train_task(task: str, genome: str | os.PathLike, out_dir: str | os.PathLike,
     o = resolve_options(TrainTaskOptions, options, overrides, "train_task")
     labels, reads, device, seed, resume = o.labels, o.reads, o.device, o.seed, o.resume
     cfg = task_config(task, o.config)
+    trunk = None
+    if o.init_from is not None:
+        extra = set((o.config or {}).get("model") or {}) - {"n_outputs"}
+        if extra:
+            raise SeqfcnError(f"with --init-from the model is the trunk's; the config's \"model\" may set only "
+                              f"n_outputs, not {', '.join(sorted(extra))}")
+        torch.manual_seed(seed)  # the new head's weights: a function of the seed alone
+        trunk, trunk_id = init_from_trunk(task, o.init_from, cfg["model"])
+        cfg["model"] = dict(trunk.config)
     train_cfg = TrainConfig.from_dict({**cfg["train"], "device": device, "seed": seed})
     train_cfg.validate()
     identity = {"task": task, "genome": input_identity(genome), "labels": input_identity(labels),
@@ -211,6 +286,8 @@ def train_task(task: str, genome: str | os.PathLike, out_dir: str | os.PathLike,
                 "data": {k: error_model_identity(v) if k in ("error_model", "val_error_model") else v
                          for k, v in cfg["data"].items()},
                 "train": train_identity(train_cfg)}
+    if trunk is not None:
+        identity["init_from"] = trunk_id
     record = start_run(out_dir, identity, resume=resume, force=o.force)  # another run's checkpoint: refused
     planned_tensors(cfg["model"])  # sizes checked before any work
     train_ds, val_ds, meta = build_datasets(task, genome, cfg["data"], labels=labels, reads=reads, seed=seed)
@@ -218,8 +295,10 @@ def train_task(task: str, genome: str | os.PathLike, out_dir: str | os.PathLike,
     if task == "profile" and meta.get("binary_labels") and train_cfg.loss == "mse":
         train_cfg.loss = "bce_dice"
     torch.manual_seed(seed)  # initial weights: a function of the seed alone
-    model = model_from_config(model_cfg)
+    model = model_from_config(model_cfg) if trunk is None else trunk
     meta["config"] = cfg
+    if trunk is not None:
+        meta["init_from"] = trunk_id
 
     def export(model, directory: Path, metadata: dict) -> None:
         save_model(model, directory, metadata={**metadata, **meta})

@@ -100,6 +100,8 @@ class TrainConfig:
     improvement of ``monitor`` before early stopping (``None`` disables it).
     ``stop_after`` ends this invocation (with a checkpoint) once the step count reaches it,
     leaving the schedule unchanged — for time-sliced jobs and resume tests.
+    ``freeze_steps``: the first steps update the head alone (parameters named ``head.*``;
+    a new head on a pretrained trunk settles before the trunk moves).
     """
 
     steps: int | None = None
@@ -112,6 +114,7 @@ class TrainConfig:
     warmup_steps: int = 0
     min_lr_ratio: float = 0.0
     grad_clip: float | None = 1.0
+    freeze_steps: int = 0
     amp: str = "auto"
     compile: bool | str = False
     loss: str = "cross_entropy"
@@ -145,8 +148,9 @@ class TrainConfig:
             bad(f"lr must be > 0, got {self.lr}")
         if self.amp not in _AMP_CHOICES:
             bad(f"amp must be one of {_AMP_CHOICES}, got {self.amp!r}")
-        if min(self.warmup_steps, self.checkpoint_every, self.checkpoint_seconds, self.num_workers) < 0:
-            bad("warmup_steps, checkpoint_every, checkpoint_seconds and num_workers must be >= 0")
+        if min(self.warmup_steps, self.checkpoint_every, self.checkpoint_seconds, self.num_workers,
+               self.freeze_steps) < 0:
+            bad("warmup_steps, checkpoint_every, checkpoint_seconds, num_workers and freeze_steps must be >= 0")
         if self.eval_every is not None and self.eval_every < 1:
             bad(f"eval_every must be >= 1, got {self.eval_every}")
         if self.patience is not None and self.patience < 1:
@@ -166,15 +170,6 @@ class TrainConfig:
         if "betas" in d:
             d["betas"] = tuple(d["betas"])
         return cls(**d)
-
-
-# --------------------------------------------------------------------------- what a run is (resume checks)
-
-
-# --------------------------------------------------------------------------- device / distributed
-
-
-# --------------------------------------------------------------------------- data order
 
 
 def _grad_scaler() -> Any:
@@ -483,6 +478,10 @@ class Trainer:
             self.scaler.unscale_(self.optimizer)
         else:
             loss.backward()
+        if self.step < self.config.freeze_steps:  # the trunk waits: no gradient, no update, no decay
+            for name, p in self.model.named_parameters():
+                if not name.startswith("head."):
+                    p.grad = None
         if self.config.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         if self.scaler is not None:

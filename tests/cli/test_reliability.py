@@ -8,6 +8,8 @@ observed now (case, expected, observed).
 """
 from __future__ import annotations
 
+import argparse
+
 import gzip
 import hashlib
 import json
@@ -776,7 +778,9 @@ def test_probe(probe: Probe, tmp_path: Path, cli) -> None:
 def _base_argv(command: str) -> list[str]:
     """A run of ``command`` whose inputs are the work files (outputs filled in per case)."""
     return {
-        "evaluate": ["evaluate", "correction", "--original", "r.fq", "--corrected", "r2.fq", "--truth", "r3.fq"],
+        "evaluate correction": ["evaluate", "correction", "--original", "r.fq", "--corrected", "r2.fq", "--truth",
+                                "r3.fq"],
+        "evaluate mask": ["evaluate", "mask", "--genome", "g.fa", "--model", "model"],
         "scan": ["scan", "g.fa", "--motifs", "m.meme"],
         "correct": ["correct", "r.fq", "--model", "model", "--no-progress"],
         "overlap": ["overlap", "r.fq", "--no-progress"],
@@ -794,9 +798,13 @@ def _base_argv(command: str) -> list[str]:
 def _declared() -> dict[str, object]:
     from seqfcn.cli import build_parser
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    return {name: p.get_default("io") for name, p in sub.choices.items()}
+    def leaves(parser, prefix: str) -> dict[str, object]:  # nested subcommands by their full name
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None:
+            return {prefix: parser.get_default("io")}
+        return {k: v for name, p in sub.choices.items() for k, v in leaves(p, f"{prefix} {name}".strip()).items()}
+
+    return leaves(build_parser(), "")
 
 
 def _option(parser_io, dest: str) -> str:
@@ -809,7 +817,7 @@ def _option(parser_io, dest: str) -> str:
 def _clobber_cases() -> list[tuple[str, str, str, str]]:
     """(command, output option, input it points at, spelling) for every declared output of every command."""
     cases = []
-    inputs = {"evaluate": "r2.fq", "scan": "g.fa", "correct": "r.fq", "merge": "r2.fq", "train": "g.fa",
+    inputs = {"evaluate correction": "r2.fq", "scan": "g.fa", "correct": "r.fq", "merge": "r2.fq", "train": "g.fa",
               "count": "r2.fq", "overlap": "r.fq"}
     for command, io in _declared().items():
         assert io is not None, f"seqfcn {command} declares no inputs/outputs for the no-overwrite check"

@@ -24,6 +24,9 @@ TINY = {
     "read_corrector": dict(channels=4, n_layers=2),
     "unet1d": dict(base_channels=4, depth=3),
     "fcn1d": dict(base_channels=4, depth=3),
+    "trunk_1k": dict(channels=4),
+    "trunk_8k": dict(channels=4),
+    "trunk_32k": dict(channels=4),
 }
 
 

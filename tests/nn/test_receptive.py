@@ -92,6 +92,15 @@ def test_32k_preset_empirical_field():
     assert (lo, hi) == (length // 2 - 16384, length // 2 + 16384)
 
 
+@pytest.mark.parametrize("name, field", [("trunk_1k", 9 + 2 * (511 + 31)), ("trunk_8k", 9 + 2 * (4095 + 3)),
+                                         ("trunk_32k", 9 + 2 * 16383)])
+def test_trunk_presets_analytic_equals_empirical_field(name, field):
+    model = create_model(name, channels=2)
+    assert model.receptive_field == field and model.config["n_outputs"] == 4
+    length = field + 2_001
+    assert empirical_receptive_field(model, length) == field
+
+
 def test_too_short_input_is_reported():
     model = create_model("dilated_fcn", channels=2, n_layers=4)
     with pytest.raises(ValueError, match="too short"):
