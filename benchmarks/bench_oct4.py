@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import platform
 import shutil
 import tempfile
@@ -102,9 +103,10 @@ def genomic_fasta(path: str | None) -> Path | None:
         return None
     plain = Path(tempfile.gettempdir()) / "seqfcn_bench_hs37chrX.fa"
     if not plain.exists():
-        with gzip.open(SMALT_CHRX, "rb") as src, open(f"{plain}.part", "wb") as dst:
+        part = Path(f"{plain}.{os.getpid()}.part")  # two benchmark processes may unpack it at once
+        with gzip.open(SMALT_CHRX, "rb") as src, open(part, "wb") as dst:
             shutil.copyfileobj(src, dst)
-        Path(f"{plain}.part").rename(plain)
+        part.replace(plain)
     return plain
 
 

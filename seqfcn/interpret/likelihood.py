@@ -153,9 +153,12 @@ def _markov(train: list[np.ndarray], test: list[np.ndarray], max_order: int) -> 
     from seqfcn.sequence.markov import MarkovModel
 
     model = MarkovModel.fit(train, max_order)
+    joined = np.concatenate([np.append(t, np.int8(4)) for t in test])  # an N between stretches resets the context
+    real = np.ones(joined.shape[0], bool)
+    real[np.cumsum([t.shape[0] + 1 for t in test]) - 1] = False
     rows, best = [], (math.inf, 0, None)
     for k in range(1, max_order + 1):
-        bits = -np.concatenate([model.log2_probs(t, order=k) for t in test])
+        bits = -model.log2_probs(joined, order=k)[real]
         row = _summary(bits, np.ones(bits.shape, bool))
         rows.append({"order": k, **row})
         if row["bits_per_base"] is not None and row["bits_per_base"] < best[0]:

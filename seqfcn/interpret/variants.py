@@ -20,7 +20,8 @@ same offset, so bases to its left keep their index and bases to its right shift 
 With a masked-base trunk (``seqfcn train --task mask``) the output is ln p of the base there,
 that base masked (:class:`~seqfcn.runtime.masked_scores.MaskedBaseScore`): ``effect`` of an SNV is
 the log-likelihood ratio ln p(ALT) - ln p(REF) at the variant (the same masked context for both),
-and ``window_effect`` the ratio of the pseudo-log-likelihoods of the two windows (indels too).
+and ``window_effect`` the ratio of the pseudo-log-likelihoods of the two windows (indels too; an
+insertion's window has more bases, so more terms, each below zero).
 
 Windows reach ``window // 2`` + the model's receptive margin past the variant on each side
 (clipped at the chromosome ends), so every output summed sees all the context it depends on.
