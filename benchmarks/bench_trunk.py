@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # bench_oct4's split and genomic negatives
 
 
 def likelihood(args: argparse.Namespace) -> None:
@@ -81,7 +82,6 @@ def likelihood(args: argparse.Namespace) -> None:
 def _transfer_run(trunk: str, seed: int, peaks: int | None, pretrained: bool, args, genome) -> dict:
     import torch
 
-    sys.path.insert(0, str(HERE))
     from bench_oct4 import LENGTH, PEAKS, genomic_holdout
 
     from seqfcn.motifs.peaks import PEAK_TRAINING, MotifTrainingOptions, motif_datasets, sequence_scores
@@ -113,7 +113,6 @@ def _transfer_run(trunk: str, seed: int, peaks: int | None, pretrained: bool, ar
 def transfer(args: argparse.Namespace) -> None:
     import torch
 
-    sys.path.insert(0, str(HERE))
     from bench_oct4 import genomic_fasta
 
     torch.set_num_threads(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from seqfcn.cli.args import add_model_argument, declare_io, positive_int
+from seqfcn.cli.args import add_model_argument, count_int, declare_io, model_device, positive_int
 
 
 def add_evaluate(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -60,6 +60,14 @@ def run_evaluate_correction(args: argparse.Namespace) -> int:
     return 0
 
 
+def markov_order(text: str) -> int:
+    """``--max-order``: an integer 0..12 (the Markov baselines' highest order; 0 for none)."""
+    value = count_int(text)
+    if value > 12:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0..12, not {value}")
+    return value
+
+
 def _add_mask(what: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = what.add_parser(
         "mask",
@@ -76,7 +84,7 @@ def _add_mask(what: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_model_argument(p)
     p.add_argument("--genome", required=True, help="genome FASTA (plain or bgzip; indexed on first use)")
     p.add_argument("--regions", help="BED: the held-out sequence (default: the trunk's training hold-out)")
-    p.add_argument("--max-order", type=int, default=12, metavar="K",
+    p.add_argument("--max-order", type=markov_order, default=12, metavar="K",
                    help="Markov orders 1..K (0: no Markov baseline; default 12)")
     p.add_argument("--no-compressor", dest="compressor", action="store_false", help="skip the xz baseline")
     p.add_argument("--window", type=positive_int, default=100_000, help="tile core length in bases (default 100000)")
@@ -90,7 +98,6 @@ def run_evaluate_mask(args: argparse.Namespace) -> int:
     """``seqfcn evaluate mask``: a table (or one JSON object) on stdout."""
     import json
 
-    from seqfcn.cli.args import model_device
     from seqfcn.interpret.likelihood import MaskEvalOptions, evaluate_mask, format_mask_table
     from seqfcn.io.intervals import read_regions
 

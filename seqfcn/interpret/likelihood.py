@@ -57,16 +57,17 @@ def tandem_mask(codes: np.ndarray, periods: Sequence[int] = TANDEM_PERIODS,
     """``(L,)`` bool: bases inside a tandem repeat: for some period ``p``, a stretch of at least
     ``min_length`` A/C/G/T bases each equal to the base ``p`` further on (plus those last ``p``)."""
     codes = np.asarray(codes)
-    out = np.zeros(codes.shape[0], bool)
+    depth = np.zeros(codes.shape[0] + 1, np.int64)  # +1 where a marked stretch starts, -1 past its end
     for p in periods:
         if codes.shape[0] <= p:
             continue
         same = np.concatenate(([False], (codes[:-p] == codes[p:]) & (codes[p:] < 4), [False]))
         edges = np.flatnonzero(np.diff(same.astype(np.int8)))
-        for start, end in zip(edges[::2], edges[1::2]):  # run [start, end) of i with codes[i] == codes[i+p]
-            if end - start + p >= min_length:
-                out[start:end + p] = True
-    return out
+        starts, ends = edges[::2], edges[1::2]  # runs [start, end) of i with codes[i] == codes[i+p]
+        keep = ends - starts + p >= min_length
+        np.add.at(depth, starts[keep], 1)
+        np.add.at(depth, ends[keep] + p, -1)
+    return np.cumsum(depth[:-1]) > 0
 
 
 MULTICOPY_K = 24
@@ -132,15 +133,11 @@ def _rest(sizes: dict[str, int], spans: Sequence[Span]) -> list[Span]:
     return [s for s in out if s[2] > s[1]]
 
 
-def _score(fn: Any, genome: Any, spans: Sequence[Span], opts: MaskEvalOptions, margin: int) -> list[np.ndarray]:
-    """``(L,)`` float32 ln p of each held-out base (NaN at N), span by span."""
-    scores = {span: np.full(span[2] - span[1], np.nan, np.float32) for span in spans}
-    starts = {(c, s): (c, s, e) for c, s, e in spans}
-    order = sorted(spans, key=lambda s: (s[0], s[1]))
-    for chrom, start, values in opts.pieces(fn, genome, opts.tiles(spans, genome.chrom_sizes, margin), margin):
-        span = starts.get((chrom, start)) or next(s for s in order if s[0] == chrom and s[1] <= start < s[2])
-        scores[span][start - span[1]:start - span[1] + values.shape[1]] = values[0]
-    return [scores[s] for s in spans]
+def _score(fn: Any, genome: Any, spans: Sequence[Span], opts: MaskEvalOptions, margin: int) -> np.ndarray:
+    """``(sum of span lengths,)`` float32 ln p of each held-out base (NaN at N), the spans one after
+    another: the tiles cover the spans in order, so their cores joined are the spans joined."""
+    pieces = opts.pieces(fn, genome, opts.tiles(spans, genome.chrom_sizes, margin), margin)
+    return np.concatenate([values[0] for _, _, values in pieces])
 
 
 def _summary(bits: np.ndarray, keep: np.ndarray) -> dict[str, Any]:
@@ -200,7 +197,7 @@ def evaluate_mask(genome_path: str | os.PathLike, model: str | os.PathLike,
         scores = _score(fn, genome, spans, opts, model_margin(net))
         train = [genome.codes(*s) for s in _rest(sizes, spans)]
     test = [to_codes(t) for t in texts]
-    bits = -np.concatenate(scores).astype(np.float64) / math.log(2)
+    bits = -scores.astype(np.float64) / math.log(2)
     text = np.frombuffer("".join(texts).encode("ascii"), np.uint8)
     masks = {"uppercase": (text < 97), "lowercase": (text >= 97),
              "tandem": np.concatenate([tandem_mask(t) for t in test]),

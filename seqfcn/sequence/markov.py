@@ -176,34 +176,6 @@ def _add_counts(acc: np.ndarray, idx: np.ndarray) -> None:
         acc[s[first]] += np.diff(np.append(first, len(s))).astype(acc.dtype)
 
 
-def markov_table(
-    train: Sequence[np.ndarray | SeqLike],
-    test: Sequence[np.ndarray | SeqLike],
-    orders: Iterable[int] = range(1, MAX_ORDER + 1),
-    positions: Sequence[np.ndarray] | None = None,
-) -> list[dict]:
-    """Bits per base on ``test`` of Markov models fitted on ``train``, one row per order.
-
-    One model of the highest order is fitted and evaluated at each order. ``positions``: one
-    ``(L,)`` bool mask per test sequence of the positions to score (N positions never are).
-    Rows: ``{"order": k, "bits_per_base": float, "positions": int}``.
-    """
-    orders = list(orders)
-    model = MarkovModel.fit(train, max(orders))
-    rows = []
-    for k in orders:
-        total, n = 0.0, 0
-        for i, seq in enumerate(test):
-            lp = model.log2_probs(seq, order=k)
-            keep = ~np.isnan(lp)
-            if positions is not None:
-                keep &= np.asarray(positions[i], dtype=bool)
-            total -= float(lp[keep].sum())
-            n += int(keep.sum())
-        rows.append({"order": k, "bits_per_base": total / n if n else float("nan"), "positions": n})
-    return rows
-
-
 def compressor_bits_per_base(sequences: Sequence[np.ndarray | SeqLike] | np.ndarray | SeqLike) -> dict:
     """Bits per base ``xz -9e`` (stdlib lzma, ``preset=9 | PRESET_EXTREME``) needs for the A/C/G/T bases.
 

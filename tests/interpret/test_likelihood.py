@@ -195,3 +195,10 @@ def test_shipped_trunk_predicts_mouse_peaks_better_than_a_markov_model():
     for name in ("uppercase", "lowercase"):
         c = r["classes"][name]
         assert c["bits_per_base"] < c["markov_bits_per_base"]
+
+
+@pytest.mark.parametrize("order", ["13", "-1", "x"])
+def test_cli_evaluate_mask_refuses_a_bad_order(tiny_trunk, cli, order):
+    fasta, model, _ = tiny_trunk
+    code, out, err = cli(["evaluate", "mask", "--model", model, "--genome", fasta, "--max-order", order])
+    assert code == 2 and "--max-order" in err and len(err.strip().splitlines()) == 1 and not out

@@ -8,7 +8,7 @@ import pytest
 
 from seqfcn.sequence import markov
 from seqfcn.sequence.encode import to_codes
-from seqfcn.sequence.markov import MarkovModel, compressor_bits_per_base, markov_table
+from seqfcn.sequence.markov import MarkovModel, compressor_bits_per_base
 
 _RC = str.maketrans("ACGTN", "TGCAN")
 
@@ -126,23 +126,12 @@ def test_random_sequence_costs_two_bits():
 
 def test_repeats_cost_almost_nothing_at_high_order():
     unit = _random_dna(37, 11)
-    rows = markov_table([to_codes(unit * 300)], [to_codes(unit * 50)], orders=[0, 2, 8, 10])
-    assert [r["order"] for r in rows] == [0, 2, 8, 10]
-    assert all(r["positions"] == 37 * 50 for r in rows)
-    assert rows[0]["bits_per_base"] > 1.5
-    assert rows[2]["bits_per_base"] < 0.1 and rows[3]["bits_per_base"] < 0.1
-
-
-def test_markov_table_positions_mask():
-    codes = to_codes(_random_dna(2000, 12))
-    mask = np.zeros(len(codes), bool)
-    mask[100:300] = True
-    model = MarkovModel.fit([codes[:1000]], order=3)
-    row, = markov_table([codes[:1000]], [codes[1000:]], orders=[3], positions=[mask[1000:]])
-    assert row["positions"] == 0 and math.isnan(row["bits_per_base"])
-    row, = markov_table([codes[:1000]], [codes], orders=[3], positions=[mask])
-    assert row["positions"] == 200
-    assert row["bits_per_base"] == pytest.approx(-model.log2_probs(codes)[100:300].mean(), rel=1e-12)
+    model = MarkovModel.fit([to_codes(unit * 300)], 10)
+    test = to_codes(unit * 50)
+    bits = {k: model.bits_per_base(test, order=k) for k in (0, 2, 8, 10)}
+    assert all(np.isfinite(model.log2_probs(test, order=k)).sum() == 37 * 50 for k in bits)
+    assert bits[0] > 1.5
+    assert bits[8] < 0.1 and bits[10] < 0.1
 
 
 def test_n_handling():

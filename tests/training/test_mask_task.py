@@ -151,3 +151,20 @@ def test_init_from_refuses_a_model_section_it_would_ignore(tiny_trunk, tmp_path)
     with pytest.raises(SeqfcnError, match="may set only n_outputs, not channels"):
         train_task("profile", tiny_trunk[0], tmp_path / "p", config={"model": {"channels": 32}}, labels="x.bed",
                    init_from=tiny_trunk[1])
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--task", "motif", "--labels", "x.bed", "--init-from", "EX1"], "--init-from takes a trunk trained with --task mask"),
+    (["--task", "mask", "--init-from", "TRUNK"], "--init-from is for --task motif or profile"),
+    (["--task", "motif", "--labels", "x.bed", "--init-from", "TRUNK", "--freeze-steps", "-1"], "freeze_steps"),
+])
+def test_cli_bad_init_from_is_one_line(tiny_trunk, tmp_path, cli, extra, needle):
+    from conftest import EX1_MODEL
+
+    fasta, trunk_dir, _ = tiny_trunk
+    (tmp_path / "x.bed").write_text("rep\t10\t20\n")
+    extra = [str(EX1_MODEL) if a == "EX1" else str(trunk_dir) if a == "TRUNK" else
+             str(tmp_path / a) if a == "x.bed" else a for a in extra]
+    code, _, err = cli(["train", "--genome", fasta, "--out", tmp_path / "o", *extra])
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o" / "model").exists()
