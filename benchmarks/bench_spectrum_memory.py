@@ -2,7 +2,8 @@
 and ``seqfcn correct``.
 
     python benchmarks/bench_spectrum_memory.py --out DIR [--genomes 5,60] [--coverage 25]
-        [--job count|correct] [--memory SIZE] [--python PYTHON] [--pythonpath DIR] [--label after]
+        [--job count|correct|counting|shards|correct-spectrum] [--memory SIZE] [--shards N]
+        [--reads FASTQ] [--python PYTHON] [--pythonpath DIR] [--label after]
 
 For each genome size (Mbp) a random genome (uniform bases, seed = its size) and reads
 sampled from it (150 bp, both strands, ``--coverage`` x, 1% uniform substitutions,
@@ -14,7 +15,11 @@ reads-spectrum model (``kmer_illumina``, k = 21, its own counting pass included)
 takes the distinct k-mers from a ``seqfcn count`` of the same file; ``--memory`` passes that cap to
 it (``seqfcn correct --memory``: counting in passes). ``--job counting`` times that counting pass
 alone (``count_reads(..., compact=0, memory=...)`` in a process without torch: its peak is the
-counting's, not the correction's). ``--pythonpath`` puts another seqfcn package first on
+counting's, not the correction's). With ``--job count``, ``--memory`` is ``seqfcn count --memory``;
+``--job shards`` counts ``--shards`` count shards (each with ``--memory``) and times ``seqfcn merge``
+of them, checking the merged file against the uncapped count's; ``--job correct-spectrum`` times
+``seqfcn correct --spectrum`` given the uncapped count's file. ``--reads FASTQ`` measures that
+file instead of a simulated genome. ``--pythonpath`` puts another seqfcn package first on
 ``PYTHONPATH`` (e.g. a copy of the previous version) so before/after run on the same reads.
 The extrapolation to a human genome (3.1 Gbp at 30x) scales the kept k-mers with the genome
 size: ``bytes per k-mer x kept k-mers per genome base x 3.1e9``.
@@ -102,23 +107,46 @@ def counting_phase(fastq: Path, python: str, pythonpath: str | None, memory: str
 
 
 def measure(fastq: Path, out: Path, python: str, pythonpath: str | None, job: str = "count",
-            memory: str | None = None) -> dict:
+            memory: str | None = None, shards: int = 4) -> dict:
     """Peak RSS (bytes), wall seconds and distinct k-mers of ``seqfcn count -k 21`` on ``fastq``
-    (``job="correct"``: of ``seqfcn correct`` with the shipped reads-spectrum model)."""
+    (``job="correct"``: of ``seqfcn correct`` with the shipped reads-spectrum model; ``"shards"``:
+    of ``seqfcn merge`` of ``shards`` count shards, each counted with ``memory``, the largest
+    shard's peak and wall beside it; ``"correct-spectrum"``: of ``seqfcn correct --spectrum``
+    given the uncapped count's file). ``memory``: ``--memory SIZE`` for count or correct."""
     fastq = fastq.resolve()
     spectrum = out.with_suffix(".kmers.npz").resolve()
+    cap = [] if memory is None else ["--memory", memory]
+    extra: dict = {}
     if not spectrum.exists() or job == "count":
-        rss, wall = timed(["count", "-k", "21", "-o", str(spectrum), str(fastq)], out.parent, python, pythonpath)
+        rss, wall = timed(["count", "-k", "21", "-o", str(spectrum), str(fastq), *(cap if job == "count" else [])],
+                          out.parent, python, pythonpath)
+    if job == "shards":
+        runs = [timed(["count", "-k", "21", "--shard", f"{i}/{shards}", "-o", str(spectrum) + f".{i}", str(fastq), *cap],
+                      out.parent, python, pythonpath) for i in range(1, shards + 1)]
+        merged = str(spectrum) + ".merged"
+        rss, wall = timed(["merge", *(str(spectrum) + f".{i}" for i in range(1, shards + 1)), "-o", merged],
+                          out.parent, python, pythonpath)
+        extra = {"shard_peak_rss": max(r for r, _ in runs), "shard_wall_s": round(max(w for _, w in runs), 1),
+                 "merged_equals_count": _same_arrays(spectrum, Path(merged))}
+    if job == "correct-spectrum":
+        rss, wall = timed(["correct", str(fastq), "--model", "kmer_illumina", "--spectrum", str(spectrum), "-o",
+                           str(out.with_suffix(".fq").resolve()), "--no-progress", "--threads", "2"],
+                          out.parent, python, pythonpath)
     if job == "counting":
         rss, wall = counting_phase(fastq, python, pythonpath, memory)
     if job == "correct":
-        cap = [] if memory is None else ["--memory", memory]
         rss, wall = timed(["correct", str(fastq), "--model", "kmer_illumina", "-o", str(out.with_suffix(".fq").resolve()),
                            "--no-progress", "--threads", "2", *cap],
                           out.parent, python, pythonpath)
     with np.load(spectrum, allow_pickle=False) as z:
         distinct = int(z["keys"].shape[0])
-    return {"job": job, "memory": memory, "peak_rss": rss, "distinct": distinct, "wall_s": round(wall, 1)}
+    return {"job": job, "memory": memory, "peak_rss": rss, "distinct": distinct, "wall_s": round(wall, 1), **extra}
+
+
+def _same_arrays(a: Path, b: Path) -> bool:
+    """Whether two spectrum files hold the same keys, counts and meta (a block of k-mers at a time)."""
+    with np.load(a, allow_pickle=False) as x, np.load(b, allow_pickle=False) as y:
+        return all(np.array_equal(x[name], y[name]) for name in ("keys", "counts", "meta"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,16 +157,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--pythonpath", help="directory put first on PYTHONPATH (another seqfcn)")
     ap.add_argument("--label", default="current")
-    ap.add_argument("--job", choices=("count", "correct", "counting"), default="count")
-    ap.add_argument("--memory", help="with --job correct or counting: seqfcn correct --memory SIZE")
+    ap.add_argument("--job", choices=("count", "correct", "counting", "shards", "correct-spectrum"), default="count")
+    ap.add_argument("--memory", help="--memory SIZE for seqfcn count (--job count, shards) or correct (correct, counting)")
+    ap.add_argument("--shards", type=int, default=4, help="--job shards: count shards merged")
+    ap.add_argument("--reads", type=Path, help="a FASTQ to measure instead of the simulated genomes (its genome "
+                    "size in Mbp as --genomes, for the per-base figures)")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     for mbp in (float(x) for x in a.genomes.split(",")):
         bp = int(mbp * 1e6)
-        fq = a.out / f"g{mbp:g}.fq"
+        fq = a.reads or a.out / f"g{mbp:g}.fq"
         if not fq.exists():
             simulate(fq, bp, a.coverage, seed=int(mbp * 1000))
-        r = measure(fq, a.out / f"g{mbp:g}.{a.label}.{a.job}", a.python, a.pythonpath, a.job, a.memory)
+        name = fq.stem if a.reads else f"g{mbp:g}"
+        r = measure(fq, a.out / f"{name}.{a.label}.{a.job}", a.python, a.pythonpath, a.job, a.memory, a.shards)
         per = r["peak_rss"] / r["distinct"]
         human = per * r["distinct"] / bp * 3.1e9
         r.update(label=a.label, genome_mbp=mbp, coverage=a.coverage, bytes_per_kmer=round(per, 1),

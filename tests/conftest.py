@@ -61,6 +61,14 @@ def cli(capsys) -> Callable[[Sequence[str]], tuple[int, str, str]]:
     return run
 
 
+def assert_same_spectrum_file(a: Path, b: Path) -> None:
+    """Every array of two spectrum files (.npz: keys, counts, the JSON meta) equal, dtype and all."""
+    with np.load(a, allow_pickle=False) as x, np.load(b, allow_pickle=False) as y:
+        assert sorted(x.files) == sorted(y.files) == ["counts", "keys", "meta"]
+        for name in x.files:
+            assert x[name].dtype == y[name].dtype and np.array_equal(x[name], y[name]), name
+
+
 def hide_module(monkeypatch, module: str) -> None:
     """Make ``import module`` fail (as when an optional dependency is not installed)."""
     import builtins

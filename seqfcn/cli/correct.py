@@ -189,6 +189,9 @@ def add_count(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     p.add_argument("--shard", help="i/n: count only share i of n of the k-mers (every read is read; n is at most "
                    "the counter's 4 k-mer partitions); `seqfcn merge` of shards 1..n gives exactly the unsharded "
                    "spectrum")
+    p.add_argument("--memory", type=memory_size, metavar="SIZE",
+                   help="bytes the count may hold, e.g. 2G (k <= 21): counted in passes, each reading the input "
+                   "again, the k-mers written to $TMPDIR (8 bytes a k-mer); the same spectrum file")
     p.set_defaults(func=run_count)
     declare_io(p, inputs=["reads", "model", "reference"], outputs=["output"])
 
@@ -199,8 +202,8 @@ def run_count(args: argparse.Namespace) -> int:
     from seqfcn.runtime.tiling import parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
-    table = count_spectrum(args.reads, args.output, k=args.kmer, model=args.model, reference=args.reference,
-                           shard=shard)
-    log.info("wrote %s: %d distinct %d-mers of %d file(s)%s, typical count %.0f", args.output, len(table), table.k,
-             len(args.reads), f" (count shard {args.shard})" if shard else "", table.scale)
+    meta = count_spectrum(args.reads, args.output, k=args.kmer, model=args.model, reference=args.reference,
+                          shard=shard, memory=args.memory)
+    log.info("wrote %s: %d distinct %d-mers of %d file(s)%s, typical count %.0f", args.output, meta["distinct"],
+             meta["k"], len(args.reads), f" (count shard {args.shard})" if shard else "", meta["scale"])
     return 0

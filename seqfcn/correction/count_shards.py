@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -114,11 +115,15 @@ def _check_record(label: str, table: KmerTable) -> tuple[int, int, int]:
         raise SeqfcnError(f"not a seqfcn count shard: its shard record {record!r} is damaged", path=label) from None
     if not (0 <= index < count <= parts) or held != shard_partitions(index, count, parts):
         raise SeqfcnError(f"not a seqfcn count shard: its shard record {record!r} is inconsistent", path=label)
-    stray = ~np.isin(partition_of(table.keys, parts), held)
-    if stray.any():
-        raise SeqfcnError(f"holds {int(stray.sum())} k-mers outside count shard {index + 1}/{count}'s partitions "
-                          "(a changed file, or one counted by another seqfcn)", path=label)
     return index, count, parts
+
+
+def _check_keys(label: str, record: dict, keys: np.ndarray) -> None:
+    """A one-line refusal when ``keys`` (some of a count shard's) hold a k-mer of another shard's partitions."""
+    stray = ~np.isin(partition_of(keys, int(record["partitions"])), record["parts"])
+    if stray.any():
+        raise SeqfcnError(f"holds {int(stray.sum())} k-mers outside count shard {int(record['index']) + 1}/{record['count']}'s "
+                          "partitions (a changed file, or one counted by another seqfcn)", path=label)
 
 
 def merge_count_shards(paths: Sequence[str | os.PathLike], output: str | os.PathLike) -> int:
@@ -131,16 +136,26 @@ def merge_count_shards(paths: Sequence[str | os.PathLike], output: str | os.Path
             shard, another k, other input files, another ``n`` or partition count, a shard
             given twice or missing, a shard holding k-mers of another's partitions.
     """
-    from seqfcn.correction.evidence import load_spectrum
-    from seqfcn.runtime.shard import check_shard_set
+    import contextlib
+
+    from seqfcn.correction.spectrum_files import SpectrumReader
 
     labels = [str(p) for p in paths]
     if str(output) == "-":
         raise SeqfcnError("a merged spectrum is a file: give -o FILE, not -")
-    tables = [(label, load_spectrum(label)) for label in labels]
-    first_label, first = tables[0]
+    with contextlib.ExitStack() as stack:
+        readers = {label: stack.enter_context(SpectrumReader(label)) for label in labels}
+        order = _check_set([(label, readers[label].header()) for label in labels])
+        return _merge([(label, readers[label]) for label in order], output)
+
+
+def _check_set(headers: list[tuple[str, KmerTable]]) -> list[str]:
+    """The shards' labels in shard order, once their meta (``headers``) proves they are one set."""
+    from seqfcn.runtime.shard import check_shard_set
+
+    first_label, first = headers[0]
     records = []
-    for label, table in tables:
+    for label, table in headers:
         index, count, parts = _check_record(label, table)
         if table.source != "reads":
             raise SeqfcnError("not a reads spectrum (a reference table)", path=label)
@@ -154,10 +169,35 @@ def merge_count_shards(paths: Sequence[str | os.PathLike], output: str | os.Path
         if table.reads != first.reads:
             raise SeqfcnError(f"counted {table.reads} reads, {first_label} {first.reads}", path=label)
         records.append((label, index, count, f"{parts} partitions"))
-    order = check_shard_set(records, "count (another counter's partitions)")
-    by_label = dict(tables)
-    keys = np.concatenate([by_label[label].keys for label in order])
-    counts = np.concatenate([by_label[label].counts for label in order])
+    return check_shard_set(records, "count (another counter's partitions)")
+
+
+def _merge(shards: list[tuple[str, Any]], output: str | os.PathLike) -> int:
+    """Write the union of the checked ``shards`` (in shard order) to ``output``: for k <= 21
+    a chunk at a time (:func:`seqfcn.correction.spectrum_files.write_sorted`), else loaded whole."""
+    from seqfcn.correction.spectrum import COUNT_BITS, compiled, packs
+    from seqfcn.correction.spectrum_files import spill_dir, write_sorted
+
+    first = shards[0][1].header()
+    if packs(first.k) and compiled():
+        def chunks():
+            for label, reader in shards:
+                record = reader.header().shard
+                for keys, counts in reader.chunks():
+                    _check_keys(label, record, keys)
+                    if int(counts.max()) >> COUNT_BITS:
+                        raise SeqfcnError(f"holds a count above {(1 << COUNT_BITS) - 1:,} (not from seqfcn count)",
+                                          path=label)
+                    yield (keys << np.uint64(COUNT_BITS)) | counts.astype(np.uint64)
+
+        with spill_dir(None) as tmp:
+            return write_sorted(output, first.k, chunks(), {"source": "reads", "inputs": first.inputs,
+                                                            "reads": first.reads}, tmp)
+    tables = [(label, KmerTable.load(reader.path)) for label, reader in shards]
+    for label, table in tables:
+        _check_keys(label, table.shard, table.keys)
+    keys = np.concatenate([table.keys for _, table in tables])
+    counts = np.concatenate([table.counts for _, table in tables])
     sort = np.argsort(keys, kind="stable")
     merged = KmerTable(first.k, keys[sort], counts[sort], source="reads", inputs=first.inputs, reads=first.reads)
     merged.save(output)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -104,39 +104,22 @@ def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, 
     cannot be saved. ``memory``: with ``compact``, count in passes that stay under that many
     bytes (:mod:`seqfcn.correction.spectrum_passes`; the same table)."""
     from seqfcn.correction.count_shards import select_shard, shard_record
-    from seqfcn.correction.spectrum import (add_fastq_files, add_reads, compiled, count_fastq_files, count_spectrum,
-                                            expected_bases)
+    from seqfcn.correction.spectrum import compiled, count_fastq_files, count_spectrum
     from seqfcn.correction.spectrum_passes import count_compact
-    from seqfcn.io.reads import read_reads
 
     record = None if shard is None else shard_record(shard)
     parts = None if record is None else record["parts"]
-    paths = as_paths(reads)
-    if "-" in paths:
-        raise SeqfcnError("this model counts the reads' k-mers in a first pass; give a file, not stdin "
-                          "(or a spectrum from `seqfcn count` with --spectrum)")
-    for p in paths:
-        if not os.path.exists(p):
-            raise SeqfcnError("no such file", path=p)
+    paths, feeds, bases = _feeds(reads, reference, phred)
     if memory is not None and (compact is None or record is not None):
         raise SeqfcnError("a memory cap is for the spectrum correction counts (seqfcn correct --memory)")
-
-    def codes() -> Iterator[np.ndarray]:
-        return (to_codes(r.sequence) for p in paths for r in read_reads(p, reference=reference, phred=phred)
-                if r.sequence)
-
-    fastq = all(os.path.isfile(p) for p in paths)
-    bases = sum(expected_bases(p) for p in paths)
     if compact is not None and record is None and compiled():  # a shard is selected from the full table first
-        table = count_compact(lambda counter: add_fastq_files(counter, paths), k, expected_bases=bases,
-                              min_cap=compact, memory=memory) if fastq else None
-        if table is None:
-            table = count_compact(lambda counter: add_reads(counter, codes()), k, expected_bases=bases,
-                                  min_cap=compact, memory=memory)
+        table = _first(feeds, lambda feed: count_compact(feed, k, expected_bases=bases, min_cap=compact,
+                                                         memory=memory))
     else:
+        fastq = len(feeds) == 2
         table = count_fastq_files(paths, k, partitions=parts) if fastq else None
         if table is None:
-            table = count_spectrum(codes(), k, expected_bases=bases, partitions=parts)
+            table = count_spectrum(_codes(paths, reference, phred), k, expected_bases=bases, partitions=parts)
         if record is not None:  # the compiled counter counted only the shard's partitions; numpy counts all
             table = select_shard(table, record, exact=compiled())
         if compact is not None:
@@ -144,6 +127,42 @@ def count_reads(reads: str | os.PathLike | Sequence[str | os.PathLike], k: int, 
     table.inputs = describe_inputs(paths)
     log.info("counted %d distinct %d-mers of %s (typical count %.0f)", len(table), k, ", ".join(paths), table.scale)
     return table
+
+
+def _codes(paths: list[str], reference: str | os.PathLike | None, phred: int | None) -> Iterator[np.ndarray]:
+    """Every read's codes (the strict reader: any format, errors named)."""
+    from seqfcn.io.reads import read_reads
+
+    return (to_codes(r.sequence) for p in paths for r in read_reads(p, reference=reference, phred=phred)
+            if r.sequence)
+
+
+def _feeds(reads: str | os.PathLike | Sequence[str | os.PathLike], reference: str | os.PathLike | None,
+           phred: int | None) -> tuple[list[str], list[Callable[[Any], bool]], int]:
+    """``(paths, feeds, expected bases)`` of read files for a counter: the fast 4-line FASTQ
+    parser first when every path is a file, then the strict reader. Refuses stdin and missing files."""
+    from seqfcn.correction.spectrum import add_fastq_files, add_reads, expected_bases
+
+    paths = as_paths(reads)
+    if "-" in paths:
+        raise SeqfcnError("this model counts the reads' k-mers in a first pass; give a file, not stdin "
+                          "(or a spectrum from `seqfcn count` with --spectrum)")
+    for p in paths:
+        if not os.path.exists(p):
+            raise SeqfcnError("no such file", path=p)
+    feeds: list[Callable[[Any], bool]] = [lambda counter: add_reads(counter, _codes(paths, reference, phred))]
+    if all(os.path.isfile(p) for p in paths):
+        feeds.insert(0, lambda counter: add_fastq_files(counter, paths))
+    return paths, feeds, sum(expected_bases(p) for p in paths)
+
+
+def _first(feeds: list[Callable[[Any], bool]], count: Callable[[Callable[[Any], bool]], Any]) -> Any:
+    """``count(feed)`` for the first feed that takes the input (not None)."""
+    for feed in feeds:
+        out = count(feed)
+        if out is not None:
+            return out
+    raise SeqfcnError("no reader takes these reads")  # the strict reader raises first
 
 
 def check_spectrum(table: KmerTable, k: int, reads: str | os.PathLike | Sequence[str | os.PathLike],
@@ -186,12 +205,15 @@ def load_spectrum(path: str | os.PathLike) -> KmerTable:
 
 def count_spectrum(reads: Sequence[str | os.PathLike], output: str | os.PathLike, *, k: int | None = None,
                    model: str | os.PathLike | None = None, reference: str | os.PathLike | None = None,
-                   shard: tuple[int, int] | None = None) -> KmerTable:
+                   shard: tuple[int, int] | None = None, memory: int | None = None) -> dict:
     """Count the canonical k-mers of read files into the spectrum file ``output`` (``seqfcn count``;
-    for ``seqfcn correct --spectrum``) and return the table. ``k``: odd, 3..31 (default
+    for ``seqfcn correct --spectrum``). ``k``: odd, 3..31 (default
     ``defaults.K_READS``); ``model``: take ``k`` from this reads-spectrum model instead;
     ``reference``: for CRAM input; ``shard``: 0-based ``(index, count)``, count only that share
-    of the k-mers (``seqfcn merge`` joins the shards, :mod:`seqfcn.correction.count_shards`)."""
+    of the k-mers (``seqfcn merge`` joins the shards, :mod:`seqfcn.correction.count_shards`);
+    ``memory``: bytes the count may hold (k <= 21: counted in passes, the file written a key
+    range at a time, k-mers on disk under ``$TMPDIR``; the same file). Returns the file's meta
+    (:meth:`KmerTable.meta`)."""
     k = k or defaults.K_READS
     if k % 2 == 0 or not 3 <= k <= 31:
         raise SeqfcnError(f"-k must be odd and in 3..31 (as a model's k), not {k}")
@@ -208,6 +230,27 @@ def count_spectrum(reads: Sequence[str | os.PathLike], output: str | os.PathLike
         k = ev.k
     if "-" in [str(r) for r in reads] or str(output) == "-":
         raise SeqfcnError("seqfcn count reads files and writes a file: give paths, not -")
-    table = count_reads(list(reads), k, reference=reference, shard=shard)
-    table.save(output)
-    return table
+    if memory is None:
+        table = count_reads(list(reads), k, reference=reference, shard=shard)
+        table.save(output)
+        return table.meta()
+    return _count_capped(list(reads), output, k, reference=reference, shard=shard, memory=int(memory))
+
+
+def _count_capped(reads: list[str | os.PathLike], output: str | os.PathLike, k: int, *,
+                  reference: str | os.PathLike | None, shard: tuple[int, int] | None, memory: int) -> dict:
+    """``seqfcn count --memory``: :func:`seqfcn.correction.spectrum_passes.count_to_file`; the file's meta."""
+    from seqfcn.correction.count_shards import shard_record
+    from seqfcn.correction.spectrum import compiled, packs
+    from seqfcn.correction.spectrum_files import SpectrumReader
+    from seqfcn.correction.spectrum_passes import count_to_file
+
+    if not compiled() or not packs(k):
+        raise SeqfcnError(f"--memory needs the compiled k-mer counter and k <= 21 (k is {k})")
+    record = None if shard is None else shard_record(shard)
+    paths, feeds, bases = _feeds(reads, reference, None)
+    meta = {"source": "reads", "inputs": describe_inputs(paths), "shard": record}
+    _first(feeds, lambda feed: count_to_file(feed, k, output, expected_bases=bases, memory=memory, meta=meta,
+                                             partitions=None if record is None else record["parts"]))
+    with SpectrumReader(output) as reader:
+        return reader.meta

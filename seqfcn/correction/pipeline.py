@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from seqfcn.correction import defaults
-from seqfcn.correction.evidence import as_paths, check_spectrum, count_reads, load_spectrum
+from seqfcn.correction.evidence import as_paths, check_spectrum, count_reads
 from seqfcn.correction.model_files import corrector_evidence, load_corrector
 from seqfcn.correction.spectrum import compiled, solid_threshold
 from seqfcn.errors import SeqfcnError
@@ -213,9 +213,11 @@ def _reads_spectrum(inputs: list[str], k: int, opts: CorrectionOptions) -> KmerT
     cap = int(opts.solid) if str(opts.solid).isdigit() else 0
     if opts.spectrum is None:
         return count_reads(inputs, k, reference=opts.reference, phred=opts.phred, compact=cap, memory=opts.memory)
-    table = load_spectrum(opts.spectrum)
-    check_spectrum(table, k, inputs, str(opts.spectrum))
-    return table.compact(min_cap=cap)
+    from seqfcn.correction.spectrum_files import SpectrumReader, load_compact
+
+    with SpectrumReader(opts.spectrum) as reader:  # checked before the k-mers are read
+        check_spectrum(reader.header(), k, inputs, str(opts.spectrum))
+        return load_compact(opts.spectrum, reader, min_cap=cap)
 
 
 def _options(options: CorrectionOptions | None, overrides: dict[str, Any]) -> CorrectionOptions:

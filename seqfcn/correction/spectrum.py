@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -361,18 +361,15 @@ class SpectrumCounter:
         self._plus_extra(out)
         return out
 
-    def spill_sub(self, i: int, write: Callable[[np.ndarray], None]) -> int:
-        """:meth:`export_sub` a partition at a time, each piece handed to ``write`` (so only one
-        partition's share is ever out at once); returns the k-mers written."""
-        total = 0
+    def sub_pieces(self, i: int) -> Iterator[np.ndarray]:
+        """:meth:`export_sub` a partition at a time (so only one partition's share is ever out
+        at once): each partition's packed k-mers of sub-table ``i``, which are freed."""
         for p in self.parts:
             piece = np.empty(self._room(p, i), np.uint64)
             m = p.export_sub(i, piece)
             self._plus_extra(piece[:m])
-            write(piece[:m])
-            total += m
+            yield piece[:m]
             del piece
-        return total
 
     def _export_into(self, i: int, out: np.ndarray) -> int:
         """Every partition's sub-table ``i`` packed into ``out`` (:meth:`_Part.export_sub`); how many."""

@@ -20,6 +20,7 @@ offers an exact static k-mer dictionary of this size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -130,6 +131,21 @@ class SpectrumIndex:
         index.offsets = np.zeros(index.layout.buckets + 1, np.uint32)
         index.entries = np.empty(int(n), np.uint32 if index.layout.width == 4 else np.uint64)
         index._next = (0, 0)
+        return index
+
+    @classmethod
+    def from_parts(cls, k: int, n: int, chunks: Iterable[np.ndarray], *, count_bits: int, part_bits: int,
+                   min_cap: int = 255) -> "SpectrumIndex":
+        """The index of ``n`` k-mers given as one chunk per part (``2**part_bits`` parts in
+        order, each ``(m,)`` uint64 ``key << count_bits | count``: every k-mer whose mix begins
+        with the part's bits), so that only one part's k-mers are ever out beside the index."""
+        index = cls.allocate(k, n, min_cap=min_cap)
+        if 2 * k - index.layout.rbits < part_bits:  # fewer buckets than parts: a tiny spectrum, built at once
+            return cls(k, np.concatenate(list(chunks)), count_bits=count_bits, min_cap=min_cap)
+        for i, chunk in enumerate(chunks):
+            index.fill_range(chunk, count_bits, i, part_bits)
+            del chunk
+        index.check_filled(1 << part_bits)
         return index
 
     def fill_range(self, packed: np.ndarray, count_bits: int, part: int, part_bits: int) -> None:

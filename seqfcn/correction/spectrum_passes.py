@@ -23,17 +23,23 @@ have seen the same reads and k-mers. The cap bounds the counting; the index that
 holds (~4.4 bytes a k-mer) is not under it. The price is one read of the input per pass (logged)
 and the disk for the k-mers: the way KMC bounds memory, with the input read again instead of
 binned super-k-mers written, which keeps the count identical to the uncapped one.
+
+:func:`count_to_file` (``seqfcn count --memory``) counts in the same passes and, instead of the
+index, writes the spectrum file from the spilled sub-tables a key range at a time
+(:func:`seqfcn.correction.spectrum_files.write_sorted`): the file an uncapped count writes.
 """
 from __future__ import annotations
 
 import logging
 import os
-from typing import Callable, Iterable
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from seqfcn.correction.kmers import KmerTable
 from seqfcn.correction.spectrum import SUB_BITS, SUBS, COUNT_BITS, SpectrumCounter, finish, packs
+from seqfcn.correction.spectrum_files import spill_dir, take, write_run, write_sorted
 from seqfcn.correction.spectrum_index import SpectrumIndex
 from seqfcn.errors import SeqfcnError
 from seqfcn.runtime.heap import mapped_blocks, resident_bytes
@@ -73,56 +79,91 @@ def _one_pass(feed: Feed, k: int, expected_bases: int, min_cap: int) -> KmerTabl
         return None
     counter.release()
     hist = _sum([counter.histogram(i) for i in range(SUBS)])
-    table = KmerTable.from_index(k, hist, lambda cap: _index(k, int(hist.sum()), max(cap, min_cap),
-                                                             (counter.export_sub(i) for i in range(SUBS))))
+    table = KmerTable.from_index(k, hist, lambda cap: SpectrumIndex.from_parts(
+        k, int(hist.sum()), (counter.export_sub(i) for i in range(SUBS)), count_bits=COUNT_BITS, part_bits=SUB_BITS,
+        min_cap=max(cap, min_cap)))
     table.reads = counter.reads
     return table
 
 
 def _passes(feed: Feed, k: int, expected_bases: int, min_cap: int, memory: int,
             tmp_dir: str | os.PathLike | None) -> KmerTable | None:
-    import tempfile
-
-    try:
-        spill = tempfile.TemporaryDirectory(prefix="seqfcn-spectrum-", dir=tmp_dir)
-    except OSError as exc:
-        raise SeqfcnError(f"cannot make the spill directory for counting in passes: {exc.strerror} "
-                          "(set TMPDIR to a writable disk)", path=exc.filename or tmp_dir) from None
-    with spill as tmp:
-        sizes: list[int] = [0] * SUBS
-        hists: list[np.ndarray] = []
-        seen: tuple[int, int] | None = None
-        lo = passes = 0
-        while lo < SUBS:
-            passes += 1
-            counter = SpectrumCounter(k, expected_bases=expected_bases, subs=range(lo, SUBS))
-            counter.budget = _budget(memory, counter)
-            try:
-                fed = feed(counter)
-            except BaseException:
-                counter.release()  # the worker threads
-                raise
-            if not fed:
-                if seen is None:
-                    return None
-                raise SeqfcnError("the reads changed while they were counted (a later counting pass could not read them)")
-            if seen is not None and (counter.reads, counter.kmers) != seen:
-                raise SeqfcnError(f"the reads changed while they were counted: a counting pass saw {counter.reads:,} "
-                                  f"reads and {counter.kmers:,} k-mers, the first {seen[0]:,} and {seen[1]:,}")
-            seen = (counter.reads, counter.kmers)
-            counter.release()
-            for i in counter.subs:
-                hists.append(counter.histogram(i))
-                sizes[i] = _spill(counter, i, os.path.join(tmp, f"{i}.u64"))
-            log.info("counting pass %d: sub-tables %d-%d of %d (%d k-mers, --memory %d MiB)", passes,
-                     counter.subs.start + 1, counter.subs.stop, SUBS, sum(sizes), memory >> 20)
-            lo = counter.subs.stop
-            del counter
-        hist = _sum(hists)
-        chunks = (_load(os.path.join(tmp, f"{i}.u64"), sizes[i]) for i in range(SUBS))
-        table = KmerTable.from_index(k, hist, lambda cap: _index(k, sum(sizes), max(cap, min_cap), chunks))
-    table.reads = seen[0] if seen else 0
+    with spill_dir(tmp_dir) as tmp:
+        spilled = _count_to_disk(feed, k, expected_bases, memory, tmp)
+        if spilled is None:
+            return None
+        table = KmerTable.from_index(k, _sum(spilled.hists), lambda cap: SpectrumIndex.from_parts(
+            k, sum(spilled.sizes), spilled.chunks(), count_bits=COUNT_BITS, part_bits=SUB_BITS,
+            min_cap=max(cap, min_cap)))
+    table.reads = spilled.reads
     return table
+
+
+def count_to_file(feed: Feed, k: int, output: str | os.PathLike, *, expected_bases: int, memory: int,
+                  meta: dict, partitions: Sequence[int] | None = None,
+                  tmp_dir: str | os.PathLike | None = None) -> int | None:
+    """``seqfcn count --memory``: count the reads ``feed`` adds in passes under ``memory`` bytes
+    (as :func:`count_compact`; ``partitions``: a count shard's) and write the spectrum file
+    ``output`` a key range at a time (:func:`seqfcn.correction.spectrum_files.write_sorted`,
+    with ``meta``): the same arrays as the uncapped count. Returns the k-mers written; None
+    when ``feed`` refuses the input."""
+    if not packs(k):
+        raise SeqfcnError(f"--memory needs k <= 21, not {k}")
+    with mapped_blocks(), spill_dir(tmp_dir) as tmp:
+        spilled = _count_to_disk(feed, k, expected_bases, int(memory), tmp, partitions)
+        if spilled is None:
+            return None
+        return write_sorted(output, k, spilled.chunks(), dict(meta, reads=spilled.reads), tmp)
+
+
+@dataclass
+class _Spilled:
+    """Every sub-table counted and written to ``tmp`` (``sizes[i]`` k-mers in ``{i}.u64``)."""
+
+    tmp: str
+    sizes: list[int]
+    hists: list[np.ndarray]
+    reads: int
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """Each sub-table's packed k-mers, in order, read back (and removed) one at a time."""
+        return (take(os.path.join(self.tmp, f"{i}.u64"), self.sizes[i]) for i in range(SUBS))
+
+
+def _count_to_disk(feed: Feed, k: int, expected_bases: int, memory: int, tmp: str,
+                   partitions: Sequence[int] | None = None) -> _Spilled | None:
+    """Count in as many passes as keep the tables under ``memory``, each pass's sub-tables
+    written to ``tmp`` (the module docstring); None when ``feed`` refuses the input."""
+    sizes: list[int] = [0] * SUBS
+    hists: list[np.ndarray] = []
+    seen: tuple[int, int] | None = None
+    lo = passes = 0
+    while lo < SUBS:
+        passes += 1
+        counter = SpectrumCounter(k, expected_bases=expected_bases, subs=range(lo, SUBS), partitions=partitions)
+        counter.budget = _budget(memory, counter)
+        try:
+            fed = feed(counter)
+        except BaseException:
+            counter.release()  # the worker threads
+            raise
+        if not fed:
+            if seen is None:
+                return None
+            raise SeqfcnError("the reads changed while they were counted (a later counting pass could not read them)")
+        if seen is not None and (counter.reads, counter.kmers) != seen:
+            raise SeqfcnError(f"the reads changed while they were counted: a counting pass saw {counter.reads:,} "
+                              f"reads and {counter.kmers:,} k-mers, the first {seen[0]:,} and {seen[1]:,}")
+        seen = (counter.reads, counter.kmers)
+        counter.release()
+        for i in counter.subs:
+            hists.append(counter.histogram(i))
+            sizes[i] = write_run(os.path.join(tmp, f"{i}.u64"), counter.sub_pieces(i))
+        log.info("counting pass %d: sub-tables %d-%d of %d (%d k-mers, --memory %d MiB)", passes,
+                 counter.subs.start + 1, counter.subs.stop, SUBS, sum(sizes), memory >> 20)
+        lo = counter.subs.stop
+        del counter
+    return _Spilled(tmp, sizes, hists, seen[0] if seen else 0)
 
 
 def _budget(memory: int, counter: SpectrumCounter) -> int:
@@ -138,39 +179,6 @@ def _budget(memory: int, counter: SpectrumCounter) -> int:
                           f"{SLACK / 2**20:,.0f} MiB before any table (at least {least:,.0f} MiB, more for all but "
                           "tiny inputs)")
     return budget
-
-
-def _spill(counter: SpectrumCounter, i: int, path: str) -> int:
-    """Write the counter's sub-table ``i`` to ``path`` (:meth:`SpectrumCounter.spill_sub`) and
-    return its k-mers; a full or unwritable disk is a one-line error."""
-    try:
-        with open(path, "wb") as fh:
-            return counter.spill_sub(i, lambda piece: piece.tofile(fh))
-    except OSError as exc:
-        raise SeqfcnError(f"cannot write the k-mers counted in passes: {exc.strerror} (they need 8 bytes a "
-                          "k-mer; set TMPDIR to a disk with room)", path=path) from None
-
-
-def _load(path: str, size: int) -> np.ndarray:
-    """A pass's sub-table written to ``path``, checked against the ``size`` k-mers written."""
-    chunk = np.fromfile(path, np.uint64)
-    os.remove(path)
-    if chunk.shape[0] != size:
-        raise SeqfcnError(f"holds {chunk.shape[0]:,} k-mers where {size:,} were written: the temporary directory "
-                          "was changed while seqfcn ran", path=path)
-    return chunk
-
-
-def _index(k: int, n: int, min_cap: int, chunks: Iterable[np.ndarray]) -> SpectrumIndex:
-    """The index of ``n`` k-mers given as one packed chunk per sub-table, in order."""
-    index = SpectrumIndex.allocate(k, n, min_cap=min_cap)
-    if 2 * k - index.layout.rbits < SUB_BITS:  # fewer buckets than sub-tables: a tiny spectrum, built at once
-        return SpectrumIndex(k, np.concatenate(list(chunks)), count_bits=COUNT_BITS, min_cap=min_cap)
-    for i, chunk in enumerate(chunks):
-        index.fill_range(chunk, COUNT_BITS, i, SUB_BITS)
-        del chunk
-    index.check_filled(1 << SUB_BITS)
-    return index
 
 
 def _sum(hists: list[np.ndarray]) -> np.ndarray:

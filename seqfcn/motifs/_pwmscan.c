@@ -29,6 +29,12 @@
  *   L >= n_windows + offsets[b] + q - 1 for every block. Sums are exact int32 arithmetic
  *   (the caller checks the ranges). The GIL is released while scanning.
  *
+ * exact_scores(codes, starts, filters, int_matrices, float_matrices, widths, W)
+ *     -> (ints, floats, has_n): PWMSet.exact_scores in C (numpy's float summation replicated).
+ *
+ * site_bytes(text, starts, widths, minus, complement) -> bytes: the sites concatenated, each on
+ *     its motif's strand (hitblock.site_bytes in C).
+ *
  * format_hits(chrom, chroms, chrom_off, starts, ends, motif, names, name_off, ids, id_off, minus, scores,
  *             pq, pq_text, pq_off, seq, seq_off) -> bytes
  *     BED lines "chrom start end name score strand p\tq sequence id\n" of n hits: chrom/motif/pq
@@ -439,11 +445,160 @@ static PyObject *format_hits(PyObject *self, PyObject *args)
     return result;
 }
 
+
+/* numpy's float64 add.reduce of n contiguous values (its pairwise summation: 8 accumulators
+ * up to 128 values, halves above), so the sums are bit for bit numpy's .sum(axis=-1). */
+static double pairwise_sum(const double *a, size_t n)
+{
+    if (n < 8) {
+        double res = 0.;
+        for (size_t i = 0; i < n; i++)
+            res += a[i];
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        size_t i;
+        for (int j = 0; j < 8; j++)
+            r[j] = a[j];
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++)
+                r[j] += a[i + j];
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++)
+            res += a[i];
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+}
+
+/* exact_scores(codes, starts, filters, int_matrices, float_matrices, widths, W)
+ *     -> (ints int64, floats float64, has_n uint8) bytes: for window i the sums over the W
+ * columns c of int_matrices[f, b, c] and float_matrices[f, b, c] (f = filters[i], b = the
+ * base codes[starts[i] + c], non-ACGT read as T = 3, as PWMSet.exact_scores), and whether a
+ * column c < widths[f] holds a non-ACGT base. Matrices (F, 4, W) C order; codes must hold
+ * W bases past every start. The GIL is released. */
+static PyObject *exact_scores(PyObject *self, PyObject *args)
+{
+    Py_buffer v[6];
+    Py_ssize_t W;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &W))
+        return NULL;
+    const size_t n = (size_t)v[1].len / sizeof(int64_t), nf = (size_t)v[5].len / sizeof(int64_t);
+    const char *problem = NULL;
+    if (W < 1 || W > 4096 || (size_t)v[2].len != n * sizeof(int64_t) || (size_t)v[3].len != nf * 4 * W * sizeof(int64_t) ||
+        (size_t)v[4].len != nf * 4 * W * sizeof(double))
+        problem = "arrays disagree in shape";
+    const int64_t *starts = v[1].buf, *filters = v[2].buf;
+    for (size_t i = 0; i < n && !problem; i++)
+        if (starts[i] < 0 || (size_t)starts[i] + (size_t)W > (size_t)v[0].len || filters[i] < 0 || (size_t)filters[i] >= nf)
+            problem = "a window outside the codes or a filter outside the matrices";
+    int64_t *ints = NULL;
+    double *floats = NULL;
+    uint8_t *has_n = NULL;
+    if (!problem) {
+        ints = malloc(n ? n * sizeof(int64_t) : 1);
+        floats = malloc(n ? n * sizeof(double) : 1);
+        has_n = malloc(n ? n : 1);
+        if (!ints || !floats || !has_n) {
+            free(ints); free(floats); free(has_n);
+            for (int k = 0; k < 6; k++) PyBuffer_Release(&v[k]);
+            return PyErr_NoMemory();
+        }
+        Py_BEGIN_ALLOW_THREADS
+        const uint8_t *codes = v[0].buf;
+        const int64_t *im = v[3].buf, *widths = v[5].buf;
+        const double *fm = v[4].buf;
+        double col[4096];
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *w = codes + starts[i];
+            const size_t f = (size_t)filters[i], width = (size_t)widths[f];
+            const int64_t *ib = im + f * 4 * (size_t)W;
+            const double *fb = fm + f * 4 * (size_t)W;
+            int64_t total = 0;
+            uint8_t nn = 0;
+            for (size_t c = 0; c < (size_t)W; c++) {
+                const size_t b = w[c] > 3 ? 3 : w[c];
+                nn |= (uint8_t)(w[c] > 3 && c < width);
+                total += ib[b * (size_t)W + c];
+                col[c] = fb[b * (size_t)W + c];
+            }
+            ints[i] = total;
+            floats[i] = pairwise_sum(col, (size_t)W);
+            has_n[i] = nn;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    for (int k = 0; k < 6; k++) PyBuffer_Release(&v[k]);
+    if (problem) {
+        PyErr_Format(PyExc_ValueError, "exact_scores: %s", problem);
+        return NULL;
+    }
+    PyObject *result = Py_BuildValue("(y#y#y#)", (const char *)ints, (Py_ssize_t)(n * sizeof(int64_t)),
+                                     (const char *)floats, (Py_ssize_t)(n * sizeof(double)), (const char *)has_n,
+                                     (Py_ssize_t)n);
+    free(ints); free(floats); free(has_n);
+    return result;
+}
+
+/* site_bytes(text, starts, widths, minus, complement) -> bytes: the sites
+ * text[starts[i] : starts[i] + widths[i]] (int64 starts and widths, uint8 minus) concatenated,
+ * each reversed and mapped through the 256-byte complement table where minus[i]. The GIL is
+ * released. */
+static PyObject *site_bytes(PyObject *self, PyObject *args)
+{
+    Py_buffer v[5];
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &v[0], &v[1], &v[2], &v[3], &v[4]))
+        return NULL;
+    const size_t n = (size_t)v[1].len / sizeof(int64_t);
+    const int64_t *starts = v[1].buf, *widths = v[2].buf;
+    const char *problem = NULL;
+    size_t total = 0;
+    if ((size_t)v[2].len != n * sizeof(int64_t) || (size_t)v[3].len != n || v[4].len != 256)
+        problem = "arrays disagree in length, or the complement table is not 256 bytes";
+    for (size_t i = 0; i < n && !problem; i++) {
+        if (starts[i] < 0 || widths[i] < 0 || (size_t)starts[i] + (size_t)widths[i] > (size_t)v[0].len)
+            problem = "a site outside the text";
+        total += (size_t)widths[i];
+    }
+    PyObject *result = NULL;
+    if (!problem) {
+        result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)total);
+        if (result) {
+            char *o = PyBytes_AS_STRING(result);
+            Py_BEGIN_ALLOW_THREADS
+            const uint8_t *text = v[0].buf, *minus = v[3].buf, *comp = v[4].buf;
+            for (size_t i = 0; i < n; i++) {
+                const uint8_t *site = text + starts[i];
+                const size_t w = (size_t)widths[i];
+                if (minus[i])
+                    for (size_t c = 0; c < w; c++)
+                        *o++ = (char)comp[site[w - 1 - c]];
+                else {
+                    memcpy(o, site, w);
+                    o += w;
+                }
+            }
+            Py_END_ALLOW_THREADS
+        }
+    }
+    for (int k = 0; k < 5; k++) PyBuffer_Release(&v[k]);
+    if (problem)
+        PyErr_Format(PyExc_ValueError, "site_bytes: %s", problem);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"seed_masks", seed_masks, METH_VARARGS,
      "seed_masks(q, tables, offsets, needs, first, nblocks) -> bytes: the (SEED, groups, 4**q) uint64 masks."},
     {"scan_hits", scan_hits, METH_VARARGS,
      "Windows whose integer PWM score reaches the filter's threshold: (starts, filters, scores) int64 bytes."},
+    {"exact_scores", exact_scores, METH_VARARGS,
+     "Exact integer and float scores of windows, and whether each holds a non-ACGT base (see the function)."},
+    {"site_bytes", site_bytes, METH_VARARGS,
+     "The sites of a text concatenated, reverse-complemented where minus (see the function): bytes."},
     {"format_hits", format_hits, METH_VARARGS,
      "BED lines of hits from index arrays and text tables (see the file's header): bytes."},
     {NULL, NULL, 0, NULL},

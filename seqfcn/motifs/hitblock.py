@@ -122,13 +122,26 @@ def site_bytes(text: np.ndarray, starts: np.ndarray, widths: np.ndarray, minus: 
     total = int(offsets[-1])
     if not total:
         return np.zeros(0, np.uint8), offsets
+    try:  # the compiled kernel: no per-base index arrays
+        from seqfcn.motifs._pwmscan import site_bytes as c_site_bytes
+    except ImportError:  # pragma: no cover - depends on the build
+        return _site_bytes_numpy(text, starts, widths, minus, offsets), offsets
+    out = c_site_bytes(np.ascontiguousarray(text, np.uint8), np.ascontiguousarray(starts, np.int64), widths,
+                       np.ascontiguousarray(minus, np.uint8), _COMPLEMENT.tobytes())
+    return np.frombuffer(out, np.uint8).copy(), offsets
+
+
+def _site_bytes_numpy(text: np.ndarray, starts: np.ndarray, widths: np.ndarray, minus: np.ndarray,
+                      offsets: np.ndarray) -> np.ndarray:
+    """:func:`site_bytes`' sites in numpy (no compiled kernel; the C kernel's oracle)."""
+    total = int(offsets[-1])
     owner = np.repeat(np.arange(len(widths)), widths)
     within = np.arange(total, dtype=np.int64) - offsets[owner]
     flip = np.asarray(minus, dtype=bool)[owner]
     pos = np.asarray(starts, dtype=np.int64)[owner] + np.where(flip, widths[owner] - 1 - within, within)
     out = text[pos]
     out[flip] = _COMPLEMENT[out[flip]]
-    return out, offsets
+    return out
 
 
 def frame_block(hits, chroms: Sequence[str] | None = None) -> tuple[HitBlock, Table, Table, Table]:

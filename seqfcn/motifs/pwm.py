@@ -246,6 +246,19 @@ class PWMSet:
             float64 log-odds sums and ``(n,)`` bool, True where the window holds a non-ACGT base.
         """
         width = self.max_width
+        if _ckernel is not None:  # the same sums in C (numpy's float summation order kept): no (n, W) gathers
+            out = _ckernel.exact_scores(np.ascontiguousarray(bases, np.uint8), np.ascontiguousarray(starts, np.int64),
+                                        np.ascontiguousarray(filters, np.int64),
+                                        np.ascontiguousarray(self.int_matrices, np.int64),
+                                        np.ascontiguousarray(self.float_matrices, np.float64),
+                                        np.ascontiguousarray(self.widths, np.int64), width)
+            return np.frombuffer(out[0], np.int64), np.frombuffer(out[1], np.float64), np.frombuffer(out[2], bool)
+        return self._exact_scores_numpy(bases, starts, filters)
+
+    def _exact_scores_numpy(self, bases: np.ndarray, starts: np.ndarray,
+                            filters: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`exact_scores` in numpy (no compiled kernel; the C kernel's oracle)."""
+        width = self.max_width
         cols = np.arange(width)
         win = bases[starts[:, None] + cols[None, :]].astype(np.int64)  # (n, W)
         inside = cols[None, :] < self.widths[filters][:, None]
@@ -537,7 +550,7 @@ class CScorer:
         if w <= q:
             return [(0, table(0, w))]
         # the score of every run of q columns at once: (4**q, w - q + 1)
-        runs = sum(m[digits[:, j]][:, j : j + w - q + 1] for j in range(q))
+        runs = sum(m[:, j : j + w - q + 1][digits[:, j]] for j in range(q))  # columns first: a smaller gather
         colmax = m.max(axis=0)
         run_max = np.convolve(colmax, np.ones(q, dtype=np.int64), mode="valid")
         need = threshold - (int(colmax.sum()) - run_max)  # per offset, what the run alone must reach

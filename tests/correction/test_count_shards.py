@@ -7,24 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import EX1_FASTQ, ILLUMINA_R1, ILLUMINA_R2, KMER_MODEL
+from conftest import assert_same_spectrum_file, EX1_FASTQ, ILLUMINA_R1, ILLUMINA_R2, KMER_MODEL
 from seqfcn.correction.count_shards import merge_count_shards, partition_of, shard_record
 from seqfcn.correction.kmers import KmerTable
 from seqfcn.correction.spectrum import _PARTS, SpectrumCounter, solid_threshold
 from seqfcn.sequence.encode import to_codes
-
-
-def _arrays(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return {name: z[name] for name in z.files}
-
-
-def _assert_same_file_content(a: Path, b: Path) -> None:
-    """Every array of the two .npz files (keys, counts, the JSON meta) equal, dtype and all."""
-    x, y = _arrays(a), _arrays(b)
-    assert sorted(x) == sorted(y) == ["counts", "keys", "meta"]
-    for name in x:
-        assert x[name].dtype == y[name].dtype and np.array_equal(x[name], y[name]), name
 
 
 def _inputs(tmp_path: Path, kind: str) -> list[str]:
@@ -48,7 +35,7 @@ def test_count_shards_merge_into_the_unsharded_spectrum(tmp_path: Path, cli, kin
     for i, shard in enumerate(shards, 1):
         assert cli(["count", *reads, "-k", "21", "--shard", f"{i}/{n}", "-o", shard])[0] == 0
     assert cli(["merge", *shards[::-1], "-o", merged])[0] == 0  # any order
-    _assert_same_file_content(whole, merged)
+    assert_same_spectrum_file(whole, merged)
     a, b = KmerTable.load(whole), KmerTable.load(merged)
     assert b.shard is None and a.meta() == b.meta() and len(a) > 1000
     assert np.array_equal(np.bincount(a.counts), np.bincount(b.counts))

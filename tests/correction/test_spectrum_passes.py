@@ -7,6 +7,7 @@ import pytest
 
 from seqfcn.correction import spectrum_passes as passes
 from seqfcn.correction.spectrum import SpectrumCounter, add_reads, compiled, count_spectrum
+from seqfcn.correction.spectrum_files import take
 from seqfcn.errors import SeqfcnError
 
 pytestmark = pytest.mark.skipif(not compiled(), reason="compiled k-mer kernels not built")
@@ -104,7 +105,7 @@ def test_a_spilled_sub_table_cut_short_is_refused(tmp_path):
     path = tmp_path / "3.u64"
     np.arange(10, dtype=np.uint64).tofile(path)
     with pytest.raises(SeqfcnError, match="12 were written"):
-        passes._load(str(path), 12)
+        take(str(path), 12)
 
 
 def test_a_tiny_spectrum_and_large_k_are_compacted_too():
@@ -120,13 +121,14 @@ def test_a_tiny_spectrum_and_large_k_are_compacted_too():
 
 def test_a_spill_directory_that_cannot_be_made_or_written_is_one_line(reads, monkeypatch, tmp_path):
     _no_process(monkeypatch)
-    with pytest.raises(SeqfcnError, match="cannot make the spill directory"):
+    with pytest.raises(SeqfcnError, match="cannot make a directory for k-mers on disk"):
         _count(reads[:100], memory=1 << 30, tmp_dir=tmp_path / "missing")
 
-    def full(self, i, write):
+    def full(self, i):
         raise OSError(28, "No space left on device")
+        yield
 
-    monkeypatch.setattr(SpectrumCounter, "spill_sub", full)
+    monkeypatch.setattr(SpectrumCounter, "sub_pieces", full)
     with pytest.raises(SeqfcnError, match="No space left on device"):
         _count(reads[:100], memory=1 << 30, tmp_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []  # the spill directory is gone

@@ -83,3 +83,17 @@ def test_streamed_scan_and_merged_shards_write_the_per_line_text_of_earlier_vers
                      "--batch-size", "3000", "--shard", f"{i}/3", "-o", path, "-q"]) == 0
     assert main(["merge", shards[2], shards[0], shards[1], "-o", str(tmp_path / "merged.bed"), "-q"]) == 0
     assert (tmp_path / "merged.bed").read_text() == want
+
+
+def test_compiled_site_bytes_are_the_numpy_oracle_s() -> None:
+    from seqfcn.motifs import hitblock
+
+    pytest.importorskip("seqfcn.motifs._pwmscan")
+    rng = np.random.default_rng(2)
+    text = np.frombuffer(b"ACGTacgtNnRYK-"[:14], np.uint8)[rng.integers(0, 14, 5_000)]
+    widths = rng.integers(0, 40, 3_000)
+    starts = rng.integers(0, len(text) - widths)
+    minus = rng.random(3_000) < 0.5
+    site, off = site_bytes(text, starts, widths, minus)
+    assert site.flags.writeable and off[-1] == widths.sum()
+    np.testing.assert_array_equal(site, hitblock._site_bytes_numpy(text, starts, widths, minus, off))

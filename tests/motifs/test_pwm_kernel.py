@@ -218,3 +218,22 @@ def test_scores_beyond_int32_are_refused() -> None:
     huge = dataclasses.replace(pwms, int_matrices=pwms.int_matrices * 10**6)  # sums of ~1e9 per window
     with pytest.raises(ValueError, match="too large"):
         CScorer(huge)
+
+
+@pytest.mark.parametrize("widths", [WIDTHS, (7,), (3, 8, 12), (130,), (5, 140, 260)])
+def test_c_exact_scores_are_numpy_s_bit_for_bit(widths: tuple[int, ...]) -> None:
+    """Integer and float sums and the non-ACGT flag equal the numpy oracle's, floats to the bit
+    (numpy's pairwise summation: widths below 8, up to 128 and above)."""
+    pwms = compile_pwms(_motifs(3, widths), thresh=1e-3)
+    codes = _codes(4, 5_000, n_rate=0.002)
+    rng = np.random.default_rng(5)
+    starts = rng.integers(0, len(codes) - pwms.max_width, 20_000)
+    filters = rng.integers(0, len(pwms.widths), 20_000)
+    got = pwms.exact_scores(codes, starts, filters)
+    want = pwms._exact_scores_numpy(codes, starts, filters)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+    assert want[2].any() and not want[2].all()
+    with pytest.raises(ValueError, match="a window outside the codes"):
+        pwms.exact_scores(codes, np.array([len(codes) - 1]), np.array([0]))
