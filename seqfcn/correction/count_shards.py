@@ -186,8 +186,9 @@ def _merge(shards: list[tuple[str, Any]], output: str | os.PathLike) -> int:
                 for keys, counts in reader.chunks():
                     _check_keys(label, record, keys)
                     if int(counts.max()) >> COUNT_BITS:
-                        raise SeqfcnError(f"holds a count above {(1 << COUNT_BITS) - 1:,} (not from seqfcn count)",
-                                          path=label)
+                        raise SeqfcnError(f"holds a count above {(1 << COUNT_BITS) - 1:,}, the most this merge keeps "
+                                          "(seqfcn count saturates there; a shard from an older seqfcn?): recount "
+                                          "the shards", path=label)
                     yield (keys << np.uint64(COUNT_BITS)) | counts.astype(np.uint64)
 
         with spill_dir(None) as tmp:

@@ -268,14 +268,16 @@ class KmerTable:
 
     @classmethod
     def from_index(cls, k: int, hist: np.ndarray, build: Callable[[int], SpectrumIndex], *,
-                   source: str = "reads") -> "KmerTable":
+                   source: str = "reads", scale: float | None = None) -> "KmerTable":
         """A compacted table (:meth:`compact`) from its count histogram (``(c,)`` int64: how
-        many k-mers have each count) and ``build(min_cap)``, its index with counts exact up
-        to at least ``min_cap`` (the table's :meth:`index_cap`): the keys and counts never
-        exist as arrays (:func:`seqfcn.correction.spectrum_passes.count_compact`)."""
+        many k-mers have each count; exact, or clipped at :data:`HISTOGRAM_TOP` when ``scale``
+        is given) and ``build(min_cap)``, its index with counts exact up to at least
+        ``min_cap`` (the table's :meth:`index_cap`): the keys and counts never exist as arrays
+        (:func:`seqfcn.correction.spectrum_passes.count_compact`). ``scale``: the typical count
+        (default: from ``hist``)."""
         hist = np.asarray(hist, np.int64)
-        table = cls(k, np.zeros(0, np.uint64), np.zeros(0, np.int64), scale=_median_of_histogram(hist),
-                    source=source)
+        table = cls(k, np.zeros(0, np.uint64), np.zeros(0, np.int64),
+                    scale=_median_of_histogram(hist) if scale is None else scale, source=source)
         table._n = int(hist.sum())
         table._hist = _clip_histogram(hist)
         table._index = build(table.index_cap())

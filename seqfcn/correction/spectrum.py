@@ -404,12 +404,11 @@ class SpectrumCounter:
             for i in range(SUBS):
                 at += self._export_into(i, packed[at:])
             assert at == n, (at, n)
+            self._plus_extra(packed)  # as export_sub: a count at the field's largest stays there
             packed.sort()
             keys = packed >> np.uint64(COUNT_BITS)
             packed &= np.uint64((1 << COUNT_BITS) - 1)
-            counts = packed.view(np.int64)
-            counts += extra
-            return KmerTable(self.k, keys, counts, source="reads")
+            return KmerTable(self.k, keys, packed.view(np.int64), source="reads")
         keys = np.empty(n, np.uint64)
         counts32 = np.empty(n, np.uint32)
         at = 0

@@ -34,7 +34,7 @@ from typing import IO, Iterable, Iterator
 
 import numpy as np
 
-from seqfcn.correction.kmers import KmerTable, _median_of_histogram
+from seqfcn.correction.kmers import HISTOGRAM_TOP, KmerTable, _median_of_histogram
 from seqfcn.correction.spectrum import COUNT_BITS, SUB_BITS, SUBS, compiled, packs
 from seqfcn.correction.spectrum_index import SpectrumIndex, mix
 from seqfcn.errors import ModelFileError, SeqfcnError
@@ -155,10 +155,18 @@ class SpectrumReader:
             raise SeqfcnError("no such spectrum file", path=self.path)
         try:
             self._zip = zipfile.ZipFile(self.path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ModelFileError(f"not a seqfcn k-mer table: {exc}", path=self.path) from None
+        try:
             with self._zip.open("meta.npy") as fh:
                 self.meta = json.loads(np.lib.format.read_array(fh, allow_pickle=False).tobytes().decode())
             self.k, self.n = int(self.meta["k"]), int(self.meta["distinct"])
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            self.scale, self.source = float(self.meta["scale"]), str(self.meta["source"])
+            if not 1 <= self.k <= 31 or self.n < 0 or not np.isfinite(self.scale):
+                raise ValueError(f"k {self.k}, {self.n} k-mers and scale {self.scale} in its meta")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, zlib.error,
+                EOFError) as exc:
+            self._zip.close()
             raise ModelFileError(f"not a seqfcn k-mer table: {exc}", path=self.path) from None
 
     def __enter__(self) -> "SpectrumReader":
@@ -170,8 +178,8 @@ class SpectrumReader:
     def header(self) -> KmerTable:
         """The file's meta as an empty :class:`KmerTable` (``k``, ``source``, ``scale``,
         ``inputs``, ``reads``, ``shard``: what the checks before any work read)."""
-        return KmerTable(self.k, np.zeros(0, np.uint64), np.zeros(0, np.int64), scale=float(self.meta["scale"]),
-                         source=str(self.meta["source"]), inputs=self.meta.get("inputs"),
+        return KmerTable(self.k, np.zeros(0, np.uint64), np.zeros(0, np.int64), scale=self.scale,
+                         source=self.source, inputs=self.meta.get("inputs"),
                          reads=self.meta.get("reads"), shard=self.meta.get("shard"))
 
     def chunks(self, size: int = CHUNK) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -188,7 +196,7 @@ class SpectrumReader:
                     self._check(keys, counts, last)
                     last = int(keys[-1])
                     yield keys, counts
-        except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise ModelFileError(f"not a seqfcn k-mer table: {exc}", path=self.path) from None
 
     def _check(self, keys: np.ndarray, counts: np.ndarray, last: int) -> None:
@@ -219,19 +227,21 @@ def _read(fh: IO[bytes], nbytes: int) -> bytes:
 def load_compact(path: str | os.PathLike, reader: SpectrumReader, *, min_cap: int = 0,
                  tmp_dir: str | os.PathLike | None = None) -> KmerTable:
     """The spectrum file ``path`` (open as ``reader``) as a compacted table (:meth:`KmerTable.compact`,
-    counts exact up to at least ``min_cap``), built a sub-table at a time (the module docstring);
+    counts exact up to at least ``min_cap``), built a sub-table at a time (the module docstring):
+    the table ``KmerTable.load(path).compact(min_cap=min_cap)`` gives (the meta's typical count;
+    the index keeps counts only up to its cap, far below the 4,194,303 a packed k-mer holds);
     k > 21 or no compiled kernels: loaded whole, then compacted."""
     if not (packs(reader.k) and compiled()):
         return KmerTable.load(path).compact(min_cap=min_cap)
     k, n = reader.k, reader.n
     shift = np.uint64(2 * k - SUB_BITS)
     bounds = np.arange(1, SUBS, dtype=np.uint64)
-    hist = np.zeros(1, np.int64)
+    hist = np.zeros(HISTOGRAM_TOP + 1, np.int64)  # clipped: the meta's scale is the typical count, as for load()
     with spill_dir(tmp_dir) as tmp:
         names = [os.path.join(tmp, f"sub{i}.u64") for i in range(SUBS)]
         sizes = [0] * SUBS
         for keys, counts in reader.chunks():
-            hist = _add(hist, np.bincount(counts))
+            hist += np.bincount(np.minimum(counts, HISTOGRAM_TOP), minlength=HISTOGRAM_TOP + 1)
             part = mix(keys, 2 * k) >> shift
             order = np.argsort(part, kind="stable")
             packed = (keys << np.uint64(COUNT_BITS)) | np.minimum(counts, int(_COUNT_MASK)).astype(np.uint64)
@@ -241,7 +251,7 @@ def load_compact(path: str | os.PathLike, reader: SpectrumReader, *, min_cap: in
                 sizes[i] += write_run(names[i], [packed[cuts[i]:cuts[i + 1]]], append=True)
         chunks = (take(names[i], sizes[i]) for i in range(SUBS))
         table = KmerTable.from_index(k, hist, lambda cap: SpectrumIndex.from_parts(
-            k, n, chunks, count_bits=COUNT_BITS, part_bits=SUB_BITS, min_cap=max(cap, min_cap)))
+            k, n, chunks, count_bits=COUNT_BITS, part_bits=SUB_BITS, min_cap=max(cap, min_cap)), scale=reader.scale)
     head = reader.header()
     table.source, table.inputs, table.reads, table.shard = head.source, head.inputs, head.reads, head.shard
     return table

@@ -126,7 +126,8 @@ def site_bytes(text: np.ndarray, starts: np.ndarray, widths: np.ndarray, minus: 
         from seqfcn.motifs._pwmscan import site_bytes as c_site_bytes
     except ImportError:  # pragma: no cover - depends on the build
         return _site_bytes_numpy(text, starts, widths, minus, offsets), offsets
-    out = c_site_bytes(np.ascontiguousarray(text, np.uint8), np.ascontiguousarray(starts, np.int64), widths,
+    out = c_site_bytes(np.ascontiguousarray(text, np.uint8), np.ascontiguousarray(starts, np.int64),
+                       np.ascontiguousarray(widths),
                        np.ascontiguousarray(minus, np.uint8), _COMPLEMENT.tobytes())
     return np.frombuffer(out, np.uint8).copy(), offsets
 

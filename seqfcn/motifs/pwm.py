@@ -246,13 +246,13 @@ class PWMSet:
             float64 log-odds sums and ``(n,)`` bool, True where the window holds a non-ACGT base.
         """
         width = self.max_width
-        if _ckernel is not None:  # the same sums in C (numpy's float summation order kept): no (n, W) gathers
+        if _ckernel is not None and width <= 4096:  # the same sums in C (numpy's summation order): no (n, W) gathers
             out = _ckernel.exact_scores(np.ascontiguousarray(bases, np.uint8), np.ascontiguousarray(starts, np.int64),
                                         np.ascontiguousarray(filters, np.int64),
                                         np.ascontiguousarray(self.int_matrices, np.int64),
                                         np.ascontiguousarray(self.float_matrices, np.float64),
                                         np.ascontiguousarray(self.widths, np.int64), width)
-            return np.frombuffer(out[0], np.int64), np.frombuffer(out[1], np.float64), np.frombuffer(out[2], bool)
+            return tuple(np.frombuffer(b, t).copy() for b, t in zip(out, (np.int64, np.float64, bool)))
         return self._exact_scores_numpy(bases, starts, filters)
 
     def _exact_scores_numpy(self, bases: np.ndarray, starts: np.ndarray,

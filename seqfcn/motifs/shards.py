@@ -11,6 +11,7 @@ Shards of earlier versions (BED text with full-precision numbers) are still read
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +23,9 @@ from seqfcn.motifs.hitblock import HitBlock, Table, frame_block, read_block, rea
 from seqfcn.runtime.merge import chunks
 from seqfcn.runtime.shard import TRACK_KEYS, check_shard, check_shard_set, run_fingerprint
 from seqfcn.runtime.tiling import parse_shard
+
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
+"""What reading a damaged gzip shard raises (gzip.BadGzipFile is an OSError)."""
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,7 +136,7 @@ def scan_shard_info(path: str | os.PathLike) -> ScanShardInfo:
     with _open_shard(path, "rb") as fh:
         try:
             first = fh.readline().decode("utf-8")
-        except UnicodeDecodeError as exc:
+        except (UnicodeDecodeError, *_GZIP_ERRORS) as exc:
             raise InputFormatError(f"cannot read: {exc}", path=label) from None
     if not first.startswith("track"):
         raise InputFormatError("not a seqfcn scan shard (no track line); write it with seqfcn scan --shard",
@@ -189,7 +193,7 @@ def scan_shard_rows(path: str | os.PathLike) -> Iterator[tuple[int, list[str]]]:
                 except ValueError:
                     raise InputFormatError(f"line {number}: score, p and q must be numbers", path=label) from None
                 yield number, row
-        except UnicodeDecodeError as exc:
+        except (UnicodeDecodeError, *_GZIP_ERRORS) as exc:
             raise InputFormatError(f"cannot read: {exc}", path=label) from None
 
 
@@ -276,7 +280,7 @@ def shard_blocks(path: str | os.PathLike) -> Iterator[tuple[HitBlock, Table, Tab
                                    or block.motif.min() < 0 or block.motif.max() >= len(tables["names"].offsets) - 1):
                     raise ValueError("an index lies outside its name table")
                 yield block, tables["chroms"], tables["names"], tables["ids"]
-        except ValueError as exc:
+        except (ValueError, *_GZIP_ERRORS) as exc:
             raise InputFormatError(f"malformed scan shard payload: {exc}", path=label) from None
 
 
@@ -293,8 +297,11 @@ def _block_columns(block: HitBlock, chroms: Table, names: Table, ids: Table) -> 
 def _is_binary(path: str | os.PathLike) -> bool:
     """True when a scan shard carries a binary payload (this version), False for BED text."""
     with _open_shard(path, "rb") as fh:
-        fh.readline()
-        return fh.read(len(_MAGIC)) == _MAGIC
+        try:
+            fh.readline()
+            return fh.read(len(_MAGIC)) == _MAGIC
+        except _GZIP_ERRORS as exc:
+            raise InputFormatError(f"cannot read: {exc}", path=str(path)) from None
 
 
 def _cpus() -> int:
@@ -302,18 +309,27 @@ def _cpus() -> int:
 
 
 def is_scan_shard(path: str) -> bool:
-    if path == "-" or path.endswith(".gz"):
+    """Whether ``path`` (plain or gzip) starts with a ``seqfcn scan --shard`` track line."""
+    if path == "-":
         return False
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            first = fh.readline()
-    except OSError as exc:
-        raise SeqfcnError(f"cannot read: {exc.strerror}", path=path) from None
+    with _open_shard(path, "rb") as fh:
+        try:
+            first = fh.readline().decode("utf-8", errors="replace")
+        except _GZIP_ERRORS:  # a damaged gzip stream: not a scan shard
+            return False
     return first.startswith("track") and "seqfcn_shard=" in first and "name=seqfcn_predict" not in first
 
 
 def _open_shard(path: str | os.PathLike, mode: str = "r"):
+    """A shard opened for reading (text ``r`` or bytes ``rb``), gzip or not (by its first bytes:
+    ``scan --shard -o x.bed.gz`` writes a gzip shard)."""
+    import gzip
+
     try:
+        with open(path, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        if gz:
+            return gzip.open(path, "rt", encoding="utf-8") if mode == "r" else gzip.open(path, "rb")
         return open(path, encoding="utf-8") if mode == "r" else open(path, "rb")
     except OSError as exc:
         raise InputFormatError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None

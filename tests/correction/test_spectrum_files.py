@@ -138,3 +138,53 @@ def test_count_memory_on_the_command_line(tmp_path, cli):
         bad = _damaged(tmp_path, [5, 3], [2, 2], k=21, inputs=reader.meta["inputs"])
     code, _, err = cli([*base, "--spectrum", bad, "-o", tmp_path / "y.fq"])
     assert code == 2 and "bad.kmers: not a seqfcn k-mer table" in err and not (tmp_path / "y.fq").exists()
+
+
+def test_a_saturated_count_is_the_same_capped_uncapped_and_merged(tmp_path, cli):
+    """A k-mer seen more than 2**22 times keeps the packed field's largest count, 4,194,303, in
+    every path (the uncapped table once added the filter's +1 to it)."""
+    reads = tmp_path / "a.fq"
+    reads.write_text("".join(f"@r{i}\n{'A' * 100_000}\n+\n{'I' * 100_000}\n" for i in range(42)))
+    for name, extra in (("u", []), ("c", ["--memory", "1G"])):
+        assert cli(["count", reads, "-k", "3", "-o", tmp_path / f"{name}.kmers", *extra])[0] == 0
+    assert_same_spectrum_file(tmp_path / "u.kmers", tmp_path / "c.kmers")
+    saturated = KmerTable.load(tmp_path / "u.kmers")
+    assert saturated.counts.max() == (1 << COUNT_BITS) - 1 and saturated.scale == (1 << COUNT_BITS) - 1
+    for i in (1, 2):
+        assert cli(["count", reads, "-k", "3", "--shard", f"{i}/2", "-o", tmp_path / f"s{i}.kmers"])[0] == 0
+    assert cli(["merge", tmp_path / "s1.kmers", tmp_path / "s2.kmers", "-o", tmp_path / "m.kmers"])[0] == 0
+    assert_same_spectrum_file(tmp_path / "u.kmers", tmp_path / "m.kmers")
+
+
+def _rewrite(src: Path, dst: Path, *, drop: str | None = None, **meta) -> Path:
+    """``src`` written to ``dst`` with ``meta`` keys changed (None: removed) or member ``drop`` left out."""
+    import json
+
+    with np.load(src, allow_pickle=False) as z:
+        arrays = {name: z[name] for name in z.files if name != drop}
+    doc = json.loads(arrays["meta"].tobytes().decode())
+    doc.update(meta)
+    doc = {key: value for key, value in doc.items() if value is not None}
+    arrays["meta"] = np.frombuffer(json.dumps(doc).encode(), np.uint8)
+    with open(dst, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    return dst
+
+
+def test_hand_edited_files_are_one_line_everywhere(tmp_path, cli):
+    reads = str(EX1_FASTQ)
+    for i in (1, 2):
+        assert cli(["count", reads, "--shard", f"{i}/2", "-o", tmp_path / f"s{i}.kmers"])[0] == 0
+    assert cli(["count", reads, "-o", tmp_path / "w.kmers"])[0] == 0
+    bad = [_rewrite(tmp_path / "s1.kmers", tmp_path / "noscale.kmers", scale=None),
+           _rewrite(tmp_path / "s1.kmers", tmp_path / "textscale.kmers", scale="high"),
+           _rewrite(tmp_path / "s1.kmers", tmp_path / "nokeys.kmers", drop="keys")]
+    for path in bad:
+        code, _, err = cli(["merge", tmp_path / "s2.kmers", path, "-o", tmp_path / "x.kmers"])
+        assert code == 2 and f"{path.name}: not a seqfcn k-mer table" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.kmers").exists()
+    nokeys = _rewrite(tmp_path / "w.kmers", tmp_path / "wnokeys.kmers", drop="keys")
+    code, _, err = cli(["correct", reads, "--model", KMER_MODEL, "--spectrum", nokeys, "-o", tmp_path / "y.fq",
+                        "--no-progress"])
+    assert code == 2 and "wnokeys.kmers: not a seqfcn k-mer table" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "y.fq").exists()

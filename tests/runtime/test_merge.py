@@ -45,6 +45,17 @@ def test_scan_shards_merge_byte_identical(tmp_path: Path, q_tests: str, count: i
     assert merged.read_bytes() == full.read_bytes()
     assert main(["merge", "-q", *map(str, shards), "-o", str(tmp_path / "m.bed.gz")]) == 0
     assert gzip.decompress((tmp_path / "m.bed.gz").read_bytes()) == full.read_bytes()
+    # gzip shards (scan --shard -o x.bed.gz) are scan shards too, not plain BED
+    gz = [tmp_path / f"s{i}.bed.gz" for i in range(1, count + 1)]
+    for i, path in enumerate(gz, 1):
+        assert main(_scan("--q-tests", q_tests, "--shard", f"{i}/{count}", "-o", str(path))) == 0
+    assert main(["merge", "-q", *map(str, gz), "-o", str(tmp_path / "mgz.bed")]) == 0
+    assert (tmp_path / "mgz.bed").read_bytes() == full.read_bytes()
+    data = bytearray(gz[-1].read_bytes())  # a damaged gzip shard: one line, exit 2, nothing written
+    data[len(data) // 2] ^= 0xFF
+    gz[-1].write_bytes(bytes(data))
+    assert main(["merge", "-q", *map(str, gz), "-o", str(tmp_path / "bad.bed")]) == 2
+    assert not (tmp_path / "bad.bed").exists()
 
 
 def test_scan_merge_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
