@@ -32,6 +32,8 @@
  * exact_scores(codes, starts, filters, int_matrices, float_matrices, widths, W)
  *     -> (ints, floats, has_n): PWMSet.exact_scores in C (numpy's float summation replicated).
  *
+ * score_pmf(int_matrix, background) -> bytes: pwm.score_distribution's DP in C (same operations).
+ *
  * site_bytes(text, starts, widths, minus, complement) -> bytes: the sites concatenated, each on
  *     its motif's strand (hitblock.site_bytes in C).
  *
@@ -590,6 +592,79 @@ static PyObject *site_bytes(PyObject *self, PyObject *args)
     return result;
 }
 
+/* score_pmf(int_matrix, background) -> bytes: the (S + 1,) float64 probabilities of the
+ * integer scores min .. min + S of a (4, w) int64 matrix (C order) under a 0-order background
+ * ((4,) float64), by the column DP of pwm.score_distribution with the same operations in the
+ * same order (a product, then a sum, per base and cell), so bit for bit its numpy result. */
+static PyObject *score_pmf(PyObject *self, PyObject *args)
+{
+    Py_buffer v[2];
+    if (!PyArg_ParseTuple(args, "y*y*", &v[0], &v[1]))
+        return NULL;
+    const size_t w = (size_t)v[0].len / (4 * sizeof(int64_t));
+    const char *problem = NULL;
+    if ((size_t)v[0].len != 4 * w * sizeof(int64_t) || v[1].len != 4 * sizeof(double))
+        problem = "a (4, w) int64 matrix and a (4,) float64 background";
+    const int64_t *m = v[0].buf;
+    const double *bg = v[1].buf;
+    size_t total = 0;
+    for (size_t j = 0; j < w && !problem; j++) {
+        int64_t lo = m[j], hi = m[j];
+        for (size_t b = 1; b < 4; b++) {
+            if (m[b * w + j] < lo) lo = m[b * w + j];
+            if (m[b * w + j] > hi) hi = m[b * w + j];
+        }
+        if (hi - lo > ((int64_t)1 << 28) || total > ((size_t)1 << 31))
+            problem = "score range too large";
+        total += (size_t)(hi - lo);
+    }
+    double *cur = NULL, *nxt = NULL;
+    if (!problem) {
+        cur = calloc(total + 1, sizeof(double));
+        nxt = calloc(total + 1, sizeof(double));
+        if (!cur || !nxt) {
+            free(cur); free(nxt);
+            PyBuffer_Release(&v[0]); PyBuffer_Release(&v[1]);
+            return PyErr_NoMemory();
+        }
+        Py_BEGIN_ALLOW_THREADS
+        cur[0] = 1.0;
+        size_t length = 1;
+        for (size_t j = 0; j < w; j++) {
+            int64_t lo = m[j], hi = m[j];
+            for (size_t b = 1; b < 4; b++) {
+                if (m[b * w + j] < lo) lo = m[b * w + j];
+                if (m[b * w + j] > hi) hi = m[b * w + j];
+            }
+            const size_t next = length + (size_t)(hi - lo);
+            memset(nxt, 0, next * sizeof(double));
+            for (size_t b = 0; b < 4; b++) {
+                const size_t off = (size_t)(m[b * w + j] - lo);
+                const double p = bg[b];
+                for (size_t i = 0; i < length; i++) {
+                    const double term = p * cur[i];
+                    nxt[off + i] += term;
+                }
+            }
+            double *t = cur;
+            cur = nxt;
+            nxt = t;
+            length = next;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&v[0]);
+    PyBuffer_Release(&v[1]);
+    if (problem) {
+        PyErr_Format(PyExc_ValueError, "score_pmf: %s", problem);
+        return NULL;
+    }
+    PyObject *result = PyBytes_FromStringAndSize((const char *)cur, (Py_ssize_t)((total + 1) * sizeof(double)));
+    free(cur);
+    free(nxt);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"seed_masks", seed_masks, METH_VARARGS,
      "seed_masks(q, tables, offsets, needs, first, nblocks) -> bytes: the (SEED, groups, 4**q) uint64 masks."},
@@ -597,6 +672,8 @@ static PyMethodDef methods[] = {
      "Windows whose integer PWM score reaches the filter's threshold: (starts, filters, scores) int64 bytes."},
     {"exact_scores", exact_scores, METH_VARARGS,
      "Exact integer and float scores of windows, and whether each holds a non-ACGT base (see the function)."},
+    {"score_pmf", score_pmf, METH_VARARGS,
+     "The exact score probabilities of a (4, w) integer matrix under a 0-order background: float64 bytes."},
     {"site_bytes", site_bytes, METH_VARARGS,
      "The sites of a text concatenated, reverse-complemented where minus (see the function): bytes."},
     {"format_hits", format_hits, METH_VARARGS,

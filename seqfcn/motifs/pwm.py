@@ -96,7 +96,19 @@ def score_distribution(int_matrix: np.ndarray, background: Sequence[float] | np.
     m = np.asarray(int_matrix, dtype=np.int64)
     if m.ndim != 2 or m.shape[0] != 4:
         raise ValueError(f"matrix must have shape (4, w), got {m.shape}")
-    bg = check_background(background)
+    bg = np.ascontiguousarray(check_background(background), np.float64)
+    mins = m.min(axis=0)
+    if _ckernel is not None and int((m.max(axis=0) - mins).sum()) < 1 << 31:  # the same DP in C
+        pmf = np.frombuffer(_ckernel.score_pmf(np.ascontiguousarray(m), bg), np.float64).copy()
+    else:
+        pmf = _score_pmf_numpy(m, bg)
+    # tail sums from the top keep the small p-values accurate
+    sf = np.cumsum(pmf[::-1])[::-1].copy()
+    return ScoreDistribution(int(mins.sum()), pmf, sf)
+
+
+def _score_pmf_numpy(m: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """The probabilities of :func:`score_distribution` by its DP in numpy (no compiled kernel; the oracle)."""
     mins = m.min(axis=0)
     spans = m.max(axis=0) - mins
     dist = np.zeros(int(spans.sum()) + 1, dtype=np.float64)
@@ -109,10 +121,7 @@ def score_distribution(int_matrix: np.ndarray, background: Sequence[float] | np.
             new[off : off + length] += bg[b] * dist[:length]
         dist[: len(new)] = new
         length = len(new)
-    pmf = dist[:length]
-    # tail sums from the top keep the small p-values accurate
-    sf = np.cumsum(pmf[::-1])[::-1].copy()
-    return ScoreDistribution(int(mins.sum()), pmf, sf)
+    return dist[:length]
 
 
 def bh_qvalues(pvalues: np.ndarray, n_tests: int | None = None) -> np.ndarray:
@@ -550,7 +559,9 @@ class CScorer:
         if w <= q:
             return [(0, table(0, w))]
         # the score of every run of q columns at once: (4**q, w - q + 1)
-        runs = sum(m[:, j : j + w - q + 1][digits[:, j]] for j in range(q))  # columns first: a smaller gather
+        runs = m[:, : w - q + 1]  # built a base at a time, the first base most significant (as ``digits``)
+        for j in range(1, q):
+            runs = (runs[:, None, :] + m[None, :, j : j + w - q + 1]).reshape(-1, w - q + 1)
         colmax = m.max(axis=0)
         run_max = np.convolve(colmax, np.ones(q, dtype=np.int64), mode="valid")
         need = threshold - (int(colmax.sum()) - run_max)  # per offset, what the run alone must reach

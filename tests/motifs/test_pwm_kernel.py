@@ -237,3 +237,16 @@ def test_c_exact_scores_are_numpy_s_bit_for_bit(widths: tuple[int, ...]) -> None
     assert want[2].any() and not want[2].all()
     with pytest.raises(ValueError, match="a window outside the codes"):
         pwms.exact_scores(codes, np.array([len(codes) - 1]), np.array([0]))
+
+
+@pytest.mark.parametrize("background", [None, [0.3, 0.2, 0.2, 0.3], [0.1, 0.4, 0.35, 0.15]])
+def test_c_score_distribution_is_numpy_s_bit_for_bit(background) -> None:
+    """The exact score DP in C gives the numpy DP's probabilities to the bit (p-values follow)."""
+    pwms = compile_pwms(_motifs(6), thresh=1e-3)
+    bg = np.ascontiguousarray(pwm.check_background(background), np.float64)
+    for k, w in enumerate(pwms.widths.tolist()):
+        m = np.ascontiguousarray(pwms.int_matrices[k, :, :w])
+        got = pwm.score_distribution(m, background).pmf
+        want = pwm._score_pmf_numpy(m, bg)
+        assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want), k
+        assert abs(want.sum() - 1.0) < 1e-9
