@@ -311,7 +311,7 @@ def _scan(genome, motifs, finish: Callable, opts: ScanOptions, regions, finish_b
             raise SeqfcnError(str(exc)) from None
         dev = _resolve_device(opts.device)
         try:
-            scorer = make_scorer(pwms, opts.method, dev)
+            scorer = make_scorer(pwms, opts.method, dev, bases=sum(end - start for _, start, end in segments))
         except ValueError as exc:
             raise SeqfcnError(str(exc)) from None
         margin = pwms.max_width - 1

@@ -83,7 +83,8 @@ def test_c_equals_brute_force_table_and_conv(thresh: float) -> None:
     assert len(want[0]) > {1e-4: 20, 3e-3: 500, 0.05: 10_000}[thresh]
     if thresh == 0.05:  # the 3-wide and the 36-wide motif on both strands (1 and 2 wide cannot reach it)
         assert set(np.unique(want[1])) >= {2, len(WIDTHS) - 1, len(WIDTHS) + 2, 2 * len(WIDTHS) - 1}
-    _assert_same(CScorer(pwms).hits(codes, n), want)
+    for q in (5, 6, 3):  # the default blocks, the large-scan blocks, small ones
+        _assert_same(CScorer(pwms, q).hits(codes, n), want)
     _assert_same(_via_candidates(CScorer(pwms), pwms, codes, n), want)
     _assert_same(_via_candidates(TableScorer(pwms), pwms, codes, n), want)
     _assert_same(_via_candidates(ConvScorer(pwms), pwms, codes, n), want)
@@ -250,3 +251,9 @@ def test_c_score_distribution_is_numpy_s_bit_for_bit(background) -> None:
         want = pwm._score_pmf_numpy(m, bg)
         assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want), k
         assert abs(want.sum() - 1.0) < 1e-9
+
+
+def test_large_scans_take_6_base_blocks() -> None:
+    pwms = compile_pwms(_motifs(1), thresh=1e-3)
+    assert make_scorer(pwms, "c").q == 5 and make_scorer(pwms, "c", bases=pwm.LARGE_SCAN).q == 6
+    assert CScorer(pwms, 6).tables.shape[1] == 4**6 and CScorer(pwms, 6).tables.flags.c_contiguous
