@@ -45,6 +45,8 @@ class Overlap:
         matches, block: matching bases and alignment columns (PAF columns 10 and 11).
         cigar: ``(k, 2)`` int64 rows ``(length, op)``, ops 0 ``M``, 1 ``I`` (bases only in the
             read), 2 ``D`` (bases only in the target), 7 ``=``, 8 ``X``; from ``t_start`` on.
+        cigar_str: the same CIGAR as text when the aligner gave it (written to PAF as it is;
+            None: :func:`cigar_text` of ``cigar``).
     """
 
     target: str
@@ -57,6 +59,7 @@ class Overlap:
     matches: int
     block: int
     cigar: np.ndarray
+    cigar_str: str | None = None
 
 
 def best_per_target(name: str, overlaps: Iterable[Overlap]) -> list[Overlap]:
@@ -97,7 +100,7 @@ class OverlapFinder:
         """The overlaps of read ``name`` (see :func:`best_per_target`)."""
         hits = self.aligner.map(sequence, buf=self._buffer())
         return best_per_target(name, (Overlap(h.ctg, h.ctg_len, h.q_st, h.q_en, h.strand, h.r_st, h.r_en, h.mlen,
-                                              h.blen, np.asarray(h.cigar, np.int64).reshape(-1, 2))
+                                              h.blen, np.asarray(h.cigar, np.int64).reshape(-1, 2), h.cigar_str)
                                       for h in hits))
 
     def target_bases(self, name: str, start: int, end: int) -> str:
@@ -114,22 +117,37 @@ def paf_line(name: str, length: int, ov: Overlap) -> str:
     """One PAF line (12 columns + ``cg:Z:``), the read as the query."""
     strand = "+" if ov.strand > 0 else "-"
     return (f"{name}\t{length}\t{ov.q_start}\t{ov.q_end}\t{strand}\t{ov.target}\t{ov.target_len}\t{ov.t_start}\t"
-            f"{ov.t_end}\t{ov.matches}\t{ov.block}\t255\tcg:Z:{cigar_text(ov.cigar)}\n")
+            f"{ov.t_end}\t{ov.matches}\t{ov.block}\t255\tcg:Z:{ov.cigar_str or cigar_text(ov.cigar)}\n")
+
+
+_OP_CODE = np.full(256, -1, np.int64)
+for _letter, _code in _CIGAR_OPS.items():
+    _OP_CODE[ord(_letter)] = _code
 
 
 def _parse_cigar(text: str) -> np.ndarray:
-    rows, num = [], ""
-    for ch in text:
-        if ch.isdigit():
-            num += ch
-            continue
-        if not num or ch not in _CIGAR_OPS:
-            raise ValueError(f"bad CIGAR operation {ch!r}")
-        rows.append((int(num), _CIGAR_OPS[ch]))
-        num = ""
-    if num or not rows:
-        raise ValueError("CIGAR ends without an operation")
-    return np.asarray(rows, np.int64)
+    """``(k, 2)`` rows ``(length, op)`` of a CIGAR string of M, I, D, = and X operations, parsed
+    with numpy (a long-read run's PAF holds millions of operations): each operation's length is
+    its digits weighted by powers of ten."""
+    chars = np.frombuffer(text.encode("ascii", "replace"), np.uint8)
+    digit = (chars >= 48) & (chars <= 57)
+    ops = np.flatnonzero(~digit)
+    if ops.size == 0 or ops[-1] != chars.size - 1:
+        bad = chars[ops[ops < chars.size]] if ops.size else chars[:0]
+        raise ValueError(f"bad CIGAR operation {chr(bad[0])!r}" if bad.size and _OP_CODE[bad[0]] < 0
+                         else "CIGAR ends without an operation")
+    codes = _OP_CODE[chars[ops]]
+    starts = np.concatenate([[0], ops[:-1] + 1])
+    if (codes < 0).any() or (ops == starts).any():  # an unknown operation, or one without a length
+        k = int(np.flatnonzero((codes < 0) | (ops == starts))[0])
+        raise ValueError(f"bad CIGAR operation {chr(chars[ops[k]])!r}")
+    if int((ops - starts).max()) > 18:
+        raise ValueError("a CIGAR length with more than 18 digits")
+    width = ops - starts  # digits of each length
+    place = np.repeat(ops, width) - 1 - np.flatnonzero(digit)  # 0 for a length's last digit
+    values = (chars[digit] - 48).astype(np.int64) * 10 ** place
+    lengths = np.add.reduceat(values, np.concatenate([[0], np.cumsum(width)[:-1]]))
+    return np.stack([lengths, codes], axis=1)
 
 
 def parse_paf_line(line: str) -> tuple[str, int, Overlap]:

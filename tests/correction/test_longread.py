@@ -242,3 +242,22 @@ def test_shipped_pileup_models_resolve_by_name():
         np.testing.assert_allclose(probs, corrector.posterior(x, window=1000), atol=1e-6)  # tiled == whole
         np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-5)
     assert not is_pileup_model("kmer_illumina")
+
+
+def test_cigar_strings_parse_to_the_oracle_s_rows_and_bad_ones_are_named() -> None:
+    import re
+
+    from seqfcn.correction.overlaps import _parse_cigar
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        text = "".join(f"{int(rng.integers(1, 10 ** int(rng.integers(1, 9))))}{rng.choice(list('MID=X'))}"
+                       for _ in range(n))
+        want = [[int(a), "MIDNSHP=X".index(b)] for a, b in re.findall(r"(\d+)([MID=X])", text)]
+        assert _parse_cigar(text).tolist() == want
+    for bad, message in [("10M2", "ends without an operation"), ("", "ends without an operation"),
+                         ("10Q", "bad CIGAR operation 'Q'"), ("5S10M", "bad CIGAR operation 'S'"),
+                         ("10MM", "bad CIGAR operation 'M'"), ("10M 2I", "bad CIGAR operation ' '")]:
+        with pytest.raises(ValueError, match=message):
+            _parse_cigar(bad)
