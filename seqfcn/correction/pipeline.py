@@ -215,6 +215,8 @@ def _reads_spectrum(inputs: list[str], k: int, opts: CorrectionOptions) -> KmerT
         return count_reads(inputs, k, reference=opts.reference, phred=opts.phred, compact=cap, memory=opts.memory)
     from seqfcn.correction.spectrum_files import SpectrumReader, load_compact
 
+    if opts.memory is not None:
+        log.warning("--memory caps the counting pass; with --spectrum there is none, so it is not used")
     with SpectrumReader(opts.spectrum) as reader:  # checked before the k-mers are read
         check_spectrum(reader.header(), k, inputs, str(opts.spectrum))
         return load_compact(opts.spectrum, reader, min_cap=cap)

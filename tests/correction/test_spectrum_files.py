@@ -118,7 +118,7 @@ def test_a_damaged_file_is_one_line_naming_it(tmp_path, keys, counts, meta, mess
         SpectrumReader(tmp_path / "junk.kmers")
 
 
-def test_count_memory_on_the_command_line(tmp_path, cli):
+def test_count_memory_on_the_command_line(tmp_path, cli, caplog):
     reads = str(EX1_FASTQ)
     assert cli(["count", reads, "-o", tmp_path / "a.kmers"])[0] == 0
     assert cli(["count", reads, "-o", tmp_path / "b.kmers", "--memory", "1G"])[0] == 0
@@ -132,7 +132,9 @@ def test_count_memory_on_the_command_line(tmp_path, cli):
     # the capped file serves correct --spectrum: the output of counting in the run itself
     base = ["correct", reads, "--model", KMER_MODEL, "--no-progress"]
     assert cli([*base, "-o", tmp_path / "counted.fq"])[0] == 0
-    assert cli([*base, "--spectrum", tmp_path / "b.kmers", "-o", tmp_path / "given.fq"])[0] == 0
+    with caplog.at_level(logging.WARNING):
+        code = cli([*base, "--spectrum", tmp_path / "b.kmers", "-o", tmp_path / "given.fq", "--memory", "1G"])[0]
+    assert code == 0 and "with --spectrum there is none" in caplog.text  # said, not silently ignored
     assert (tmp_path / "counted.fq").read_bytes() == (tmp_path / "given.fq").read_bytes()
     with SpectrumReader(tmp_path / "b.kmers") as reader:  # right k and reads, k-mers out of order
         bad = _damaged(tmp_path, [5, 3], [2, 2], k=21, inputs=reader.meta["inputs"])
