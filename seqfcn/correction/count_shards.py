@@ -193,7 +193,7 @@ def _merge(shards: list[tuple[str, Any]], output: str | os.PathLike) -> int:
 
         with spill_dir(None) as tmp:
             return write_sorted(output, first.k, chunks(), {"source": "reads", "inputs": first.inputs,
-                                                            "reads": first.reads}, tmp)
+                                                            "reads": first.reads}, tmp)["distinct"]
     tables = [(label, KmerTable.load(reader.path)) for label, reader in shards]
     for label, table in tables:
         _check_keys(label, table.shard, table.keys)

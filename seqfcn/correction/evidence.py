@@ -242,7 +242,6 @@ def _count_capped(reads: list[str | os.PathLike], output: str | os.PathLike, k: 
     """``seqfcn count --memory``: :func:`seqfcn.correction.spectrum_passes.count_to_file`; the file's meta."""
     from seqfcn.correction.count_shards import shard_record
     from seqfcn.correction.spectrum import compiled, packs
-    from seqfcn.correction.spectrum_files import SpectrumReader
     from seqfcn.correction.spectrum_passes import count_to_file
 
     if not compiled() or not packs(k):
@@ -250,7 +249,5 @@ def _count_capped(reads: list[str | os.PathLike], output: str | os.PathLike, k: 
     record = None if shard is None else shard_record(shard)
     paths, feeds, bases = _feeds(reads, reference, None)
     meta = {"source": "reads", "inputs": describe_inputs(paths), "shard": record}
-    _first(feeds, lambda feed: count_to_file(feed, k, output, expected_bases=bases, memory=memory, meta=meta,
-                                             partitions=None if record is None else record["parts"]))
-    with SpectrumReader(output) as reader:
-        return reader.meta
+    return _first(feeds, lambda feed: count_to_file(feed, k, output, expected_bases=bases, memory=memory,
+                                                    meta=meta, partitions=None if record is None else record["parts"]))

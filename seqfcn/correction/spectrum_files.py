@@ -85,26 +85,31 @@ def take(path: str, size: int, *, keep: bool = False) -> np.ndarray:
     return chunk
 
 
-def write_sorted(path: str | os.PathLike, k: int, chunks: Iterable[np.ndarray], meta: dict, tmp: str) -> int:
+def _append_parts(packed: np.ndarray, part: np.ndarray, names: list[str], sizes: list[int] | np.ndarray) -> None:
+    """Append ``packed`` (uint64) to the files ``names`` by ``part`` (non-decreasing, ``0..len(names)-1``),
+    counting what each file received in ``sizes``."""
+    cuts = np.searchsorted(part, np.arange(len(names) + 1, dtype=part.dtype))
+    for i in np.nonzero(np.diff(cuts))[0].tolist():
+        sizes[i] += write_run(names[i], [packed[cuts[i]:cuts[i + 1]]], append=True)
+
+
+def write_sorted(path: str | os.PathLike, k: int, chunks: Iterable[np.ndarray], meta: dict, tmp: str) -> dict:
     """Write the spectrum file ``path`` (atomically) of the packed k-mers ``chunks`` (each
     ``(m,)`` uint64 ``key << COUNT_BITS | count``, unique keys over all chunks, any order;
     each chunk is sorted in place) with ``meta`` (``source``, ``inputs``, ``reads``,
     ``shard``: as :meth:`KmerTable.meta`; ``k``, ``scale`` and ``distinct`` are set here).
-    ``tmp``: a directory for the key ranges. Returns the k-mers written."""
+    ``tmp``: a directory for the key ranges. Returns the file's meta."""
     from seqfcn.io.atomic import atomic_path
 
     if not packs(k):
         raise ValueError(f"k = {k}: a k-mer and its count do not pack in one uint64")
     bits = min(RANGE_BITS, 2 * k)
     shift = np.uint64(COUNT_BITS + 2 * k - bits)
-    bounds = np.arange(1, 1 << bits, dtype=np.uint64) << shift
     sizes = np.zeros(1 << bits, np.int64)
     names = [os.path.join(tmp, f"range{r}.u64") for r in range(1 << bits)]
     for chunk in chunks:
         chunk.sort()
-        cuts = np.concatenate([[0], np.searchsorted(chunk, bounds), [chunk.shape[0]]])
-        for r in np.nonzero(np.diff(cuts))[0].tolist():
-            sizes[r] += write_run(names[r], [chunk[cuts[r]:cuts[r + 1]]], append=True)
+        _append_parts(chunk, chunk >> shift, names, sizes)
         del chunk
     n = int(sizes.sum())
     hist = np.zeros(1, np.int64)
@@ -126,7 +131,7 @@ def write_sorted(path: str | os.PathLike, k: int, chunks: Iterable[np.ndarray], 
                 "distinct": n, **{key: meta[key] for key in ("inputs", "reads", "shard") if meta.get(key) is not None}}
         with zf.open("meta.npy", "w") as member:
             np.lib.format.write_array(member, np.frombuffer(json.dumps(meta).encode(), np.uint8), allow_pickle=False)
-    return n
+    return meta
 
 
 @contextlib.contextmanager
@@ -235,7 +240,6 @@ def load_compact(path: str | os.PathLike, reader: SpectrumReader, *, min_cap: in
         return KmerTable.load(path).compact(min_cap=min_cap)
     k, n = reader.k, reader.n
     shift = np.uint64(2 * k - SUB_BITS)
-    bounds = np.arange(1, SUBS, dtype=np.uint64)
     hist = np.zeros(HISTOGRAM_TOP + 1, np.int64)  # clipped: the meta's scale is the typical count, as for load()
     with spill_dir(tmp_dir) as tmp:
         names = [os.path.join(tmp, f"sub{i}.u64") for i in range(SUBS)]
@@ -245,10 +249,7 @@ def load_compact(path: str | os.PathLike, reader: SpectrumReader, *, min_cap: in
             part = mix(keys, 2 * k) >> shift
             order = np.argsort(part, kind="stable")
             packed = (keys << np.uint64(COUNT_BITS)) | np.minimum(counts, int(_COUNT_MASK)).astype(np.uint64)
-            packed, part = packed[order], part[order]
-            cuts = np.concatenate([[0], np.searchsorted(part, bounds), [packed.shape[0]]])
-            for i in np.nonzero(np.diff(cuts))[0].tolist():
-                sizes[i] += write_run(names[i], [packed[cuts[i]:cuts[i + 1]]], append=True)
+            _append_parts(packed[order], part[order], names, sizes)
         chunks = (take(names[i], sizes[i]) for i in range(SUBS))
         table = KmerTable.from_index(k, hist, lambda cap: SpectrumIndex.from_parts(
             k, n, chunks, count_bits=COUNT_BITS, part_bits=SUB_BITS, min_cap=max(cap, min_cap)), scale=reader.scale)

@@ -101,12 +101,12 @@ def _passes(feed: Feed, k: int, expected_bases: int, min_cap: int, memory: int,
 
 def count_to_file(feed: Feed, k: int, output: str | os.PathLike, *, expected_bases: int, memory: int,
                   meta: dict, partitions: Sequence[int] | None = None,
-                  tmp_dir: str | os.PathLike | None = None) -> int | None:
+                  tmp_dir: str | os.PathLike | None = None) -> dict | None:
     """``seqfcn count --memory``: count the reads ``feed`` adds in passes under ``memory`` bytes
     (as :func:`count_compact`; ``partitions``: a count shard's) and write the spectrum file
     ``output`` a key range at a time (:func:`seqfcn.correction.spectrum_files.write_sorted`,
-    with ``meta``): the same arrays as the uncapped count. Returns the k-mers written; None
-    when ``feed`` refuses the input."""
+    with ``meta``): the same arrays as the uncapped count. Returns the file's meta; None when
+    ``feed`` refuses the input."""
     if not packs(k):
         raise SeqfcnError(f"--memory needs k <= 21, not {k}")
     with mapped_blocks(), spill_dir(tmp_dir) as tmp:

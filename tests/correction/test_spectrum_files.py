@@ -71,7 +71,7 @@ def test_write_sorted_of_shuffled_chunks_is_the_table_saved(k, tmp_path):
     chunks = np.array_split(rng.permutation(packed), 7)
     (tmp_path / "tmp").mkdir()
     n = write_sorted(tmp_path / "streamed.kmers", k, iter(chunks), {"source": "reads", "inputs": table.inputs,
-                                                                     "reads": 77}, str(tmp_path / "tmp"))
+                                                                     "reads": 77}, str(tmp_path / "tmp"))["distinct"]
     assert n == keys.shape[0]
     assert_same_spectrum_file(tmp_path / "saved.kmers", tmp_path / "streamed.kmers")
     assert list((tmp_path / "tmp").iterdir()) == []
